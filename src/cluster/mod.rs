@@ -1,0 +1,62 @@
+//! The one seam between tranche and clusters. [`ClusterApi`] is small on
+//! purpose: get, list, server-side apply (optionally dry-run), delete and
+//! scope discovery. It is implemented once for real apiservers
+//! ([`kube`], kube-rs with dynamic objects and discovery) and once for the
+//! embedded default, a directory of manifests ([`dir`]).
+
+pub mod dir;
+pub mod error;
+pub mod kube;
+
+pub use error::ClusterError;
+
+use crate::object::ObjectRef;
+use async_trait::async_trait;
+use serde_json::Value;
+
+/// Options for one server-side apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ApplyOptions {
+    /// `dryRun=All`: return what the apiserver would store, change nothing.
+    pub dry_run: bool,
+    /// Take ownership of fields other managers own (SSA `force=true`).
+    pub force: bool,
+}
+
+/// Access to one cluster. Every error names the cluster and the object.
+#[async_trait]
+pub trait ClusterApi: Send + Sync {
+    /// Cluster name (from the registry).
+    fn name(&self) -> &str;
+
+    /// Whether workloads on this cluster are run by controllers, so health
+    /// can be read from `status`. A directory cluster has none: objects are
+    /// healthy once written.
+    fn has_controllers(&self) -> bool;
+
+    /// Checks the cluster answers (e.g. `/version`).
+    async fn ping(&self) -> Result<(), ClusterError>;
+
+    /// Whether objects of this apiVersion/kind are namespaced (discovery).
+    async fn is_namespaced(&self, api_version: &str, kind: &str) -> Result<bool, ClusterError>;
+
+    /// Reads one object; `Ok(None)` when it does not exist.
+    async fn get(&self, id: &ObjectRef) -> Result<Option<Value>, ClusterError>;
+
+    /// Lists objects of a kind, in one namespace or all (`None`), filtered by
+    /// a label selector string (`a=b,c=d`; empty = all).
+    async fn list(
+        &self,
+        api_version: &str,
+        kind: &str,
+        namespace: Option<&str>,
+        label_selector: &str,
+    ) -> Result<Vec<Value>, ClusterError>;
+
+    /// Server-side apply with field manager `tranche`; returns the object as
+    /// stored (or as it would be stored, with `dry_run`).
+    async fn apply(&self, object: &Value, opts: ApplyOptions) -> Result<Value, ClusterError>;
+
+    /// Deletes one object (background propagation); a missing object is Ok.
+    async fn delete(&self, id: &ObjectRef) -> Result<(), ClusterError>;
+}

@@ -1,0 +1,171 @@
+//! [`RepoSource`] finds the git repository that holds a fleet directory and
+//! reads that directory's subtree at any revision into a [`Snapshot`].
+
+use git2::{ObjectType, Oid, Repository, TreeWalkMode, TreeWalkResult};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Errors reading the repository.
+#[derive(Debug, thiserror::Error)]
+pub enum GitError {
+    /// The path is not inside a git repository.
+    #[error("{path}: not inside a git repository (run `git init` there, or pass the path of a checkout)")]
+    NotARepository {
+        /// The path given.
+        path: PathBuf,
+    },
+    /// The path does not exist.
+    #[error("{path}: no such directory")]
+    NoSuchPath {
+        /// The path given.
+        path: PathBuf,
+    },
+    /// A revision could not be resolved to a commit.
+    #[error("revision {rev:?} does not name a commit in {repo}: {source}")]
+    BadRevision {
+        /// The revision asked for.
+        rev: String,
+        /// Repository path.
+        repo: PathBuf,
+        /// Underlying git error.
+        #[source]
+        source: git2::Error,
+    },
+    /// The fleet directory does not exist in the commit.
+    #[error("{subdir} does not exist in commit {commit}")]
+    MissingSubtree {
+        /// Directory inside the repository.
+        subdir: String,
+        /// Commit id.
+        commit: String,
+    },
+    /// Any other libgit2 failure.
+    #[error("git: {0}")]
+    Git(#[from] git2::Error),
+}
+
+/// The files of a fleet directory at one commit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Snapshot {
+    /// Full hex id of the commit.
+    pub commit: String,
+    /// File contents by path relative to the fleet directory, `/`-separated.
+    pub files: BTreeMap<String, Vec<u8>>,
+}
+
+impl Snapshot {
+    /// A snapshot built from in-memory files (tests, benchmarks).
+    pub fn from_files<I, P, C>(commit: &str, files: I) -> Snapshot
+    where
+        I: IntoIterator<Item = (P, C)>,
+        P: Into<String>,
+        C: Into<Vec<u8>>,
+    {
+        Snapshot {
+            commit: commit.to_string(),
+            files: files.into_iter().map(|(p, c)| (p.into(), c.into())).collect(),
+        }
+    }
+}
+
+/// A git repository plus the directory inside it that holds the fleet.
+pub struct RepoSource {
+    repo: Repository,
+    /// Fleet directory relative to the repository root ("" = root), `/`-separated.
+    subdir: String,
+}
+
+impl RepoSource {
+    /// Opens the repository containing `path` (the root or a directory inside it).
+    pub fn open(path: &Path) -> Result<RepoSource, GitError> {
+        let abs = path
+            .canonicalize()
+            .map_err(|_| GitError::NoSuchPath { path: path.to_path_buf() })?;
+        let repo = Repository::discover(&abs)
+            .map_err(|_| GitError::NotARepository { path: path.to_path_buf() })?;
+        let root = match repo.workdir() {
+            Some(w) => w.canonicalize().unwrap_or_else(|_| w.to_path_buf()),
+            None => repo.path().to_path_buf(),
+        };
+        let rel = abs.strip_prefix(&root).unwrap_or(Path::new(""));
+        let subdir = rel
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect::<Vec<_>>()
+            .join("/");
+        Ok(RepoSource { repo, subdir })
+    }
+
+    /// Opens a repository (bare or not) and reads the fleet from `subdir`.
+    pub fn with_subdir(repo: Repository, subdir: &str) -> RepoSource {
+        RepoSource { repo, subdir: subdir.trim_matches('/').to_string() }
+    }
+
+    /// The underlying repository.
+    pub fn repository(&self) -> &Repository {
+        &self.repo
+    }
+
+    /// Fleet directory inside the repository ("" = root).
+    pub fn subdir(&self) -> &str {
+        &self.subdir
+    }
+
+    /// Resolves a revision (`HEAD`, a branch, a tag, a sha, `HEAD~2`) to a commit id.
+    pub fn resolve(&self, rev: &str) -> Result<Oid, GitError> {
+        let obj = self.repo.revparse_single(rev).map_err(|source| GitError::BadRevision {
+            rev: rev.to_string(),
+            repo: self.repo.path().to_path_buf(),
+            source,
+        })?;
+        let commit = obj.peel_to_commit().map_err(|source| GitError::BadRevision {
+            rev: rev.to_string(),
+            repo: self.repo.path().to_path_buf(),
+            source,
+        })?;
+        Ok(commit.id())
+    }
+
+    /// Reads every blob under the fleet directory at `rev`.
+    pub fn snapshot(&self, rev: &str) -> Result<Snapshot, GitError> {
+        let oid = self.resolve(rev)?;
+        self.snapshot_at(oid)
+    }
+
+    /// Reads every blob under the fleet directory at commit `oid`.
+    pub fn snapshot_at(&self, oid: Oid) -> Result<Snapshot, GitError> {
+        let commit = self.repo.find_commit(oid)?;
+        let mut tree = commit.tree()?;
+        if !self.subdir.is_empty() {
+            let entry = tree.get_path(Path::new(&self.subdir)).map_err(|_| {
+                GitError::MissingSubtree { subdir: self.subdir.clone(), commit: oid.to_string() }
+            })?;
+            tree = self.repo.find_tree(entry.id()).map_err(|_| GitError::MissingSubtree {
+                subdir: self.subdir.clone(),
+                commit: oid.to_string(),
+            })?;
+        }
+        let mut files = BTreeMap::new();
+        let mut failure = None;
+        tree.walk(TreeWalkMode::PreOrder, |dir, entry| {
+            if entry.kind() != Some(ObjectType::Blob) {
+                return TreeWalkResult::Ok;
+            }
+            let name = entry.name().unwrap_or_default();
+            match self.repo.find_blob(entry.id()) {
+                Ok(blob) => {
+                    files.insert(format!("{dir}{name}"), blob.content().to_vec());
+                    TreeWalkResult::Ok
+                }
+                Err(e) => {
+                    failure = Some(e);
+                    TreeWalkResult::Abort
+                }
+            }
+        })?;
+        if let Some(e) = failure {
+            return Err(e.into());
+        }
+        Ok(Snapshot { commit: oid.to_string(), files })
+    }
+}

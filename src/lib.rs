@@ -1,0 +1,38 @@
+//! tranche: a GitOps reconciler for fleets of Kubernetes clusters.
+//!
+//! Data flows one way, and the modules follow it:
+//!
+//! ```text
+//! git ──► model ──► render ──► plan ──► rollout ──► report
+//! (tree    (validated (objects   (desired  (batches,   (statuses,
+//!  snapshot) fleet)    per         × live)   health,     badges,
+//!                      cluster)              rollback)   notes)
+//! ```
+//!
+//! * [`git`] reads a commit's tree (never the work tree) into a [`git::Snapshot`].
+//! * [`model`] turns a snapshot into a validated [`model::Fleet`]; every error
+//!   names its file and field.
+//! * [`render`] is pure: fleet × cluster → Kubernetes objects (placement,
+//!   Webster replica split, HPA split, overrides, tracking labels).
+//! * [`plan`] compares desired objects with live ones (normalized, masked).
+//! * [`cluster`] is the one seam to clusters: kube-rs for real apiservers, a
+//!   directory driver as the embedded default.
+//! * [`apply`] applies one cluster's plan (server-side apply, inventory, prune).
+//! * [`rollout`] stages a commit over batches of clusters with health gates
+//!   and rolls back to the last good commit.
+//! * [`report`] tells the outcome: forge commit statuses, badges, git notes, metrics.
+//! * [`daemon`] ties it together: watch git, queue commits, serve HTTP.
+
+pub mod apply;
+pub mod cli;
+pub mod cluster;
+pub mod daemon;
+pub mod git;
+pub mod model;
+pub mod object;
+pub mod outcome;
+pub mod plan;
+pub mod render;
+pub mod report;
+pub mod rollout;
+pub mod yaml;

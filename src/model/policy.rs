@@ -1,0 +1,148 @@
+//! Validated policies: how rollouts are staged, what diffs ignore, and what
+//! each app may touch. Loaded from the repo's `policies/*.yaml` over the
+//! project's built-in `policies/` defaults.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// All policies in force for one commit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Policies {
+    /// How a commit is staged over clusters.
+    pub rollout: RolloutPolicy,
+    /// What plan/diff ignores and how drift is handled.
+    pub diff: DiffPolicy,
+    /// What each app may create.
+    pub access: AccessPolicy,
+}
+
+/// `kind: RolloutPolicy`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RolloutPolicy {
+    /// Batch ratio, e.g. `[1, 2, 7]`; every step ≥ 1.
+    pub steps: Vec<u32>,
+    /// How long a batch may take to become healthy.
+    pub health_timeout: Duration,
+    /// How long a healthy batch must stay healthy before the next starts.
+    pub bake_time: Duration,
+    /// What a failed batch does.
+    pub on_failure: OnFailure,
+    /// Clusters applied at once within a batch.
+    pub max_parallel: usize,
+    /// Force server-side apply conflicts (take fields from other managers).
+    pub force_conflicts: bool,
+}
+
+/// `onFailure`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnFailure {
+    /// Re-apply each touched cluster's previous commit.
+    Rollback,
+    /// Stop and leave clusters as they are.
+    Pause,
+}
+
+/// `kind: DiffPolicy`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DiffPolicy {
+    /// Fields that never count as a difference.
+    pub ignore: Vec<IgnoreRule>,
+    /// What a periodic resync does with drift.
+    pub drift: DriftMode,
+}
+
+/// Ignore JSON pointers on objects matched by group/kind/namespace/name
+/// (each optional; unset matches all).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct IgnoreRule {
+    /// API group ("" = core) to match.
+    pub group: Option<String>,
+    /// Kind to match.
+    pub kind: Option<String>,
+    /// Namespace to match.
+    pub namespace: Option<String>,
+    /// Name to match.
+    pub name: Option<String>,
+    /// RFC 6901 pointers removed before diffing, e.g. `/spec/replicas`.
+    pub json_pointers: Vec<String>,
+}
+
+/// `drift` in DiffPolicy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DriftMode {
+    /// Re-apply the desired state when drift is found.
+    #[default]
+    Correct,
+    /// Only report drift.
+    Report,
+}
+
+/// `kind: AccessPolicy`: per app, what it may create.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessPolicy {
+    /// Rule for apps without their own entry.
+    pub default: AppAccess,
+    /// Rules by app name.
+    pub apps: BTreeMap<String, AppAccess>,
+}
+
+/// What one app may create. Patterns are exact names or `*` (any), or a
+/// prefix ending in `*` (e.g. `team-a-*`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppAccess {
+    /// Namespaces the app may write to (and Namespace objects it may create).
+    pub namespaces: Vec<String>,
+    /// Namespaces never allowed, even if matched above.
+    pub denied_namespaces: Vec<String>,
+    /// Kinds of namespaced objects allowed.
+    pub kinds: Vec<String>,
+    /// Kinds of cluster-scoped objects allowed (e.g. `Namespace`); empty = none.
+    pub cluster_scoped_kinds: Vec<String>,
+}
+
+impl AccessPolicy {
+    /// The rule in force for `app`.
+    pub fn for_app(&self, app: &str) -> &AppAccess {
+        self.apps.get(app).unwrap_or(&self.default)
+    }
+}
+
+/// Whether `value` matches `pattern` (`*`, `prefix*`, or exact).
+pub fn pattern_matches(pattern: &str, value: &str) -> bool {
+    match pattern.strip_suffix('*') {
+        Some(prefix) => value.starts_with(prefix),
+        None => pattern == value,
+    }
+}
+
+impl AppAccess {
+    /// Why an object of `kind` in `namespace` (None = cluster-scoped) is not
+    /// allowed, or `None` when it is. For a `Namespace` object, `name` is
+    /// checked against the namespace rules too.
+    pub fn denial(&self, kind: &str, namespace: Option<&str>, name: &str) -> Option<String> {
+        let ns_ok = |ns: &str| {
+            self.namespaces.iter().any(|p| pattern_matches(p, ns))
+                && !self.denied_namespaces.iter().any(|p| pattern_matches(p, ns))
+        };
+        match namespace {
+            None => {
+                if !self.cluster_scoped_kinds.iter().any(|p| pattern_matches(p, kind)) {
+                    return Some(format!("cluster-scoped kind {kind} is not allowed"));
+                }
+                if kind == "Namespace" && !ns_ok(name) {
+                    return Some(format!("namespace {name:?} is not allowed"));
+                }
+                None
+            }
+            Some(ns) => {
+                if !ns_ok(ns) {
+                    return Some(format!("namespace {ns:?} is not allowed"));
+                }
+                if !self.kinds.iter().any(|p| pattern_matches(p, kind)) {
+                    return Some(format!("kind {kind} is not allowed"));
+                }
+                None
+            }
+        }
+    }
+}

@@ -1,0 +1,118 @@
+//! Plan: desired × live → changes, per cluster.
+//!
+//! "Desired" is the server-side dry-run apply of the rendered object, so
+//! apiserver defaults never show as drift. Both sides are normalized
+//! ([`normalize`]: status, managedFields, resourceVersion, uid, generation,
+//! creationTimestamp, the commit annotation and DiffPolicy ignore rules
+//! dropped) and Secret values masked ([`mask`]) before
+//! `json_patch::diff`. [`compute`] is the only part that talks to a cluster.
+
+pub mod compute;
+pub mod diff;
+pub mod mask;
+pub mod normalize;
+pub mod output;
+
+use crate::object::ObjectRef;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// What the plan says to do with one object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    /// Not on the cluster: will be created.
+    Create,
+    /// On the cluster but different: will be patched.
+    Update,
+    /// Already as desired: nothing is sent.
+    Unchanged,
+    /// In the app's inventory but no longer rendered: will be deleted.
+    Prune,
+    /// Detached on the cluster (`tranche.dev/detach: "true"`): left alone.
+    Skip,
+    /// Not allowed by the AccessPolicy (or owned by someone else): never sent.
+    Forbidden,
+}
+
+impl Action {
+    /// Whether carrying out this action changes the cluster.
+    pub fn mutates(self) -> bool {
+        matches!(self, Action::Create | Action::Update | Action::Prune)
+    }
+}
+
+/// One planned change.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Change {
+    /// What to do.
+    pub action: Action,
+    /// `apiVersion` of the object.
+    pub api_version: String,
+    /// `kind` of the object.
+    pub kind: String,
+    /// Namespace (absent for cluster-scoped objects).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// `metadata.name`.
+    pub name: String,
+    /// App the object belongs to.
+    pub app: String,
+    /// RFC 6902 patch from normalized, masked live to desired (updates only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub patch: Option<json_patch::Patch>,
+    /// Why (forbidden, skipped, conflicts with a foreign object, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Normalized, masked live object (for unified diffs); not serialized.
+    #[serde(skip)]
+    pub live: Option<Value>,
+    /// Normalized, masked desired object (for unified diffs); not serialized.
+    #[serde(skip)]
+    pub desired: Option<Value>,
+}
+
+impl Change {
+    /// Identity of the object this change is about.
+    pub fn id(&self) -> ObjectRef {
+        ObjectRef {
+            api_version: self.api_version.clone(),
+            kind: self.kind.clone(),
+            namespace: self.namespace.clone(),
+            name: self.name.clone(),
+        }
+    }
+}
+
+/// The plan for one cluster.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClusterPlan {
+    /// Cluster name.
+    pub name: String,
+    /// False when the cluster could not be reached; `changes` is then empty.
+    pub reachable: bool,
+    /// Why the cluster could not be planned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Per-object changes, in apply order (prunes last).
+    pub changes: Vec<Change>,
+}
+
+impl ClusterPlan {
+    /// Whether applying this plan would change the cluster.
+    pub fn is_empty(&self) -> bool {
+        !self.changes.iter().any(|c| c.action.mutates())
+    }
+}
+
+/// The plan of one commit over the selected clusters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Plan {
+    /// Commit planned.
+    pub commit: String,
+    /// One entry per selected cluster, by name.
+    pub clusters: Vec<ClusterPlan>,
+}

@@ -1,0 +1,67 @@
+//! Rendering is pure: fleet × cluster → Kubernetes objects.
+//!
+//! For each app placed on a cluster: take its manifests, split workload
+//! replicas ([`split`]) and HPA bounds ([`hpa`]) by cluster weight, apply the
+//! overrides in their documented order ([`overrides`], [`image`]), stamp the
+//! tracking labels and commit annotation with the hashed policy name
+//! ([`naming`]), and sort into apply order ([`order`]).
+
+pub mod error;
+pub mod fleet;
+pub mod hpa;
+pub mod image;
+pub mod naming;
+pub mod order;
+pub mod overrides;
+pub mod placement;
+pub mod split;
+
+pub use error::RenderError;
+pub use fleet::{render, render_cluster};
+pub use naming::PolicyName;
+
+use crate::object::ObjectRef;
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// The rendering of one commit for every cluster of the registry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rendering {
+    /// Commit rendered.
+    pub commit: String,
+    /// Every cluster of the registry, including those no app is placed on.
+    pub clusters: BTreeMap<String, ClusterRendering>,
+}
+
+/// What one cluster should run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClusterRendering {
+    /// Cluster name.
+    pub cluster: String,
+    /// Apps placed on this cluster, by name.
+    pub apps: BTreeMap<String, AppRendering>,
+}
+
+/// One app's objects on one cluster, in apply order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AppRendering {
+    /// App name.
+    pub app: String,
+    /// Hashed name of the app's inventory on the cluster.
+    pub inventory: PolicyName,
+    /// Objects in apply order.
+    pub objects: Vec<RenderedObject>,
+}
+
+/// One object ready to apply.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RenderedObject {
+    /// Identity of the object.
+    pub id: ObjectRef,
+    /// Policy name stamped as `tranche.dev/policy`.
+    pub policy: PolicyName,
+    /// The full object with labels and annotations stamped.
+    pub object: Value,
+    /// `file[doc N]` the object came from.
+    pub source: String,
+}
