@@ -28,6 +28,7 @@ pub mod cli;
 pub mod cluster;
 pub mod daemon;
 pub mod git;
+pub mod inventory;
 pub mod model;
 pub mod object;
 pub mod outcome;

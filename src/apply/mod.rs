@@ -1,1 +1,166 @@
-//! apply (being built).
+//! Applying one cluster's plan: server-side apply in plan order
+//! (Namespaces and CRDs first, waiting for CRDs to be Established), prune
+//! last, with the app inventories written so that a crash at any point
+//! never leaves an object tranche created untracked:
+//!
+//! 1. inventory := old ∪ new objects, `pending: <commit>` (before any write);
+//! 2. create/update objects;
+//! 3. if all succeeded: prune old − new, then inventory := new objects,
+//!    `commit: <commit>`, and the cluster record := `<commit>`.
+//!
+//! A failure stops before pruning and leaves the inventory pending, so the
+//! next plan of this cluster is never empty and a rollback can finish.
+
+mod crd;
+mod report;
+
+pub use report::{ClusterReport, ObjectResult};
+
+use crate::cluster::{ApplyOptions, ClusterApi};
+use crate::inventory::{self, Inventory};
+use crate::model::RolloutPolicy;
+use crate::object::ObjectRef;
+use crate::outcome::Outcome;
+use crate::plan::{Action, Change, ClusterPlan};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Applies `plan` (computed for `commit`) to its cluster. Never panics and
+/// never returns early without a report: every change gets a result.
+pub async fn apply_cluster(
+    api: &dyn ClusterApi,
+    plan: &ClusterPlan,
+    commit: &str,
+    policy: &RolloutPolicy,
+) -> ClusterReport {
+    let mut report = ClusterReport::new(&plan.name, commit);
+    if !plan.reachable {
+        report.error = Some(plan.error.clone().unwrap_or_else(|| "unreachable".into()));
+        report.reachable = false;
+        return report;
+    }
+    if let Some(e) = &plan.error {
+        report.error = Some(e.clone());
+        return report;
+    }
+    if plan.is_empty() {
+        report.results = plan.changes.iter().map(|c| result(c, Outcome::Unchanged, None)).collect();
+        return report;
+    }
+    let (new_sets, apps) = desired_sets(plan);
+    // 1. Track everything before writing anything.
+    for app in &apps {
+        let old = plan.inventories.get(app);
+        let mut objects: BTreeSet<ObjectRef> = old.map(|i| i.objects.clone()).unwrap_or_default();
+        objects.extend(new_sets.get(app).cloned().unwrap_or_default());
+        let pending = Inventory {
+            app: app.clone(),
+            commit: old.and_then(|i| i.commit.clone()),
+            pending: Some(commit.to_string()),
+            objects,
+        };
+        if let Err(e) = inventory::write(api, &pending).await {
+            report.fail_cluster(&e);
+            return report;
+        }
+    }
+    // 2. Create and update, in plan order.
+    let force = policy.force_conflicts;
+    for c in plan.changes.iter().filter(|c| c.action != Action::Prune) {
+        let r = apply_change(api, c, force).await;
+        let unreachable = r.1.as_ref().is_some_and(|e| e.is_unreachable());
+        report.results.push(result(c, r.0, r.1.as_ref().map(|e| e.to_string())));
+        if unreachable {
+            report.reachable = false;
+            report.error = Some(format!("cluster became unreachable while applying {}", c.id()));
+            return report;
+        }
+    }
+    if report.has_failures() {
+        report.error = Some(format!("{} object(s) failed", report.count(Outcome::Failed)));
+        return report;
+    }
+    // 3. Prune, then settle inventories and the cluster record.
+    for c in plan.changes.iter().filter(|c| c.action == Action::Prune) {
+        match api.delete(&c.id()).await {
+            Ok(()) => report.results.push(result(c, Outcome::Pruned, None)),
+            Err(e) => report.results.push(result(c, Outcome::Failed, Some(e.to_string()))),
+        }
+    }
+    if report.has_failures() {
+        report.error = Some(format!("{} prune(s) failed", report.count(Outcome::Failed)));
+        return report;
+    }
+    for app in &apps {
+        let objects = new_sets.get(app).cloned().unwrap_or_default();
+        let outcome = if objects.is_empty() {
+            inventory::remove(api, app).await
+        } else {
+            let inv = Inventory { app: app.clone(), commit: Some(commit.into()), pending: None, objects };
+            inventory::write(api, &inv).await
+        };
+        if let Err(e) = outcome {
+            report.fail_cluster(&e);
+            return report;
+        }
+    }
+    if let Err(e) = inventory::set_cluster_commit(api, commit).await {
+        report.fail_cluster(&e);
+    }
+    report
+}
+
+/// Objects each app should track after this commit (created, updated or
+/// unchanged; never skipped/forbidden ones), and every app involved
+/// (rendered now or holding an inventory).
+fn desired_sets(plan: &ClusterPlan) -> (BTreeMap<String, BTreeSet<ObjectRef>>, BTreeSet<String>) {
+    let mut sets: BTreeMap<String, BTreeSet<ObjectRef>> = BTreeMap::new();
+    let mut apps: BTreeSet<String> = plan.inventories.keys().cloned().collect();
+    for c in &plan.changes {
+        apps.insert(c.app.clone());
+        if matches!(c.action, Action::Create | Action::Update | Action::Unchanged) {
+            sets.entry(c.app.clone()).or_default().insert(c.id());
+        }
+    }
+    (sets, apps)
+}
+
+async fn apply_change(
+    api: &dyn ClusterApi,
+    c: &Change,
+    force: bool,
+) -> (Outcome, Option<crate::cluster::ClusterError>) {
+    match c.action {
+        Action::Unchanged => (Outcome::Unchanged, None),
+        Action::Skip => (Outcome::Skipped, None),
+        Action::Forbidden => (Outcome::Failed, None),
+        Action::Prune => (Outcome::Pruned, None),
+        Action::Create | Action::Update => {
+            let Some(obj) = &c.object else {
+                return (Outcome::Failed, None);
+            };
+            match api.apply(obj, ApplyOptions { dry_run: false, force }).await {
+                Ok(_) if c.kind == "CustomResourceDefinition" => {
+                    match crd::wait_established(api, &c.id()).await {
+                        Ok(()) => (created_or_configured(c), None),
+                        Err(e) => (Outcome::Failed, Some(e)),
+                    }
+                }
+                Ok(_) => (created_or_configured(c), None),
+                Err(e) => (Outcome::Failed, Some(e)),
+            }
+        }
+    }
+}
+
+fn created_or_configured(c: &Change) -> Outcome {
+    if c.action == Action::Create {
+        Outcome::Created
+    } else {
+        Outcome::Configured
+    }
+}
+
+fn result(c: &Change, outcome: Outcome, error: Option<String>) -> ObjectResult {
+    let message = error.or_else(|| (outcome == Outcome::Failed || outcome == Outcome::Skipped).then(|| c.reason.clone()).flatten());
+    ObjectResult { app: c.app.clone(), id: c.id(), outcome, message }
+}

@@ -1,1 +1,227 @@
-//! (being built)
+//! Computing one cluster's plan: the only part of planning that talks to a
+//! cluster (get, list inventories, server-side dry-run apply).
+//!
+//! Rules, in order, for each rendered object: refused by the AccessPolicy →
+//! `forbidden` (never sent); absent → `create`; detached → `skip`; present
+//! but not tranche's (no managed-by label and not in the app's inventory) or
+//! another app's → `forbidden` (never taken over silently); otherwise the
+//! dry-run result is compared with live → `update` or `unchanged`. Then
+//! inventory objects no longer rendered → `prune` (only if tranche manages
+//! them and they are not detached).
+
+use super::diff::{compare, unified};
+use super::mask::mask;
+use super::normalize::normalize;
+use super::{Action, Change, ClusterPlan};
+use crate::cluster::{ApplyOptions, ClusterApi, ClusterError};
+use crate::inventory::{self, Inventory};
+use crate::model::Policies;
+use crate::object::{is_detached, is_managed, label, ObjectRef, LABEL_APP};
+use crate::render::order::apply_rank;
+use crate::render::{ClusterRendering, RenderedObject};
+use std::collections::{BTreeMap, BTreeSet};
+
+type Key = (String, String, Option<String>, String);
+
+/// Plans one cluster. Never fails as a whole: an unreachable cluster gives
+/// `reachable: false`, any other cluster-level error fills `error`.
+pub async fn plan_cluster(
+    api: &dyn ClusterApi,
+    rendering: &ClusterRendering,
+    policies: &Policies,
+) -> ClusterPlan {
+    let name = api.name().to_string();
+    if let Err(e) = api.ping().await {
+        return ClusterPlan::unreachable(&name, e.to_string());
+    }
+    match plan_reachable(api, rendering, policies).await {
+        Ok(plan) => plan,
+        Err(e) if e.is_unreachable() => ClusterPlan::unreachable(&name, e.to_string()),
+        Err(e) => ClusterPlan::failed(&name, e.to_string()),
+    }
+}
+
+async fn plan_reachable(
+    api: &dyn ClusterApi,
+    rendering: &ClusterRendering,
+    policies: &Policies,
+) -> Result<ClusterPlan, ClusterError> {
+    let inventories = inventory::read_all(api).await?;
+    let crd_kinds = crd_kinds(rendering);
+    let mut changes = Vec::new();
+    let mut desired_keys: BTreeSet<Key> = BTreeSet::new();
+    for (app, app_r) in &rendering.apps {
+        let inv = inventories.get(app);
+        for obj in &app_r.objects {
+            desired_keys.insert(obj.id.group_kind_key());
+            changes.push(plan_object(api, app, obj, inv, &crd_kinds, policies).await?);
+        }
+    }
+    let mut prunes = Vec::new();
+    for (app, inv) in &inventories {
+        for id in &inv.objects {
+            if desired_keys.contains(&id.group_kind_key()) {
+                continue;
+            }
+            if let Some(change) = plan_prune(api, app, id).await? {
+                prunes.push(change);
+            }
+        }
+    }
+    prunes.sort_by_key(|c| std::cmp::Reverse(apply_rank(&c.kind)));
+    changes.extend(prunes);
+    let needs_sync = inventories.values().any(|i| i.pending.is_some());
+    Ok(ClusterPlan {
+        name: api.name().to_string(),
+        reachable: true,
+        error: None,
+        changes,
+        inventories,
+        needs_sync,
+    })
+}
+
+/// (group, kind) pairs defined by CRDs in this rendering: their objects may
+/// not be servable yet, and are then planned as creates.
+fn crd_kinds(rendering: &ClusterRendering) -> BTreeSet<(String, String)> {
+    rendering
+        .apps
+        .values()
+        .flat_map(|a| &a.objects)
+        .filter(|o| o.id.kind == "CustomResourceDefinition")
+        .filter_map(|o| {
+            let group = o.object.pointer("/spec/group")?.as_str()?;
+            let kind = o.object.pointer("/spec/names/kind")?.as_str()?;
+            Some((group.to_string(), kind.to_string()))
+        })
+        .collect()
+}
+
+fn change(action: Action, app: &str, id: &ObjectRef) -> Change {
+    Change {
+        action,
+        api_version: id.api_version.clone(),
+        kind: id.kind.clone(),
+        namespace: id.namespace.clone(),
+        name: id.name.clone(),
+        app: app.to_string(),
+        patch: None,
+        reason: None,
+        live: None,
+        desired: None,
+        object: None,
+    }
+}
+
+async fn plan_object(
+    api: &dyn ClusterApi,
+    app: &str,
+    obj: &RenderedObject,
+    inv: Option<&Inventory>,
+    crd_kinds: &BTreeSet<(String, String)>,
+    policies: &Policies,
+) -> Result<Change, ClusterError> {
+    let id = &obj.id;
+    let mut c = change(Action::Create, app, id);
+    let access = policies.access.for_app(app);
+    if let Some(reason) = access.denial(&id.kind, id.namespace.as_deref(), &id.name) {
+        c.action = Action::Forbidden;
+        c.reason = Some(format!("AccessPolicy for app {app}: {reason}"));
+        return Ok(c);
+    }
+    let live = match api.get(id).await {
+        Ok(live) => live,
+        Err(ClusterError::UnknownKind { .. })
+            if crd_kinds.contains(&(id.group().to_string(), id.kind.clone())) =>
+        {
+            None
+        }
+        Err(ClusterError::Forbidden { message, .. }) => {
+            c.action = Action::Forbidden;
+            c.reason = Some(format!("RBAC: {message}"));
+            return Ok(c);
+        }
+        Err(e) => return Err(e),
+    };
+    let ignore = &policies.diff.ignore;
+    let Some(live) = live else {
+        c.desired = Some(mask(&normalize(&obj.object, ignore)));
+        c.object = Some(obj.object.clone());
+        return Ok(c);
+    };
+    if is_detached(&live) {
+        c.action = Action::Skip;
+        c.reason = Some("detached (tranche.dev/detach: \"true\")".into());
+        return Ok(c);
+    }
+    let in_inventory = inv.is_some_and(|i| i.objects.iter().any(|o| o.group_kind_key() == id.group_kind_key()));
+    if !is_managed(&live) && !in_inventory {
+        c.action = Action::Forbidden;
+        c.reason = Some(
+            "exists and is not managed by tranche; to hand it over, label it \
+             app.kubernetes.io/managed-by=tranche"
+                .into(),
+        );
+        return Ok(c);
+    }
+    if let Some(owner) = label(&live, LABEL_APP).filter(|o| *o != app) {
+        c.action = Action::Forbidden;
+        c.reason = Some(format!("belongs to app {owner} on this cluster"));
+        return Ok(c);
+    }
+    let opts = ApplyOptions { dry_run: true, force: policies.rollout.force_conflicts };
+    c.object = Some(obj.object.clone());
+    match api.apply(&obj.object, opts).await {
+        Ok(desired) => {
+            let d = compare(&live, &desired, ignore);
+            c.action = if d.is_unchanged() { Action::Unchanged } else { Action::Update };
+            if !d.is_unchanged() {
+                c.patch = Some(d.patch);
+                c.live = Some(d.live);
+                c.desired = Some(d.desired);
+            }
+        }
+        Err(ClusterError::Forbidden { message, .. }) => {
+            c.action = Action::Forbidden;
+            c.reason = Some(format!("RBAC: {message}"));
+            c.object = None;
+        }
+        Err(e) if e.is_unreachable() => return Err(e),
+        Err(e) => {
+            c.action = Action::Update;
+            c.reason = Some(format!("server-side dry-run failed: {e}"));
+        }
+    }
+    Ok(c)
+}
+
+async fn plan_prune(
+    api: &dyn ClusterApi,
+    app: &str,
+    id: &ObjectRef,
+) -> Result<Option<Change>, ClusterError> {
+    let live = match api.get(id).await {
+        Ok(Some(live)) => live,
+        Ok(None) | Err(ClusterError::UnknownKind { .. }) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let mut c = change(Action::Prune, app, id);
+    if is_detached(&live) {
+        c.action = Action::Skip;
+        c.reason = Some("detached (tranche.dev/detach: \"true\"); not pruned".into());
+    } else if !is_managed(&live) || label(&live, LABEL_APP).is_some_and(|o| o != app) {
+        c.action = Action::Skip;
+        c.reason = Some("no longer managed by tranche for this app; not pruned".into());
+    } else {
+        c.live = Some(mask(&normalize(&live, &[])));
+    }
+    Ok(Some(c))
+}
+
+/// Unified diff text of one change (create: all `+`, prune: all `-`).
+pub fn change_diff(c: &Change) -> String {
+    unified(c.live.as_ref(), c.desired.as_ref(), 3)
+}
+
+/// Plans of several clusters keyed by name, for callers that fan out.
+pub type ClusterPlans = BTreeMap<String, ClusterPlan>;

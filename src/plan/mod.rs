@@ -13,9 +13,11 @@ pub mod mask;
 pub mod normalize;
 pub mod output;
 
+use crate::inventory::Inventory;
 use crate::object::ObjectRef;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use std::collections::BTreeMap;
 
 /// What the plan says to do with one object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -71,6 +73,9 @@ pub struct Change {
     /// Normalized, masked desired object (for unified diffs); not serialized.
     #[serde(skip)]
     pub desired: Option<Value>,
+    /// The rendered object to send (create/update); not serialized.
+    #[serde(skip)]
+    pub object: Option<Value>,
 }
 
 impl Change {
@@ -98,12 +103,44 @@ pub struct ClusterPlan {
     pub error: Option<String>,
     /// Per-object changes, in apply order (prunes last).
     pub changes: Vec<Change>,
+    /// Inventories read from the cluster, by app; not serialized.
+    #[serde(skip)]
+    pub inventories: BTreeMap<String, Inventory>,
+    /// An inventory was left unfinished (a crash mid-apply): the cluster
+    /// takes part even if no object differs, to settle its inventory.
+    #[serde(skip)]
+    pub needs_sync: bool,
 }
 
 impl ClusterPlan {
-    /// Whether applying this plan would change the cluster.
+    /// A plan for a cluster that could not be reached.
+    pub fn unreachable(name: &str, error: String) -> ClusterPlan {
+        ClusterPlan {
+            name: name.to_string(),
+            reachable: false,
+            error: Some(error),
+            changes: vec![],
+            inventories: BTreeMap::new(),
+            needs_sync: false,
+        }
+    }
+
+    /// A plan for a reachable cluster that could not be planned.
+    pub fn failed(name: &str, error: String) -> ClusterPlan {
+        ClusterPlan { reachable: true, ..ClusterPlan::unreachable(name, error) }
+    }
+
+    /// Whether applying this plan would change nothing on the cluster.
     pub fn is_empty(&self) -> bool {
-        !self.changes.iter().any(|c| c.action.mutates())
+        self.reachable
+            && self.error.is_none()
+            && !self.needs_sync
+            && !self.changes.iter().any(|c| c.action.mutates())
+    }
+
+    /// Number of objects that would change.
+    pub fn mutating_changes(&self) -> usize {
+        self.changes.iter().filter(|c| c.action.mutates()).count()
     }
 }
 

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The test command: installs what the tests need (system packages, the real
+# kube-apiserver build — cached after the first run), then runs every test.
+# Tests that touch clusters start their own etcd + kube-apiservers on
+# loopback (tests/support) and stop them at the end.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+for p in pkg-config libssl-dev git; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done
+if [ ${#need[@]} -gt 0 ]; then
+  echo "[test] installing ${need[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq && apt-get install -y -qq "${need[@]}" >&2
+fi
+
+# Real kube-apiserver v1.20 from Debian's source package (see the script).
+TRANCHE_KUBE_APISERVER=$(bash scripts/build-apiserver.sh)
+export TRANCHE_KUBE_APISERVER
+
+if cargo nextest --version >/dev/null 2>&1; then
+  cargo nextest run --no-fail-fast "$@"
+  # nextest does not run doctests
+  cargo test --doc --quiet
+else
+  cargo test --no-fail-fast "$@"
+fi

@@ -1,0 +1,184 @@
+//! Inventories: what tranche applied to a cluster, so it can prune exactly
+//! what it created and nothing else, and tell which commit a cluster runs.
+//!
+//! One ConfigMap per app per cluster in namespace `tranche-system`, named by
+//! the app's policy name, records the commit fully applied, the commit being
+//! applied (`pending`, written *before* any object is created so a crash
+//! never leaves an untracked object) and the object list. One more
+//! ConfigMap, `tranche.cluster` (a dot keeps it apart from app names),
+//! records the last commit applied to the whole cluster.
+
+use crate::cluster::{ApplyOptions, ClusterApi, ClusterError};
+use crate::object::{ObjectRef, LABEL_APP, LABEL_MANAGED_BY, MANAGED_BY_VALUE, SYSTEM_NAMESPACE};
+use crate::render::PolicyName;
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Label marking inventory ConfigMaps (`app` or `cluster`).
+pub const LABEL_INVENTORY: &str = "tranche.dev/inventory";
+/// Name of the per-cluster record.
+pub const CLUSTER_RECORD: &str = "tranche.cluster";
+
+/// One app's inventory on one cluster.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Inventory {
+    /// App name.
+    pub app: String,
+    /// Last commit whose objects were all applied (None: never completed).
+    pub commit: Option<String>,
+    /// Commit being applied when the inventory was written, if unfinished.
+    pub pending: Option<String>,
+    /// Objects tranche created or manages for this app.
+    pub objects: BTreeSet<ObjectRef>,
+}
+
+impl Inventory {
+    /// The ConfigMap that stores this inventory.
+    pub fn to_configmap(&self) -> Value {
+        let objects: Vec<&ObjectRef> = self.objects.iter().collect();
+        let mut data = serde_json::Map::new();
+        data.insert("app".into(), json!(self.app));
+        if let Some(c) = &self.commit {
+            data.insert("commit".into(), json!(c));
+        }
+        if let Some(p) = &self.pending {
+            data.insert("pending".into(), json!(p));
+        }
+        data.insert(
+            "objects".into(),
+            json!(serde_json::to_string_pretty(&objects).unwrap_or_default()),
+        );
+        json!({
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {
+                "name": PolicyName::for_app(&self.app).as_str(),
+                "namespace": SYSTEM_NAMESPACE,
+                "labels": {
+                    LABEL_MANAGED_BY: MANAGED_BY_VALUE,
+                    LABEL_APP: self.app,
+                    LABEL_INVENTORY: "app",
+                }
+            },
+            "data": data,
+        })
+    }
+
+    /// Reads an inventory back from its ConfigMap; `None` if it is not one.
+    pub fn from_configmap(cm: &Value) -> Option<Inventory> {
+        let data = cm.get("data")?;
+        let app = data.get("app")?.as_str()?.to_string();
+        let text = |k: &str| data.get(k).and_then(Value::as_str).map(str::to_string);
+        let objects: Vec<ObjectRef> = text("objects")
+            .and_then(|s| serde_json::from_str(&s).ok())
+            .unwrap_or_default();
+        Some(Inventory {
+            app,
+            commit: text("commit"),
+            pending: text("pending"),
+            objects: objects.into_iter().collect(),
+        })
+    }
+
+    /// Identity of the inventory ConfigMap of `app`.
+    pub fn id(app: &str) -> ObjectRef {
+        ObjectRef {
+            api_version: "v1".into(),
+            kind: "ConfigMap".into(),
+            namespace: Some(SYSTEM_NAMESPACE.into()),
+            name: PolicyName::for_app(app).to_string(),
+        }
+    }
+}
+
+/// The `tranche-system` Namespace object tranche applies before inventories.
+pub fn system_namespace() -> Value {
+    json!({
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {"name": SYSTEM_NAMESPACE, "labels": {LABEL_MANAGED_BY: MANAGED_BY_VALUE}},
+    })
+}
+
+/// Reads every app inventory on the cluster (none when `tranche-system`
+/// does not exist yet).
+pub async fn read_all(api: &dyn ClusterApi) -> Result<BTreeMap<String, Inventory>, ClusterError> {
+    let selector = format!("{LABEL_INVENTORY}=app");
+    let items = api.list("v1", "ConfigMap", Some(SYSTEM_NAMESPACE), &selector).await?;
+    Ok(items
+        .iter()
+        .filter_map(Inventory::from_configmap)
+        .map(|i| (i.app.clone(), i))
+        .collect())
+}
+
+/// Writes (server-side applies) one inventory, creating `tranche-system` first.
+pub async fn write(api: &dyn ClusterApi, inv: &Inventory) -> Result<(), ClusterError> {
+    api.apply(&system_namespace(), ApplyOptions { force: true, ..Default::default() }).await?;
+    api.apply(&inv.to_configmap(), ApplyOptions { force: true, ..Default::default() }).await?;
+    Ok(())
+}
+
+/// Deletes an app's inventory (the app left the cluster and all is pruned).
+pub async fn remove(api: &dyn ClusterApi, app: &str) -> Result<(), ClusterError> {
+    api.delete(&Inventory::id(app)).await
+}
+
+fn cluster_record_id() -> ObjectRef {
+    ObjectRef {
+        api_version: "v1".into(),
+        kind: "ConfigMap".into(),
+        namespace: Some(SYSTEM_NAMESPACE.into()),
+        name: CLUSTER_RECORD.into(),
+    }
+}
+
+/// The commit the whole cluster last completed, from `tranche.cluster`.
+pub async fn cluster_commit(api: &dyn ClusterApi) -> Result<Option<String>, ClusterError> {
+    Ok(api
+        .get(&cluster_record_id())
+        .await?
+        .and_then(|cm| cm.pointer("/data/commit").and_then(Value::as_str).map(str::to_string)))
+}
+
+/// Records that the whole cluster now runs `commit`.
+pub async fn set_cluster_commit(api: &dyn ClusterApi, commit: &str) -> Result<(), ClusterError> {
+    let cm = json!({
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {
+            "name": CLUSTER_RECORD,
+            "namespace": SYSTEM_NAMESPACE,
+            "labels": {LABEL_MANAGED_BY: MANAGED_BY_VALUE, LABEL_INVENTORY: "cluster"},
+        },
+        "data": {"commit": commit},
+    });
+    api.apply(&system_namespace(), ApplyOptions { force: true, ..Default::default() }).await?;
+    api.apply(&cm, ApplyOptions { force: true, ..Default::default() }).await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn configmap_round_trip() {
+        let inv = Inventory {
+            app: "shop".into(),
+            commit: Some("abc".into()),
+            pending: None,
+            objects: [ObjectRef {
+                api_version: "apps/v1".into(),
+                kind: "Deployment".into(),
+                namespace: Some("shop".into()),
+                name: "web".into(),
+            }]
+            .into_iter()
+            .collect(),
+        };
+        let cm = inv.to_configmap();
+        assert_eq!(cm.pointer("/metadata/namespace"), Some(&json!("tranche-system")));
+        assert_eq!(Inventory::from_configmap(&cm), Some(inv));
+    }
+}
