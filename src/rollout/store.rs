@@ -1,0 +1,413 @@
+//! Durable rollout state on local disk, the embedded default: one JSON file
+//! per key in a state directory, replaced atomically, with an exclusive lock
+//! so only one tranche process writes a directory at a time.
+//!
+//! # Guarantees
+//!
+//! * [`StateStore::save`] writes `<key>.json.tmp-<pid>-<n>`, fsyncs it,
+//!   renames it over `<key>.json` and fsyncs the directory: after a crash
+//!   at any point, `load` sees either the old value or the new one.
+//! * A leftover temp file from a crash is never read, and is deleted when
+//!   the next process takes the lock ([`StateStore::lock`]).
+//! * A state file that is not valid JSON of the expected shape (edited by
+//!   hand, disk trouble) is reported as [`StoreError::Corrupt`] naming the
+//!   file and how to recover; nothing panics and nothing is overwritten.
+//!
+//! # Caveats
+//!
+//! The lock is advisory (`flock`): it keeps tranche processes apart, not
+//! other programs. Writers should hold a [`StoreLock`] for as long as they
+//! run; readers need none.
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::fs::{self, File, OpenOptions, TryLockError};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+mod error;
+
+pub use error::StoreError;
+
+/// Name of the lock file inside the state directory (never a valid key file).
+const LOCK_FILE: &str = "state.lock";
+/// Marks temp files: `<key>.json.tmp-<pid>-<n>`.
+const TEMP_MARK: &str = ".json.tmp-";
+/// Longest key accepted; keeps file names far below filesystem limits.
+const MAX_KEY_LEN: usize = 128;
+
+/// Distinguishes temp files of concurrent saves within one process.
+static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// A directory of JSON state files, one per key.
+#[derive(Debug, Clone)]
+pub struct StateStore {
+    dir: PathBuf,
+}
+
+/// Exclusive hold on a state directory; released when dropped (or when the
+/// process dies, since the kernel drops `flock` locks with the descriptor).
+#[derive(Debug)]
+pub struct StoreLock {
+    file: File,
+}
+
+impl Drop for StoreLock {
+    fn drop(&mut self) {
+        // Closing the descriptor releases the lock too; unlocking first
+        // makes the release immediate even if the File is leaked elsewhere.
+        let _ = self.file.unlock();
+    }
+}
+
+impl StateStore {
+    /// Opens (creating if needed) the state directory `dir`.
+    pub fn open(dir: impl Into<PathBuf>) -> Result<StateStore, StoreError> {
+        let dir = dir.into();
+        fs::create_dir_all(&dir).map_err(|source| StoreError::Dir {
+            dir: dir.clone(),
+            source,
+        })?;
+        Ok(StateStore { dir })
+    }
+
+    /// The state directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Saves `value` under `key`, atomically replacing any previous value.
+    pub fn save<T: Serialize>(&self, key: &str, value: &T) -> Result<(), StoreError> {
+        let path = self.path_of(key)?;
+        let mut bytes = serde_json::to_vec_pretty(value).map_err(|source| StoreError::Encode {
+            key: key.to_string(),
+            source,
+        })?;
+        bytes.push(b'\n');
+        let n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
+        let tmp = self
+            .dir
+            .join(format!("{key}{TEMP_MARK}{}-{n}", std::process::id()));
+        let written = write_synced(&tmp, &bytes)
+            .and_then(|()| fs::rename(&tmp, &path))
+            .and_then(|()| sync_dir(&self.dir));
+        written.map_err(|source| {
+            let _ = fs::remove_file(&tmp);
+            StoreError::Write { path, source }
+        })
+    }
+
+    /// Loads the value under `key`; `None` when nothing was saved.
+    pub fn load<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, StoreError> {
+        let path = self.path_of(key)?;
+        let bytes = match fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(source) => return Err(StoreError::Read { path, source }),
+        };
+        serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|source| StoreError::Corrupt { path, source })
+    }
+
+    /// Removes the value under `key`; removing a missing key is fine.
+    pub fn remove(&self, key: &str) -> Result<(), StoreError> {
+        let path = self.path_of(key)?;
+        match fs::remove_file(&path) {
+            Ok(()) => sync_dir(&self.dir).map_err(|source| StoreError::Write { path, source }),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(source) => Err(StoreError::Write { path, source }),
+        }
+    }
+
+    /// Keys with a saved value, sorted.
+    pub fn keys(&self) -> Result<Vec<String>, StoreError> {
+        let mut keys: Vec<String> = self
+            .file_names()?
+            .into_iter()
+            .filter_map(|name| name.strip_suffix(".json").map(str::to_string))
+            .filter(|key| validate_key(key).is_ok())
+            .collect();
+        keys.sort();
+        Ok(keys)
+    }
+
+    /// Takes the directory's exclusive lock without waiting, records this
+    /// process id in it, and deletes temp files left by a crashed writer.
+    /// Fails with [`StoreError::Locked`] when another process holds it.
+    pub fn lock(&self) -> Result<StoreLock, StoreError> {
+        let path = self.dir.join(LOCK_FILE);
+        let lock_err = |source| StoreError::Lock {
+            path: path.clone(),
+            source,
+        };
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(lock_err)?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(TryLockError::WouldBlock) => {
+                let holder = fs::read_to_string(&path)
+                    .ok()
+                    .and_then(|s| s.trim().parse().ok());
+                return Err(StoreError::Locked {
+                    dir: self.dir.clone(),
+                    holder,
+                });
+            }
+            Err(TryLockError::Error(source)) => return Err(lock_err(source)),
+        }
+        let lock = StoreLock { file };
+        lock.file.set_len(0).map_err(lock_err)?;
+        (&lock.file)
+            .write_all(format!("{}\n", std::process::id()).as_bytes())
+            .and_then(|()| lock.file.sync_all())
+            .map_err(lock_err)?;
+        self.clean_temp_files()?;
+        Ok(lock)
+    }
+
+    fn path_of(&self, key: &str) -> Result<PathBuf, StoreError> {
+        validate_key(key).map_err(|reason| StoreError::InvalidKey {
+            key: key.to_string(),
+            reason,
+        })?;
+        Ok(self.dir.join(format!("{key}.json")))
+    }
+
+    fn file_names(&self) -> Result<Vec<String>, StoreError> {
+        let dir_err = |source| StoreError::Dir {
+            dir: self.dir.clone(),
+            source,
+        };
+        let mut names = Vec::new();
+        for entry in fs::read_dir(&self.dir).map_err(dir_err)? {
+            let entry = entry.map_err(dir_err)?;
+            if let Some(name) = entry.file_name().to_str() {
+                names.push(name.to_string());
+            }
+        }
+        Ok(names)
+    }
+
+    /// Only safe under the lock: otherwise it could delete a live writer's file.
+    fn clean_temp_files(&self) -> Result<(), StoreError> {
+        for name in self.file_names()? {
+            if name.contains(TEMP_MARK) && !name.ends_with(".json") {
+                let path = self.dir.join(&name);
+                match fs::remove_file(&path) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                    Err(source) => return Err(StoreError::Write { path, source }),
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Checks a key: 1–128 characters of `[a-z0-9._-]`, not starting with `.`
+/// (no hidden files, no `.`/`..`), so it can never leave the directory.
+fn validate_key(key: &str) -> Result<(), &'static str> {
+    if key.is_empty() {
+        return Err("it is empty");
+    }
+    if key.len() > MAX_KEY_LEN {
+        return Err("it is longer than 128 characters");
+    }
+    if key.starts_with('.') {
+        return Err("it starts with '.'");
+    }
+    let allowed =
+        |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-');
+    if !key.chars().all(allowed) {
+        return Err("it contains a character outside [a-z0-9._-]");
+    }
+    Ok(())
+}
+
+fn write_synced(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let mut file = OpenOptions::new().write(true).create_new(true).open(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
+}
+
+/// Makes a rename durable: on POSIX the directory entry is only on disk once
+/// the directory itself is synced.
+#[cfg(unix)]
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+#[cfg(not(unix))]
+fn sync_dir(_dir: &Path) -> io::Result<()> {
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+    use std::collections::BTreeMap;
+
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    struct Progress {
+        commit: String,
+        batch: usize,
+        done: Vec<String>,
+        last_good: Option<String>,
+        per_cluster: BTreeMap<String, Step>,
+    }
+
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    enum Step {
+        Applied { objects: u32 },
+        Healthy,
+    }
+
+    fn progress(commit: &str) -> Progress {
+        Progress {
+            commit: commit.into(),
+            batch: 1,
+            done: vec!["canary".into()],
+            last_good: Some("0123abc".into()),
+            per_cluster: BTreeMap::from([
+                ("canary".to_string(), Step::Healthy),
+                ("prod-a".to_string(), Step::Applied { objects: 3 }),
+            ]),
+        }
+    }
+
+    fn store() -> (tempfile::TempDir, StateStore) {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = StateStore::open(tmp.path().join("state")).unwrap();
+        (tmp, store)
+    }
+
+    #[test]
+    fn round_trip_of_nested_state() {
+        let (_tmp, store) = store();
+        assert_eq!(store.load::<Progress>("rollout").unwrap(), None);
+        store.save("rollout", &progress("feed")).unwrap();
+        assert_eq!(
+            store.load::<Progress>("rollout").unwrap(),
+            Some(progress("feed"))
+        );
+        store.save("rollout", &progress("beef")).unwrap();
+        assert_eq!(
+            store.load::<Progress>("rollout").unwrap(),
+            Some(progress("beef"))
+        );
+        assert_eq!(store.keys().unwrap(), vec!["rollout".to_string()]);
+        store.remove("rollout").unwrap();
+        store.remove("rollout").unwrap();
+        assert_eq!(store.load::<Progress>("rollout").unwrap(), None);
+    }
+
+    #[test]
+    fn crash_before_rename_keeps_old_value_and_temp_is_cleaned() {
+        let (_tmp, store) = store();
+        store.save("rollout", &progress("old")).unwrap();
+        // A writer died after writing half of its temp file.
+        let leftover = store.dir().join("rollout.json.tmp-4242-0");
+        fs::write(&leftover, b"{\"commit\": \"new\", \"bat").unwrap();
+        assert_eq!(
+            store.load::<Progress>("rollout").unwrap(),
+            Some(progress("old"))
+        );
+        assert_eq!(store.keys().unwrap(), vec!["rollout".to_string()]);
+        let _lock = store.lock().unwrap();
+        assert!(!leftover.exists());
+        assert!(store.dir().join("rollout.json").exists());
+    }
+
+    #[test]
+    fn truncated_file_is_a_clear_error() {
+        let (_tmp, store) = store();
+        store.save("rollout", &progress("old")).unwrap();
+        let path = store.dir().join("rollout.json");
+        let text = fs::read(&path).unwrap();
+        fs::write(&path, &text[..text.len() / 2]).unwrap();
+        let err = store.load::<Progress>("rollout").unwrap_err();
+        assert!(matches!(err, StoreError::Corrupt { .. }), "{err:?}");
+        let msg = err.to_string();
+        assert!(msg.contains(&path.display().to_string()), "{msg}");
+        assert!(msg.contains("Move it aside"), "{msg}");
+        // The damaged file is left for inspection, and a new save repairs it.
+        assert!(path.exists());
+        store.save("rollout", &progress("new")).unwrap();
+        assert_eq!(
+            store.load::<Progress>("rollout").unwrap(),
+            Some(progress("new"))
+        );
+    }
+
+    #[test]
+    fn wrong_shape_is_corrupt_too() {
+        let (_tmp, store) = store();
+        store.save("rollout", &vec![1, 2, 3]).unwrap();
+        assert!(matches!(
+            store.load::<Progress>("rollout"),
+            Err(StoreError::Corrupt { .. })
+        ));
+    }
+
+    #[test]
+    fn keys_are_validated() {
+        let (_tmp, store) = store();
+        for bad in [
+            "",
+            "../escape",
+            "a/b",
+            ".hidden",
+            "Upper",
+            "sp ace",
+            "a\\b",
+            &"x".repeat(129),
+        ] {
+            let err = store.save(bad, &1).unwrap_err();
+            assert!(
+                matches!(err, StoreError::InvalidKey { .. }),
+                "{bad:?}: {err:?}"
+            );
+            assert!(store.load::<u32>(bad).is_err());
+            assert!(store.remove(bad).is_err());
+        }
+        store.save("rollout-shop_v1.2", &1).unwrap();
+        assert_eq!(store.load::<u32>("rollout-shop_v1.2").unwrap(), Some(1));
+    }
+
+    #[test]
+    fn second_lock_is_refused_until_released() {
+        let (_tmp, store) = store();
+        let other = StateStore::open(store.dir()).unwrap();
+        let held = store.lock().unwrap();
+        let err = other.lock().unwrap_err();
+        match &err {
+            StoreError::Locked { dir, holder } => {
+                assert_eq!(dir, store.dir());
+                assert_eq!(*holder, Some(std::process::id()));
+            }
+            other => panic!("expected Locked, got {other:?}"),
+        }
+        assert!(err
+            .to_string()
+            .contains(&format!("pid {}", std::process::id())));
+        drop(held);
+        let _again = other.lock().unwrap();
+    }
+
+    #[test]
+    fn open_creates_nested_dirs() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("a/b/c");
+        let store = StateStore::open(&dir).unwrap();
+        assert!(dir.is_dir());
+        assert_eq!(store.keys().unwrap(), Vec::<String>::new());
+    }
+}
