@@ -1,0 +1,183 @@
+//! The HTTP exchange the three forges share: one JSON POST whose failure is
+//! turned into a redacted [`ForgeError`], plus the URL-building checks.
+
+use super::ForgeError;
+use crate::report::secret::Secret;
+use reqwest::header::{HeaderName, HeaderValue, RETRY_AFTER};
+use std::time::Duration;
+
+/// How much of a forge's error body is kept in an error message.
+const MAX_ERROR_BODY: usize = 300;
+
+/// One forge's endpoint: a client, a name for messages, and its token.
+pub(super) struct Endpoint {
+    pub(super) client: reqwest::Client,
+    pub(super) forge: &'static str,
+    pub(super) token: Secret,
+}
+
+impl Endpoint {
+    /// A header value carrying the token, marked sensitive so that reqwest
+    /// and hyper never print it.
+    pub(super) fn auth_value(&self, prefix: &str) -> Result<HeaderValue, ForgeError> {
+        let mut value = HeaderValue::from_str(&format!("{prefix}{}", self.token.expose()))
+            .map_err(|_| ForgeError::Config {
+                message: format!(
+                    "{}: the token holds characters not allowed in an HTTP header (check the token file)",
+                    self.forge
+                ),
+            })?;
+        value.set_sensitive(true);
+        Ok(value)
+    }
+
+    /// POSTs `body` as JSON to `base` + `path`; any 2xx is success.
+    pub(super) async fn post_json(
+        &self,
+        base: &str,
+        path: &str,
+        headers: Vec<(HeaderName, HeaderValue)>,
+        body: &serde_json::Value,
+    ) -> Result<(), ForgeError> {
+        let mut request = self.client.post(format!("{base}{path}")).json(body);
+        for (name, value) in headers {
+            request = request.header(name, value);
+        }
+        let response = request.send().await.map_err(|e| self.network(path, &e))?;
+        let status = response.status();
+        if status.is_success() {
+            return Ok(());
+        }
+        let retry_after = response
+            .headers()
+            .get(RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(parse_retry_after);
+        let text = response.text().await.unwrap_or_default();
+        Err(ForgeError::Http {
+            forge: self.forge.to_string(),
+            status: status.as_u16(),
+            path: path.to_string(),
+            message: clip(&self.token.redact(text.trim()), MAX_ERROR_BODY),
+            retry_after,
+        })
+    }
+
+    fn network(&self, path: &str, error: &reqwest::Error) -> ForgeError {
+        // The chain (source errors) says why: refused, timed out, TLS.
+        let mut message = error.to_string();
+        let mut source = std::error::Error::source(error);
+        while let Some(s) = source {
+            message.push_str(": ");
+            message.push_str(&s.to_string());
+            source = s.source();
+        }
+        ForgeError::Network {
+            forge: self.forge.to_string(),
+            path: path.to_string(),
+            message: self.token.redact(&message),
+        }
+    }
+}
+
+/// `Retry-After` in its delay-seconds form; the HTTP-date form is left to
+/// ordinary backoff.
+fn parse_retry_after(value: &str) -> Option<Duration> {
+    value.trim().parse::<u64>().ok().map(Duration::from_secs)
+}
+
+fn clip(text: &str, limit: usize) -> String {
+    if text.chars().count() <= limit {
+        return text.to_string();
+    }
+    let mut out: String = text.chars().take(limit).collect();
+    out.push('…');
+    out
+}
+
+/// Refuses anything but a hex object id, since the sha becomes a URL segment.
+pub(super) fn check_sha(sha: &str) -> Result<(), ForgeError> {
+    let ok = (4..=64).contains(&sha.len()) && sha.bytes().all(|b| b.is_ascii_hexdigit());
+    if ok {
+        Ok(())
+    } else {
+        Err(ForgeError::InvalidSha {
+            sha: sha.chars().take(80).collect(),
+        })
+    }
+}
+
+/// Percent-encodes everything outside RFC 3986's unreserved set, so a
+/// value (a GitLab `group/project` path included) is exactly one segment.
+pub(super) fn encode_segment(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Splits `owner/name`, refusing anything else.
+pub(super) fn owner_and_name(
+    forge: &str,
+    repository: &str,
+) -> Result<(String, String), ForgeError> {
+    match repository.split_once('/') {
+        Some((owner, name)) if !owner.is_empty() && !name.is_empty() && !name.contains('/') => {
+            Ok((owner.to_string(), name.to_string()))
+        }
+        _ => Err(ForgeError::Config {
+            message: format!("{forge}: repository {repository:?} must be owner/name"),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sha_must_be_hex() {
+        assert!(check_sha("0123456789abcdef0123456789abcdef01234567").is_ok());
+        assert!(check_sha("../../evil").is_err());
+        assert!(check_sha("abc").is_err());
+        assert!(check_sha("").is_err());
+    }
+
+    #[test]
+    fn segments_encode_slashes_and_spaces() {
+        assert_eq!(
+            encode_segment("group/sub/my project"),
+            "group%2Fsub%2Fmy%20project"
+        );
+        assert_eq!(encode_segment("42"), "42");
+        assert_eq!(encode_segment("a.b-c_d~e"), "a.b-c_d~e");
+    }
+
+    #[test]
+    fn owner_and_name_needs_exactly_one_slash() {
+        assert_eq!(
+            owner_and_name("github", "acme/fleet").unwrap(),
+            ("acme".to_string(), "fleet".to_string())
+        );
+        assert!(owner_and_name("github", "acme").is_err());
+        assert!(owner_and_name("github", "a/b/c").is_err());
+        assert!(owner_and_name("github", "/b").is_err());
+    }
+
+    #[test]
+    fn retry_after_seconds_only() {
+        assert_eq!(parse_retry_after(" 3 "), Some(Duration::from_secs(3)));
+        assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), None);
+    }
+
+    #[test]
+    fn clip_marks_cuts() {
+        assert_eq!(clip("abc", 5), "abc");
+        assert_eq!(clip("abcdef", 3), "abc…");
+    }
+}

@@ -1,0 +1,150 @@
+//! Forge push webhooks for `/webhook`: who sent a delivery, whether its
+//! signature holds, and which ref moved to which commit.
+//!
+//! * GitHub: `X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the body>`.
+//! * Gitea / Forgejo: `X-Gitea-Signature` / `X-Forgejo-Signature`, the bare
+//!   hex HMAC-SHA256 of the body. Gitea also sends `X-Hub-Signature-256`, so
+//!   these headers are looked at first; when `X-Forgejo-Signature` is present
+//!   it alone decides (a bad one is not rescued by another header).
+//! * GitLab: `X-Gitlab-Token`, the secret itself.
+//!
+//! Every comparison is constant-time, and the signature is checked over the
+//! exact bytes received before anything is parsed. A signature covers no
+//! timestamp, so a captured delivery can be replayed; that is harmless here,
+//! since a push only prompts tranche to look at the repository again.
+
+use crate::report::forge::Provider;
+use crate::report::secret::Secret;
+use axum::http::HeaderMap;
+use hmac::{Hmac, KeyInit, Mac};
+use serde::Deserialize;
+use sha2::Sha256;
+use subtle::ConstantTimeEq;
+
+/// Why a delivery was refused or could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WebhookError {
+    /// No signature header from any known forge.
+    #[error("unsigned webhook: expected X-Hub-Signature-256, X-Gitea-Signature, X-Forgejo-Signature or X-Gitlab-Token (set the webhook secret on the forge)")]
+    Unsigned,
+    /// A signature header was present but does not match the secret.
+    #[error("{provider} webhook signature does not match (check that the forge and tranche use the same webhook secret)")]
+    BadSignature {
+        /// The forge the header belongs to.
+        provider: Provider,
+    },
+    /// The body is not a push event tranche can read.
+    #[error("webhook payload is not a push event: {message}")]
+    BadPayload {
+        /// What is missing or malformed.
+        message: String,
+    },
+}
+
+/// Verifies a delivery against the webhook secret; returns the forge that sent it.
+pub fn verify(headers: &HeaderMap, body: &[u8], secret: &Secret) -> Result<Provider, WebhookError> {
+    let header = |name: &str| headers.get(name).map(|v| v.as_bytes());
+    if let Some(sig) = header("x-forgejo-signature").or_else(|| header("x-gitea-signature")) {
+        return check_hmac(Provider::Gitea, sig, body, secret);
+    }
+    if let Some(value) = header("x-hub-signature-256") {
+        let sig = value
+            .strip_prefix(b"sha256=")
+            .ok_or(WebhookError::BadSignature {
+                provider: Provider::Github,
+            })?;
+        return check_hmac(Provider::Github, sig, body, secret);
+    }
+    if let Some(token) = header("x-gitlab-token") {
+        let matches: bool = token.ct_eq(secret.expose().as_bytes()).into();
+        return if matches {
+            Ok(Provider::Gitlab)
+        } else {
+            Err(WebhookError::BadSignature {
+                provider: Provider::Gitlab,
+            })
+        };
+    }
+    Err(WebhookError::Unsigned)
+}
+
+fn check_hmac(
+    provider: Provider,
+    hex_sig: &[u8],
+    body: &[u8],
+    secret: &Secret,
+) -> Result<Provider, WebhookError> {
+    let bad = WebhookError::BadSignature { provider };
+    let tag = hex::decode(hex_sig.trim_ascii()).map_err(|_| bad.clone())?;
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(secret.expose().as_bytes()).map_err(|_| bad.clone())?;
+    mac.update(body);
+    mac.verify_slice(&tag).map_err(|_| bad)?;
+    Ok(provider)
+}
+
+/// The hex HMAC-SHA256 a forge computes over `body`, for tests and for
+/// sending test deliveries.
+pub fn sign(body: &[u8], secret: &Secret) -> String {
+    // HMAC accepts keys of any length, so this cannot fail.
+    let mut mac = match Hmac::<Sha256>::new_from_slice(secret.expose().as_bytes()) {
+        Ok(mac) => mac,
+        Err(_) => return String::new(),
+    };
+    mac.update(body);
+    hex::encode(mac.finalize().into_bytes())
+}
+
+/// A ref moving to a commit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PushEvent {
+    /// Full ref name, e.g. `refs/heads/main`.
+    pub git_ref: String,
+    /// The commit the ref now points to (all zeros when it was deleted).
+    pub after: String,
+}
+
+impl PushEvent {
+    /// Whether the push deleted the ref.
+    pub fn is_deletion(&self) -> bool {
+        !self.after.is_empty() && self.after.bytes().all(|b| b == b'0')
+    }
+}
+
+#[derive(Deserialize)]
+struct RawPush {
+    #[serde(rename = "ref")]
+    git_ref: Option<String>,
+    after: Option<String>,
+    /// GitLab: the head commit; null when the branch was deleted.
+    checkout_sha: Option<String>,
+}
+
+/// Reads the ref and new commit from a GitHub, Gitea/Forgejo or GitLab push payload.
+pub fn parse_push(body: &[u8]) -> Result<PushEvent, WebhookError> {
+    let raw: RawPush = serde_json::from_slice(body).map_err(|e| WebhookError::BadPayload {
+        message: format!("not JSON of the expected shape: {e}"),
+    })?;
+    let git_ref =
+        raw.git_ref
+            .filter(|r| !r.is_empty())
+            .ok_or_else(|| WebhookError::BadPayload {
+                message: "no \"ref\" field (is the webhook sending push events?)".to_string(),
+            })?;
+    let after = raw
+        .checkout_sha
+        .or(raw.after)
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| WebhookError::BadPayload {
+            message: "no \"after\" or \"checkout_sha\" field".to_string(),
+        })?;
+    if !after.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(WebhookError::BadPayload {
+            message: format!("{after:?} is not a commit id"),
+        });
+    }
+    Ok(PushEvent { git_ref, after })
+}
+
+#[cfg(test)]
+mod tests;
