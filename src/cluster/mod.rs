@@ -4,11 +4,15 @@
 //! ([`kube`], kube-rs with dynamic objects and discovery) and once for the
 //! embedded default, a directory of manifests ([`dir`]).
 
+pub mod connect;
 pub mod dir;
 pub mod error;
 pub mod kube;
 
+pub use connect::{connect, install_crypto_provider, ClusterSource};
+pub use dir::DirCluster;
 pub use error::ClusterError;
+pub use kube::KubeCluster;
 
 use crate::object::ObjectRef;
 use async_trait::async_trait;

@@ -1,0 +1,205 @@
+//! Opening the fleet's clusters: from kubeconfig contexts, the in-cluster
+//! service account, or directories (the embedded default). One bad cluster
+//! never stops the others: each gets its own `Result`.
+
+use crate::cluster::dir::DirCluster;
+use crate::cluster::kube::{read_kubeconfig, KubeCluster};
+use crate::cluster::{ClusterApi, ClusterError};
+use futures::stream::{self, StreamExt};
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// One cluster's connection, or why there is none.
+pub type Connection = Result<Arc<dyn ClusterApi>, ClusterError>;
+
+/// How many clusters are contacted at once when connecting.
+pub const CONNECT_CONCURRENCY: usize = 16;
+
+/// Where clusters come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClusterSource {
+    /// kubeconfig contexts; `path: None` reads `$KUBECONFIG` (a list of
+    /// files is merged) or `~/.kube/config`.
+    Kubeconfig {
+        /// kubeconfig file, or `None` for the default lookup.
+        path: Option<PathBuf>,
+    },
+    /// The service account of the pod tranche runs in. Every cluster name
+    /// maps to this one cluster; contexts are ignored.
+    InCluster,
+    /// Directories: cluster `c` is `<root>/c/` (see [`DirCluster`]).
+    Directory(PathBuf),
+}
+
+/// Installs rustls's ring crypto provider for the process, once. kube-rs
+/// and reqwest both need a process-level provider; installing twice (or
+/// after someone else did) is fine.
+pub fn install_crypto_provider() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // Err means another provider is already installed: that one is used.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}
+
+/// Opens and pings every `(name, context)` cluster, concurrently (at most
+/// [`CONNECT_CONCURRENCY`] at once). A missing context, an unreadable
+/// kubeconfig or an unreachable apiserver gives that cluster an
+/// `Unreachable` entry naming the cluster and context; the others still
+/// connect.
+pub async fn connect(
+    source: &ClusterSource,
+    clusters: &[(String, String)],
+) -> BTreeMap<String, Connection> {
+    install_crypto_provider();
+    let opened: Vec<(String, Connection)> = match source {
+        ClusterSource::Kubeconfig { path } => match read_kubeconfig(path.as_deref()) {
+            Err(message) => clusters
+                .iter()
+                .map(|(name, context)| {
+                    let err = ClusterError::Unreachable {
+                        cluster: name.clone(),
+                        message: format!("context {context:?}: {message}"),
+                    };
+                    (name.clone(), Err(err))
+                })
+                .collect(),
+            Ok(kubeconfig) => {
+                for_each_bounded(clusters.iter(), CONNECT_CONCURRENCY, |(name, context)| {
+                    let kubeconfig = kubeconfig.clone();
+                    async move {
+                        let opened = async {
+                            let cluster =
+                                KubeCluster::from_kubeconfig_value(name, kubeconfig, context)
+                                    .await?;
+                            cluster.ping().await?;
+                            Ok(Arc::new(cluster) as Arc<dyn ClusterApi>)
+                        };
+                        (name.clone(), opened.await)
+                    }
+                })
+                .await
+            }
+        },
+        ClusterSource::InCluster => {
+            for_each_bounded(
+                clusters.iter(),
+                CONNECT_CONCURRENCY,
+                |(name, _)| async move {
+                    let opened = async {
+                        let cluster = KubeCluster::in_cluster(name)?;
+                        cluster.ping().await?;
+                        Ok(Arc::new(cluster) as Arc<dyn ClusterApi>)
+                    };
+                    (name.clone(), opened.await)
+                },
+            )
+            .await
+        }
+        ClusterSource::Directory(root) => {
+            for_each_bounded(
+                clusters.iter(),
+                CONNECT_CONCURRENCY,
+                |(name, _)| async move {
+                    let opened = async {
+                        let cluster = DirCluster::new(root, name)?;
+                        cluster.ping().await?;
+                        Ok(Arc::new(cluster) as Arc<dyn ClusterApi>)
+                    };
+                    (name.clone(), opened.await)
+                },
+            )
+            .await
+        }
+    };
+    opened.into_iter().collect()
+}
+
+/// Runs `f` over `items` with at most `limit` futures in flight (at least
+/// one), returning the results in the order of `items`.
+pub async fn for_each_bounded<I, T, F, Fut, R>(items: I, limit: usize, mut f: F) -> Vec<R>
+where
+    I: IntoIterator<Item = T>,
+    F: FnMut(T) -> Fut,
+    Fut: Future<Output = R>,
+{
+    let futures: Vec<_> = items
+        .into_iter()
+        .enumerate()
+        .map(|(i, item)| {
+            let fut = f(item);
+            async move { (i, fut.await) }
+        })
+        .collect();
+    let mut done: Vec<(usize, R)> = stream::iter(futures)
+        .buffer_unordered(limit.max(1))
+        .collect()
+        .await;
+    done.sort_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, r)| r).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    #[tokio::test]
+    async fn bounded_runs_keep_input_order_and_the_limit() {
+        let in_flight = AtomicUsize::new(0);
+        let peak = AtomicUsize::new(0);
+        let out = for_each_bounded(0..10u64, 3, |i| {
+            let (in_flight, peak) = (&in_flight, &peak);
+            async move {
+                let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+                peak.fetch_max(now, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(10 - i)).await;
+                in_flight.fetch_sub(1, Ordering::SeqCst);
+                i * 2
+            }
+        })
+        .await;
+        assert_eq!(out, (0..10).map(|i| i * 2).collect::<Vec<_>>());
+        assert!(peak.load(Ordering::SeqCst) <= 3);
+        assert!(peak.load(Ordering::SeqCst) >= 2);
+    }
+
+    #[tokio::test]
+    async fn unreadable_kubeconfig_fails_every_cluster_without_panicking() {
+        let dir = tempfile::tempdir().unwrap();
+        let source = ClusterSource::Kubeconfig {
+            path: Some(dir.path().join("missing")),
+        };
+        let clusters = vec![
+            ("a".to_string(), "ctx-a".to_string()),
+            ("b".to_string(), "ctx-b".to_string()),
+        ];
+        let out = connect(&source, &clusters).await;
+        assert_eq!(out.len(), 2);
+        for (name, r) in &out {
+            match r {
+                Err(ClusterError::Unreachable { cluster, message }) => {
+                    assert_eq!(cluster, name);
+                    assert!(message.contains("ctx-"), "{message}");
+                }
+                other => panic!(
+                    "expected unreachable, got {:?}",
+                    other.as_ref().map(|c| c.name())
+                ),
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn directory_clusters_connect() {
+        let dir = tempfile::tempdir().unwrap();
+        let source = ClusterSource::Directory(dir.path().to_path_buf());
+        let out = connect(&source, &[("dev".to_string(), "dev".to_string())]).await;
+        let dev = out["dev"].as_ref().map_err(|e| e.to_string()).unwrap();
+        assert_eq!(dev.name(), "dev");
+        assert!(!dev.has_controllers());
+    }
+}

@@ -1,0 +1,137 @@
+//! Which kinds are namespaced, for the directory driver (there is no
+//! apiserver to ask). Built-in kinds come from the table below; custom
+//! kinds from a CRD stored in the same directory cluster; anything else is
+//! decided by the object itself (a namespace means namespaced).
+
+/// Scope of a kind as far as the directory driver knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KnownScope {
+    /// Objects live in a namespace.
+    Namespaced,
+    /// Objects are cluster-wide.
+    Cluster,
+    /// Not a built-in kind tranche knows.
+    Unknown,
+}
+
+/// Built-in cluster-scoped kinds, by (group, kind).
+const CLUSTER_SCOPED: &[(&str, &str)] = &[
+    ("", "Namespace"),
+    ("", "Node"),
+    ("", "PersistentVolume"),
+    ("", "ComponentStatus"),
+    ("rbac.authorization.k8s.io", "ClusterRole"),
+    ("rbac.authorization.k8s.io", "ClusterRoleBinding"),
+    ("apiextensions.k8s.io", "CustomResourceDefinition"),
+    ("apiregistration.k8s.io", "APIService"),
+    (
+        "admissionregistration.k8s.io",
+        "MutatingWebhookConfiguration",
+    ),
+    (
+        "admissionregistration.k8s.io",
+        "ValidatingWebhookConfiguration",
+    ),
+    ("storage.k8s.io", "StorageClass"),
+    ("storage.k8s.io", "CSIDriver"),
+    ("storage.k8s.io", "CSINode"),
+    ("storage.k8s.io", "VolumeAttachment"),
+    ("scheduling.k8s.io", "PriorityClass"),
+    ("networking.k8s.io", "IngressClass"),
+    ("node.k8s.io", "RuntimeClass"),
+    ("policy", "PodSecurityPolicy"),
+    ("certificates.k8s.io", "CertificateSigningRequest"),
+    ("flowcontrol.apiserver.k8s.io", "FlowSchema"),
+    ("flowcontrol.apiserver.k8s.io", "PriorityLevelConfiguration"),
+];
+
+/// Built-in namespaced kinds, by (group, kind).
+const NAMESPACED: &[(&str, &str)] = &[
+    ("", "ConfigMap"),
+    ("", "Endpoints"),
+    ("", "Event"),
+    ("", "LimitRange"),
+    ("", "PersistentVolumeClaim"),
+    ("", "Pod"),
+    ("", "ReplicationController"),
+    ("", "ResourceQuota"),
+    ("", "Secret"),
+    ("", "Service"),
+    ("", "ServiceAccount"),
+    ("apps", "ControllerRevision"),
+    ("apps", "DaemonSet"),
+    ("apps", "Deployment"),
+    ("apps", "ReplicaSet"),
+    ("apps", "StatefulSet"),
+    ("autoscaling", "HorizontalPodAutoscaler"),
+    ("batch", "CronJob"),
+    ("batch", "Job"),
+    ("coordination.k8s.io", "Lease"),
+    ("discovery.k8s.io", "EndpointSlice"),
+    ("events.k8s.io", "Event"),
+    ("networking.k8s.io", "Ingress"),
+    ("networking.k8s.io", "NetworkPolicy"),
+    ("policy", "PodDisruptionBudget"),
+    ("rbac.authorization.k8s.io", "Role"),
+    ("rbac.authorization.k8s.io", "RoleBinding"),
+];
+
+/// The scope of a built-in kind (any version of its group).
+pub fn builtin_scope(group: &str, kind: &str) -> KnownScope {
+    if CLUSTER_SCOPED.iter().any(|&(g, k)| g == group && k == kind) {
+        KnownScope::Cluster
+    } else if NAMESPACED.iter().any(|&(g, k)| g == group && k == kind) {
+        KnownScope::Namespaced
+    } else {
+        KnownScope::Unknown
+    }
+}
+
+/// The scope a stored CRD declares for `group`/`kind`, if `crd` is one.
+pub fn crd_scope(crd: &serde_json::Value, group: &str, kind: &str) -> KnownScope {
+    let spec = crd.get("spec");
+    let field = |p: &str| {
+        spec.and_then(|s| s.pointer(p))
+            .and_then(serde_json::Value::as_str)
+    };
+    if field("/group") != Some(group) || field("/names/kind") != Some(kind) {
+        return KnownScope::Unknown;
+    }
+    match field("/scope") {
+        Some("Cluster") => KnownScope::Cluster,
+        Some("Namespaced") => KnownScope::Namespaced,
+        _ => KnownScope::Unknown,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn builtin_kinds_have_their_kubernetes_scope() {
+        assert_eq!(builtin_scope("", "Namespace"), KnownScope::Cluster);
+        assert_eq!(
+            builtin_scope("rbac.authorization.k8s.io", "ClusterRole"),
+            KnownScope::Cluster
+        );
+        assert_eq!(builtin_scope("apps", "Deployment"), KnownScope::Namespaced);
+        assert_eq!(builtin_scope("", "Deployment"), KnownScope::Unknown);
+        assert_eq!(builtin_scope("example.com", "Widget"), KnownScope::Unknown);
+    }
+
+    #[test]
+    fn crds_declare_the_scope_of_their_kind() {
+        let crd = json!({"spec": {"group": "example.com", "names": {"kind": "Widget"}, "scope": "Cluster"}});
+        assert_eq!(
+            crd_scope(&crd, "example.com", "Widget"),
+            KnownScope::Cluster
+        );
+        assert_eq!(
+            crd_scope(&crd, "example.com", "Gadget"),
+            KnownScope::Unknown
+        );
+        assert_eq!(crd_scope(&crd, "other.com", "Widget"), KnownScope::Unknown);
+    }
+}

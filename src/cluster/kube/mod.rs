@@ -1,0 +1,388 @@
+//! [`KubeCluster`]: a real apiserver behind [`ClusterApi`], with kube-rs.
+//!
+//! Objects stay dynamic (`serde_json::Value` ↔ `DynamicObject`) and every
+//! kind is resolved through cached API discovery (module `discovery`), so any
+//! apiVersion the apiserver serves works, CRDs included, and none is
+//! hard-coded. Writes are server-side applies with field manager
+//! `tranche`. Transient failures (429, 5xx, refused or dropped connections)
+//! are retried with backoff ([`Backoff`]); connect (5 s) and read (30 s)
+//! timeouts make a dead apiserver fail fast as
+//! [`ClusterError::Unreachable`]. Errors are classified in module `classify`.
+//!
+//! Secrets: request and response bodies are never logged or put into
+//! errors; only the apiserver's status message is.
+
+mod classify;
+mod discovery;
+mod retry;
+
+pub use retry::Backoff;
+
+use crate::cluster::connect::install_crypto_provider;
+use crate::cluster::{ApplyOptions, ClusterApi, ClusterError};
+use crate::object::ObjectRef;
+use ::kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams};
+use ::kube::config::{KubeConfigOptions, Kubeconfig};
+use ::kube::{Client, Config};
+use async_trait::async_trait;
+use classify::{classify, is_transient, Target};
+use discovery::{DiscoveryCache, Lookup, Resolved};
+use serde_json::Value;
+use std::future::Future;
+use std::path::Path;
+use std::time::Duration;
+
+/// Field manager of every server-side apply tranche makes.
+pub const FIELD_MANAGER: &str = "tranche";
+/// How long to wait for a TCP + TLS connection.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long to wait for a response.
+pub const READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// One real cluster, reached with kube-rs.
+pub struct KubeCluster {
+    name: String,
+    /// kubeconfig context, or `in-cluster`; named in unreachable errors.
+    context: String,
+    client: Client,
+    discovery: DiscoveryCache,
+    backoff: Backoff,
+}
+
+impl std::fmt::Debug for KubeCluster {
+    /// Name and context only: the client holds credentials.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KubeCluster")
+            .field("name", &self.name)
+            .field("context", &self.context)
+            .finish_non_exhaustive()
+    }
+}
+
+impl KubeCluster {
+    /// Connects to `context` of the kubeconfig at `path` (`None`:
+    /// `$KUBECONFIG`, else `~/.kube/config`). Does not contact the cluster
+    /// (see [`ClusterApi::ping`]).
+    pub async fn from_kubeconfig(
+        name: &str,
+        path: Option<&Path>,
+        context: &str,
+    ) -> Result<KubeCluster, ClusterError> {
+        let kubeconfig = read_kubeconfig(path).map_err(|message| ClusterError::Unreachable {
+            cluster: name.to_string(),
+            message: format!("context {context:?}: {message}"),
+        })?;
+        KubeCluster::from_kubeconfig_value(name, kubeconfig, context).await
+    }
+
+    /// Connects to `context` of an already-read kubeconfig (read it once
+    /// for many clusters). A missing context is `Unreachable`.
+    pub async fn from_kubeconfig_value(
+        name: &str,
+        kubeconfig: Kubeconfig,
+        context: &str,
+    ) -> Result<KubeCluster, ClusterError> {
+        let unreachable = |message: String| ClusterError::Unreachable {
+            cluster: name.to_string(),
+            message: format!("context {context:?}: {message}"),
+        };
+        if !kubeconfig.contexts.iter().any(|c| c.name == context) {
+            return Err(unreachable("no such context in the kubeconfig".to_string()));
+        }
+        let options = KubeConfigOptions {
+            context: Some(context.to_string()),
+            ..Default::default()
+        };
+        let config = Config::from_custom_kubeconfig(kubeconfig, &options)
+            .await
+            .map_err(|e| unreachable(first_line(&classify::chain_text(&e)).to_string()))?;
+        KubeCluster::from_config(name, context, config)
+    }
+
+    /// Connects with the pod's service account (in-cluster config).
+    pub fn in_cluster(name: &str) -> Result<KubeCluster, ClusterError> {
+        let config = Config::incluster().map_err(|e| ClusterError::Unreachable {
+            cluster: name.to_string(),
+            message: format!("in-cluster config: {}", classify::chain_text(&e)),
+        })?;
+        KubeCluster::from_config(name, "in-cluster", config)
+    }
+
+    /// Builds the client from a kube-rs config, with tranche's timeouts and
+    /// retries (kube-rs's own retry layer is turned off: ours covers more).
+    pub fn from_config(
+        name: &str,
+        context: &str,
+        mut config: Config,
+    ) -> Result<KubeCluster, ClusterError> {
+        install_crypto_provider();
+        config.connect_timeout = Some(CONNECT_TIMEOUT);
+        config.read_timeout = Some(READ_TIMEOUT);
+        config.write_timeout = Some(READ_TIMEOUT);
+        config.reset_reader_on_write = true;
+        config.default_retry = false;
+        let client = Client::try_from(config).map_err(|e| {
+            classify(
+                Target {
+                    cluster: name,
+                    context,
+                    object: "client",
+                },
+                &e,
+            )
+        })?;
+        Ok(KubeCluster {
+            name: name.to_string(),
+            context: context.to_string(),
+            client,
+            discovery: DiscoveryCache::default(),
+            backoff: Backoff::default(),
+        })
+    }
+
+    /// Replaces the retry policy (tests use short delays).
+    pub fn with_backoff(mut self, backoff: Backoff) -> KubeCluster {
+        self.backoff = backoff;
+        self
+    }
+
+    /// kubeconfig context this cluster was reached with.
+    pub fn context(&self) -> &str {
+        &self.context
+    }
+
+    fn target<'a>(&'a self, object: &'a str) -> Target<'a> {
+        Target {
+            cluster: &self.name,
+            context: &self.context,
+            object,
+        }
+    }
+
+    /// Runs one request with retries, classifying the final error.
+    async fn call<T, F, Fut>(&self, object: &str, op: F) -> Result<T, ClusterError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, ::kube::Error>>,
+    {
+        self.backoff
+            .run(op, is_transient)
+            .await
+            .map_err(|e| classify(self.target(object), &e))
+    }
+
+    /// Resolves a kind through the discovery cache (with retries).
+    async fn resolve(&self, api_version: &str, kind: &str) -> Result<Resolved, ClusterError> {
+        let what = format!("discovery of {api_version} {kind}");
+        match self
+            .call(&what, || {
+                self.discovery.resolve(&self.client, api_version, kind)
+            })
+            .await?
+        {
+            Lookup::Found(r) => Ok(r),
+            Lookup::Unknown => Err(self.unknown_kind(api_version, kind)),
+        }
+    }
+
+    fn unknown_kind(&self, api_version: &str, kind: &str) -> ClusterError {
+        ClusterError::UnknownKind {
+            cluster: self.name.clone(),
+            api_version: api_version.to_string(),
+            kind: kind.to_string(),
+        }
+    }
+
+    /// The dynamic API for one object (`namespace` ignored for
+    /// cluster-scoped kinds; the context's default namespace when absent).
+    fn object_api(&self, r: &Resolved, namespace: Option<&str>) -> Api<DynamicObject> {
+        match (r.namespaced, namespace) {
+            (true, Some(ns)) => Api::namespaced_with(self.client.clone(), ns, &r.resource),
+            (true, None) => Api::default_namespaced_with(self.client.clone(), &r.resource),
+            (false, _) => Api::all_with(self.client.clone(), &r.resource),
+        }
+    }
+
+    /// Maps a 404 "the server could not find the requested resource" (the
+    /// kind vanished since discovery, e.g. a deleted CRD) to `UnknownKind`
+    /// and forgets the cached group/version.
+    fn vanished_kind(&self, err: ClusterError, api_version: &str, kind: &str) -> ClusterError {
+        match &err {
+            ClusterError::Api { message, .. }
+                if message.contains("could not find the requested resource") =>
+            {
+                self.discovery.forget(api_version);
+                self.unknown_kind(api_version, kind)
+            }
+            _ => err,
+        }
+    }
+}
+
+/// Reads a kubeconfig file (`None`: `$KUBECONFIG` or `~/.kube/config`).
+pub fn read_kubeconfig(path: Option<&Path>) -> Result<Kubeconfig, String> {
+    let read = match path {
+        Some(p) => Kubeconfig::read_from(p).map_err(|e| (p.display().to_string(), e)),
+        None => Kubeconfig::read().map_err(|e| ("$KUBECONFIG or ~/.kube/config".to_string(), e)),
+    };
+    read.map_err(|(where_, e)| {
+        let cause = classify::chain_text(&e);
+        format!("cannot read kubeconfig {where_}: {}", first_line(&cause))
+    })
+}
+
+/// The first line of a kubeconfig error: YAML errors go on to quote the
+/// file around the fault, which may hold a token.
+fn first_line(text: &str) -> &str {
+    text.lines().next().unwrap_or_default().trim_end()
+}
+
+/// Converts an apiserver answer back to plain JSON, filling in apiVersion
+/// and kind (list items come without them).
+fn to_value(obj: DynamicObject, r: &Resolved) -> Value {
+    let mut value = serde_json::to_value(obj).unwrap_or(Value::Null);
+    if let Some(map) = value.as_object_mut() {
+        map.entry("apiVersion")
+            .or_insert_with(|| Value::String(r.resource.api_version.clone()));
+        map.entry("kind")
+            .or_insert_with(|| Value::String(r.resource.kind.clone()));
+    }
+    value
+}
+
+#[async_trait]
+impl ClusterApi for KubeCluster {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn has_controllers(&self) -> bool {
+        true
+    }
+
+    async fn ping(&self) -> Result<(), ClusterError> {
+        tracing::debug!(cluster = %self.name, "ping");
+        self.call("/version", || self.client.apiserver_version())
+            .await
+            .map(|_| ())
+    }
+
+    async fn is_namespaced(&self, api_version: &str, kind: &str) -> Result<bool, ClusterError> {
+        Ok(self.resolve(api_version, kind).await?.namespaced)
+    }
+
+    async fn get(&self, id: &ObjectRef) -> Result<Option<Value>, ClusterError> {
+        let r = self.resolve(&id.api_version, &id.kind).await?;
+        let api = self.object_api(&r, id.namespace.as_deref());
+        let what = id.to_string();
+        tracing::debug!(cluster = %self.name, object = %what, "get");
+        let got = self.call(&what, || api.get_opt(&id.name)).await;
+        let got = got.map_err(|e| self.vanished_kind(e, &id.api_version, &id.kind))?;
+        Ok(got.map(|o| to_value(o, &r)))
+    }
+
+    async fn list(
+        &self,
+        api_version: &str,
+        kind: &str,
+        namespace: Option<&str>,
+        label_selector: &str,
+    ) -> Result<Vec<Value>, ClusterError> {
+        let r = self.resolve(api_version, kind).await?;
+        let api = match (r.namespaced, namespace) {
+            (true, Some(ns)) => Api::namespaced_with(self.client.clone(), ns, &r.resource),
+            _ => Api::all_with(self.client.clone(), &r.resource),
+        };
+        let params = ListParams::default().labels(label_selector);
+        let what = match namespace {
+            Some(ns) if r.namespaced => format!("list {kind} in {ns}"),
+            _ => format!("list {kind}"),
+        };
+        tracing::debug!(cluster = %self.name, what = %what, label_selector, "list");
+        let list = self.call(&what, || api.list(&params)).await;
+        let list = list.map_err(|e| self.vanished_kind(e, api_version, kind))?;
+        Ok(list.items.into_iter().map(|o| to_value(o, &r)).collect())
+    }
+
+    async fn apply(&self, object: &Value, opts: ApplyOptions) -> Result<Value, ClusterError> {
+        let Some(id) = ObjectRef::from_object(object) else {
+            return Err(ClusterError::Invalid {
+                cluster: self.name.clone(),
+                object: "object".to_string(),
+                message: "apiVersion, kind and metadata.name are required".to_string(),
+            });
+        };
+        let r = self.resolve(&id.api_version, &id.kind).await?;
+        let mut body = object.clone();
+        if !r.namespaced {
+            if let Some(meta) = body.get_mut("metadata").and_then(Value::as_object_mut) {
+                meta.remove("namespace");
+            }
+        }
+        let api = self.object_api(&r, id.namespace.as_deref());
+        let mut params = PatchParams::apply(FIELD_MANAGER);
+        params.force = opts.force;
+        params.dry_run = opts.dry_run;
+        let what = id.to_string();
+        tracing::debug!(cluster = %self.name, object = %what, dry_run = opts.dry_run, force = opts.force, "apply");
+        let patch = Patch::Apply(&body);
+        let applied = self
+            .call(&what, || api.patch(&id.name, &params, &patch))
+            .await;
+        let applied = applied.map_err(|e| self.vanished_kind(e, &id.api_version, &id.kind))?;
+        Ok(to_value(applied, &r))
+    }
+
+    async fn delete(&self, id: &ObjectRef) -> Result<(), ClusterError> {
+        let r = self.resolve(&id.api_version, &id.kind).await?;
+        let api = self.object_api(&r, id.namespace.as_deref());
+        let what = id.to_string();
+        tracing::debug!(cluster = %self.name, object = %what, "delete");
+        let params = DeleteParams::background();
+        // Already gone (or its kind is) is what was asked for.
+        self.call(&what, || async {
+            match api.delete(&id.name, &params).await {
+                Err(::kube::Error::Api(status)) if status.code == 404 => Ok(()),
+                other => other.map(|_| ()),
+            }
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn kubeconfig_errors_never_quote_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kubeconfig");
+        let text =
+            "apiVersion: v1\nkind: Config\nusers:\n- name: u\n  user:\n    token: [s3cr3t-t0ken\n";
+        std::fs::write(&path, text).unwrap();
+        let err = KubeCluster::from_kubeconfig("c1", Some(&path), "ctx")
+            .await
+            .unwrap_err();
+        let message = err.to_string();
+        assert!(err.is_unreachable(), "{message}");
+        assert!(message.contains("line 6"), "{message}");
+        assert!(message.contains("\"ctx\""), "{message}");
+        assert!(!message.contains("s3cr3t"), "{message}");
+    }
+
+    #[tokio::test]
+    async fn a_missing_context_is_unreachable_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kubeconfig");
+        let text = "apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\n";
+        std::fs::write(&path, text).unwrap();
+        let err = KubeCluster::from_kubeconfig("c1", Some(&path), "prod")
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, ClusterError::Unreachable { cluster, message } if cluster == "c1" && message.contains("\"prod\"")),
+            "{err:?}"
+        );
+    }
+}
