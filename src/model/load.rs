@@ -1,1 +1,70 @@
-//! (being built)
+//! Turns a [`Snapshot`] of the fleet directory into a validated [`Fleet`],
+//! reporting every problem at once.
+//!
+//! Order matters only where one part needs another: the layout gives the
+//! names that exist ([`layout`]), `tranche.yaml` gives the namespacing
+//! rules and policy choice ([`repository`]), policies give the access rules
+//! that app objects are checked against ([`policies`]), then [`clusters`]
+//! and [`apps`] are read. A broken file never hides problems in others.
+
+pub mod apps;
+pub mod clusters;
+pub mod document;
+pub mod layout;
+pub mod policies;
+pub mod repository;
+
+use super::validate::Problems;
+use super::{Fleet, ModelErrors, Policies};
+use crate::git::Snapshot;
+
+/// Reads and validates the fleet in `snapshot` (paths relative to the fleet
+/// root, like `clusters/eu-1.yaml` or `apps/shop/manifests/deploy.yaml`).
+///
+/// Repository policies are laid over [`builtin_policies`] field by field.
+/// On success the fleet holds only valid data; otherwise every problem is
+/// returned, in file order, each naming its file and document or field.
+pub fn load(snapshot: &Snapshot) -> Result<Fleet, ModelErrors> {
+    let mut p = Problems::default();
+    let layout = layout::classify(snapshot.files.keys(), &mut p);
+    let known = layout.known();
+    let repo = repository::settings(snapshot, layout.repository, &mut p);
+    let clusters = clusters::load(snapshot, &layout.clusters, &mut p);
+    let Some(base) = policies::builtin(&mut p) else {
+        return Err(p.into_errors());
+    };
+    let loaded = policies::load(snapshot, &layout.policies, &repo, &known, base, &mut p);
+    let cx = apps::AppContext {
+        known: &known,
+        rules: &repo.rules,
+        access: loaded.access_checkable.then_some(&loaded.policies.access),
+    };
+    let apps = apps::load(snapshot, &layout.apps, &cx, &mut p);
+    p.finish(Fleet {
+        commit: snapshot.commit.clone(),
+        clusters,
+        apps,
+        policies: loaded.policies,
+    })
+}
+
+/// The built-in policies: the project's `policies/*.yaml`, embedded in the
+/// binary (rollout 1:2:7 with a 5m health timeout and 30s bake, diff
+/// ignore rules for controller-owned fields, access to every namespace
+/// but the system ones).
+///
+/// # Panics
+///
+/// Only if the embedded files are invalid, which is a defect of the build
+/// caught by this module's tests, never by user input.
+pub fn builtin_policies() -> Policies {
+    let mut p = Problems::default();
+    let policies = policies::builtin(&mut p);
+    match policies {
+        Some(policies) if p.is_empty() => policies,
+        _ => panic!(
+            "the built-in policies/ files are invalid: {}",
+            p.into_errors()
+        ),
+    }
+}

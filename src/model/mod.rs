@@ -1,18 +1,23 @@
 //! The validated fleet model: what one commit of the repository says.
 //!
 //! Loading is two-stage (as ripgrep does config): [`raw`] holds the serde
-//! shapes of the files, [`load`] turns a [`crate::git::Snapshot`] into a
+//! shapes of the files, [`load()`] turns a [`crate::git::Snapshot`] into a
 //! [`Fleet`] that cannot be invalid, collecting *every* error with the file
 //! and field it concerns. Everything here is plain data; nothing does I/O.
 
 pub mod error;
+pub mod kinds;
 pub mod load;
+pub mod matching;
+pub mod names;
 pub mod policy;
 pub mod raw;
 pub mod selector;
 pub mod validate;
 
 pub use error::{ModelError, ModelErrors};
+pub use kinds::is_cluster_scoped_kind;
+pub use load::{builtin_policies, load};
 pub use policy::{
     AccessPolicy, AppAccess, DiffPolicy, DriftMode, IgnoreRule, OnFailure, Policies, RolloutPolicy,
 };

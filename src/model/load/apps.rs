@@ -1,0 +1,138 @@
+//! `apps/<app>/`: placement, manifests and overrides of each app, then the
+//! checks across apps (followApps cycles, objects claimed twice, access).
+
+use super::document::{documents, header, loc_in, single_document, text, typed};
+use super::layout::AppFiles;
+use crate::git::Snapshot;
+use crate::model::raw::{Document, OverrideSpec, PlacementSpec};
+use crate::model::validate::manifest::{manifest, ObjectRules};
+use crate::model::validate::{fleet, overrides, placement, Known, Loc, Problems};
+use crate::model::{names, AccessPolicy, App, Manifest, OverrideFile, Placement};
+use std::collections::BTreeMap;
+
+/// What app loading needs besides the files.
+pub struct AppContext<'a> {
+    /// Names that exist.
+    pub known: &'a Known,
+    /// Namespacing rules.
+    pub rules: &'a ObjectRules,
+    /// The AccessPolicy in force, or `None` when it is not checkable.
+    pub access: Option<&'a AccessPolicy>,
+}
+
+/// Reads every app; apps without a valid placement are reported and left out.
+pub fn load(
+    snapshot: &Snapshot,
+    apps: &BTreeMap<String, AppFiles<'_>>,
+    cx: &AppContext<'_>,
+    p: &mut Problems,
+) -> BTreeMap<String, App> {
+    let mut placements = BTreeMap::new();
+    let mut manifests = BTreeMap::new();
+    let mut overrides = BTreeMap::new();
+    for (name, files) in apps {
+        let dir = format!("apps/{name}/");
+        if let Err(why) = names::dns1123_label(name) {
+            p.push(
+                Loc::file(&dir),
+                "",
+                format!("invalid app name {name:?}: {why}"),
+            );
+        }
+        if let Some(pl) = read_placement(snapshot, name, files.placement, cx.known, p) {
+            placements.insert(name.clone(), pl);
+        }
+        let objects = read_manifests(snapshot, &files.manifests, cx.rules, p);
+        if let Some(access) = cx.access {
+            fleet::access(name, &objects, access, p);
+        }
+        let files = read_overrides(snapshot, name, &files.overrides, &objects, cx.known, p);
+        manifests.insert(name.clone(), objects);
+        overrides.insert(name.clone(), files);
+    }
+    fleet::follow_cycles(&placements, p);
+    fleet::duplicate_objects(&manifests, p);
+    placements
+        .into_iter()
+        .map(|(name, placement)| {
+            let app = App {
+                manifests: manifests.remove(&name).unwrap_or_default(),
+                overrides: overrides.remove(&name).unwrap_or_default(),
+                name: name.clone(),
+                placement,
+            };
+            (name, app)
+        })
+        .collect()
+}
+
+fn read_placement(
+    snapshot: &Snapshot,
+    app: &str,
+    path: Option<&str>,
+    known: &Known,
+    p: &mut Problems,
+) -> Option<Placement> {
+    let Some(path) = path else {
+        p.push(
+            Loc::file(&format!("apps/{app}/placement.yaml")),
+            "",
+            "missing: every app needs a placement.yaml saying which clusters it goes to",
+        );
+        return None;
+    };
+    let loc = Loc::file(path);
+    let value = single_document(path, text(snapshot, path, p)?, "Placement", p)?;
+    header(loc, &value, &["Placement"], "placement.yaml", p)?;
+    let doc: Document<PlacementSpec> = typed(loc, value, p)?;
+    Some(placement::placement(loc, doc.spec, known, p))
+}
+
+fn read_manifests(
+    snapshot: &Snapshot,
+    paths: &[&str],
+    rules: &ObjectRules,
+    p: &mut Problems,
+) -> Vec<Manifest> {
+    let mut out = Vec::new();
+    for path in paths {
+        let Some(text) = text(snapshot, path, p) else {
+            continue;
+        };
+        for (i, value) in documents(path, text, p) {
+            out.extend(manifest(Loc::doc(path, i), value, rules, p));
+        }
+    }
+    out
+}
+
+fn read_overrides(
+    snapshot: &Snapshot,
+    app: &str,
+    paths: &[&str],
+    objects: &[Manifest],
+    known: &Known,
+    p: &mut Problems,
+) -> Vec<OverrideFile> {
+    let mut out = Vec::new();
+    for path in paths {
+        let Some(text) = text(snapshot, path, p) else {
+            continue;
+        };
+        let docs = documents(path, text, p);
+        let count = docs.len();
+        for (i, value) in docs {
+            let loc = loc_in(path, i, count);
+            if header(loc, &value, &["Override"], "overrides/", p).is_none() {
+                continue;
+            }
+            let Some(doc) = typed::<Document<OverrideSpec>>(loc, value, p) else {
+                continue;
+            };
+            let file = overrides::override_file(loc, doc.spec, known, p);
+            fleet::unmatched_selectors(loc, app, &file, objects, p);
+            out.push(file);
+        }
+    }
+    out
+}

@@ -1,0 +1,259 @@
+//! Reading one file into YAML documents and tranche envelopes: UTF-8,
+//! YAML syntax (with the line), `apiVersion`/`kind`, and the typed shape
+//! (with the field path of a typo or a wrong type).
+
+use crate::git::Snapshot;
+use crate::model::raw::API_VERSION;
+use crate::model::validate::{Loc, Problems};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+/// The text of `path`, or `None` (reported) when it is not UTF-8.
+pub fn text<'s>(snapshot: &'s Snapshot, path: &str, p: &mut Problems) -> Option<&'s str> {
+    let bytes = snapshot.files.get(path)?;
+    match std::str::from_utf8(bytes) {
+        Ok(text) => Some(text),
+        Err(e) => {
+            p.push(
+                Loc::file(path),
+                "",
+                format!("not UTF-8 text ({e}): save the file as UTF-8"),
+            );
+            None
+        }
+    }
+}
+
+/// Every non-empty document of a multi-document file with its index.
+/// A syntax error is reported at its document (the message has the line)
+/// and yields no documents.
+pub fn documents(file: &str, text: &str, p: &mut Problems) -> Vec<(usize, Value)> {
+    match crate::yaml::parse_documents(text) {
+        Ok(docs) => docs,
+        Err((doc, e)) => {
+            p.push(Loc::doc(file, doc), "", format!("invalid YAML: {e}"));
+            Vec::new()
+        }
+    }
+}
+
+/// The one document of a file that must hold exactly one (`what` names
+/// the kind expected, for messages).
+pub fn single_document(file: &str, text: &str, what: &str, p: &mut Problems) -> Option<Value> {
+    let mut docs = match crate::yaml::parse_documents(text) {
+        Ok(docs) => docs,
+        Err((_, e)) => {
+            p.push(Loc::file(file), "", format!("invalid YAML: {e}"));
+            return None;
+        }
+    };
+    match docs.len() {
+        1 => docs.pop().map(|(_, v)| v),
+        0 => {
+            p.push(
+                Loc::file(file),
+                "",
+                format!("empty: expected one {what} document"),
+            );
+            None
+        }
+        n => {
+            p.push(
+                Loc::file(file),
+                "",
+                format!("holds {n} documents: expected exactly one {what} document"),
+            );
+            None
+        }
+    }
+}
+
+/// Where document `doc` of a file with `count` documents is: the index is
+/// shown only when there are several.
+pub fn loc_in<'a>(file: &'a str, doc: usize, count: usize) -> Loc<'a> {
+    if count > 1 {
+        Loc::doc(file, doc)
+    } else {
+        Loc::file(file)
+    }
+}
+
+/// Checks the envelope: a mapping with `apiVersion: tranche.dev/v1alpha1`
+/// and a `kind` among `allowed` (`place` says where, for the message).
+/// Returns the kind.
+pub fn header(
+    loc: Loc<'_>,
+    value: &Value,
+    allowed: &[&str],
+    place: &str,
+    p: &mut Problems,
+) -> Option<String> {
+    let expected = allowed.join(" or ");
+    let Some(map) = value.as_object() else {
+        p.push(
+            loc,
+            "",
+            format!("expected a {expected} document (a mapping with apiVersion, kind and spec)"),
+        );
+        return None;
+    };
+    let mut ok = true;
+    match map.get("apiVersion") {
+        None => {
+            p.push(
+                loc,
+                "apiVersion",
+                format!("missing: set apiVersion: {API_VERSION}"),
+            );
+            ok = false;
+        }
+        Some(Value::String(v)) if v == API_VERSION => {}
+        Some(v) => {
+            p.push(
+                loc,
+                "apiVersion",
+                format!("{v} is not supported: use {API_VERSION}"),
+            );
+            ok = false;
+        }
+    }
+    let kind = match map.get("kind") {
+        None => {
+            p.push(loc, "kind", format!("missing: expected kind: {expected}"));
+            None
+        }
+        Some(Value::String(k)) if allowed.contains(&k.as_str()) => Some(k.clone()),
+        Some(k) => {
+            p.push(
+                loc,
+                "kind",
+                format!("{k} does not belong in {place}: expected {expected}"),
+            );
+            None
+        }
+    };
+    kind.filter(|_| ok)
+}
+
+/// Deserializes `value` as `T`, reporting a shape error (unknown field,
+/// wrong type, missing field, unknown variant) at its field path.
+pub fn typed<T: DeserializeOwned>(loc: Loc<'_>, value: Value, p: &mut Problems) -> Option<T> {
+    match serde_path_to_error::deserialize::<_, T>(value) {
+        Ok(v) => Some(v),
+        Err(e) => {
+            let path = e.path().to_string();
+            let field = if path == "." { "" } else { path.as_str() };
+            p.push(loc, field, e.inner().to_string());
+            None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::raw::{ClusterSpec, Document, PlacementSpec};
+    use crate::model::ModelError;
+
+    fn problems(p: Problems) -> Vec<ModelError> {
+        p.finish(()).err().map(|e| e.0).unwrap_or_default()
+    }
+
+    #[test]
+    fn malformed_yaml_names_document_and_line() {
+        let mut p = Problems::default();
+        let docs = documents("m.yaml", "a: 1\n---\nb: [1\nc: 2\n", &mut p);
+        assert!(docs.is_empty());
+        let errors = problems(p);
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].location, "m.yaml[doc 1]");
+        assert!(
+            errors[0].message.starts_with("invalid YAML: "),
+            "{}",
+            errors[0].message
+        );
+        assert!(
+            errors[0].message.contains("line 4"),
+            "{}",
+            errors[0].message
+        );
+    }
+
+    #[test]
+    fn single_document_files_hold_one() {
+        let mut p = Problems::default();
+        assert!(single_document("c.yaml", "a: 1\n---\nb: 2\n", "Cluster", &mut p).is_none());
+        assert!(single_document("d.yaml", "# nothing\n", "Cluster", &mut p).is_none());
+        assert_eq!(
+            problems(p),
+            [
+                ModelError::file(
+                    "c.yaml",
+                    "holds 2 documents: expected exactly one Cluster document"
+                ),
+                ModelError::file("d.yaml", "empty: expected one Cluster document"),
+            ]
+        );
+    }
+
+    #[test]
+    fn header_checks_api_version_and_kind() {
+        let mut p = Problems::default();
+        let v: Value = crate::yaml::from_str("{apiVersion: v1, kind: Placement}").unwrap();
+        assert!(header(Loc::file("c.yaml"), &v, &["Cluster"], "clusters/", &mut p).is_none());
+        let v: Value = crate::yaml::from_str("{spec: {}}").unwrap();
+        assert!(header(Loc::file("d.yaml"), &v, &["Cluster"], "clusters/", &mut p).is_none());
+        assert_eq!(
+            problems(p),
+            [
+                ModelError::field(
+                    "c.yaml",
+                    "apiVersion",
+                    "\"v1\" is not supported: use tranche.dev/v1alpha1"
+                ),
+                ModelError::field(
+                    "c.yaml",
+                    "kind",
+                    "\"Placement\" does not belong in clusters/: expected Cluster"
+                ),
+                ModelError::field(
+                    "d.yaml",
+                    "apiVersion",
+                    "missing: set apiVersion: tranche.dev/v1alpha1"
+                ),
+                ModelError::field("d.yaml", "kind", "missing: expected kind: Cluster"),
+            ]
+        );
+    }
+
+    #[test]
+    fn typos_name_the_field_path() {
+        let mut p = Problems::default();
+        let v: Value = crate::yaml::from_str(
+            "{apiVersion: x, kind: Placement, spec: {clusterAffinity: {clusterName: [a]}}}",
+        )
+        .unwrap();
+        assert!(typed::<Document<PlacementSpec>>(Loc::file("p.yaml"), v, &mut p).is_none());
+        let v: Value =
+            crate::yaml::from_str("{apiVersion: x, kind: Cluster, spec: {rolloutOrder: first}}")
+                .unwrap();
+        assert!(typed::<Document<ClusterSpec>>(Loc::doc("c.yaml", 1), v, &mut p).is_none());
+        assert_eq!(
+            problems(p),
+            [
+                ModelError::doc(
+                    "c.yaml",
+                    1,
+                    Some("spec.rolloutOrder"),
+                    "invalid type: string \"first\", expected i64"
+                ),
+                ModelError::field(
+                    "p.yaml",
+                    "spec.clusterAffinity.clusterName",
+                    "unknown field `clusterName`, expected one of `clusterNames`, `labelSelector`, \
+                     `exclude`, `followApps`"
+                ),
+            ]
+        );
+    }
+}

@@ -1,0 +1,318 @@
+//! `placement.yaml`: where an app goes (names, selector, exclusions or
+//! followApps) and how its replicas and HPAs are spread.
+
+use super::selector::{cluster_target, label_selector};
+use super::{Known, Loc, Problems};
+use crate::model::raw;
+use crate::model::{ClusterAffinity, HpaMode, Placement, ReplicaScheduling, WeightRule};
+
+const AFFINITY: &str = "spec.clusterAffinity";
+const WEIGHTS: &str = "spec.replicaScheduling.weightPreference.staticWeightList";
+
+/// Checks a placement spec read from `loc` and converts it. Unknown
+/// followApps are reported here; followApps cycles are a fleet check.
+pub fn placement(
+    loc: Loc<'_>,
+    spec: raw::PlacementSpec,
+    known: &Known,
+    p: &mut Problems,
+) -> Placement {
+    let affinity = affinity(loc, spec.cluster_affinity, known, p);
+    let scheduling = spec.replica_scheduling.unwrap_or_default();
+    let replicas = replicas(loc, scheduling, known, p);
+    let hpa = match (spec.hpa.map(|h| h.mode), &replicas) {
+        (Some(raw::HpaModeName::Split), ReplicaScheduling::Duplicated) => {
+            p.push(
+                loc,
+                "spec.hpa.mode",
+                "Split needs replicaSchedulingType: Divided (a Duplicated workload keeps its \
+                 HPA unchanged on every cluster): use Duplicate or remove spec.hpa",
+            );
+            HpaMode::Duplicate
+        }
+        (Some(raw::HpaModeName::Split), _) => HpaMode::Split,
+        (Some(raw::HpaModeName::Duplicate), _) => HpaMode::Duplicate,
+        (None, ReplicaScheduling::Divided { .. }) => HpaMode::Split,
+        (None, ReplicaScheduling::Duplicated) => HpaMode::Duplicate,
+    };
+    Placement {
+        file: loc.file.to_string(),
+        affinity,
+        replicas,
+        hpa,
+    }
+}
+
+fn affinity(
+    loc: Loc<'_>,
+    raw: Option<raw::ClusterAffinity>,
+    known: &Known,
+    p: &mut Problems,
+) -> ClusterAffinity {
+    let Some(raw) = raw else {
+        p.push(
+            loc,
+            AFFINITY,
+            "missing: say where the app goes with clusterNames, labelSelector ({} selects \
+             every cluster) or followApps",
+        );
+        return ClusterAffinity::default();
+    };
+    let selects = !raw.cluster_names.is_empty() || raw.label_selector.is_some();
+    if !selects && raw.follow_apps.is_empty() && raw.exclude.is_empty() {
+        p.push(
+            loc,
+            AFFINITY,
+            "empty: set clusterNames, labelSelector (write labelSelector: {} to select \
+             every cluster) or followApps",
+        );
+    }
+    if selects && !raw.follow_apps.is_empty() {
+        p.push(
+            loc,
+            &format!("{AFFINITY}.followApps"),
+            "cannot be combined with clusterNames or labelSelector: an app either follows \
+             other apps or selects clusters itself",
+        );
+    }
+    known.check_clusters(
+        loc,
+        &format!("{AFFINITY}.clusterNames"),
+        &raw.cluster_names,
+        p,
+    );
+    known.check_clusters(loc, &format!("{AFFINITY}.exclude"), &raw.exclude, p);
+    known.check_apps(loc, &format!("{AFFINITY}.followApps"), &raw.follow_apps, p);
+    let label_selector = raw
+        .label_selector
+        .map(|s| label_selector(loc, &format!("{AFFINITY}.labelSelector"), s, p));
+    ClusterAffinity {
+        cluster_names: raw.cluster_names,
+        label_selector,
+        exclude: raw.exclude,
+        follow_apps: raw.follow_apps,
+    }
+}
+
+fn replicas(
+    loc: Loc<'_>,
+    raw: raw::ReplicaScheduling,
+    known: &Known,
+    p: &mut Problems,
+) -> ReplicaScheduling {
+    let list = raw.weight_preference.map(|w| w.static_weight_list);
+    match raw.replica_scheduling_type {
+        raw::SchedulingType::Duplicated => {
+            if list.is_some() {
+                p.push(
+                    loc,
+                    "spec.replicaScheduling.weightPreference",
+                    "only used with replicaSchedulingType: Divided (Duplicated runs the full \
+                     replica count everywhere): remove it or switch to Divided",
+                );
+            }
+            ReplicaScheduling::Duplicated
+        }
+        raw::SchedulingType::Divided => {
+            let list = list.unwrap_or_default();
+            if list.is_empty() {
+                p.push(
+                    loc,
+                    WEIGHTS,
+                    "Divided needs at least one weight, e.g. \
+                     [{targetCluster: {labelSelector: {}}, weight: 1}] for an even split",
+                );
+            }
+            let weights = list
+                .into_iter()
+                .enumerate()
+                .map(|(i, w)| weight(loc, i, w, known, p))
+                .collect();
+            ReplicaScheduling::Divided { weights }
+        }
+    }
+}
+
+fn weight(
+    loc: Loc<'_>,
+    i: usize,
+    raw: raw::StaticWeight,
+    known: &Known,
+    p: &mut Problems,
+) -> WeightRule {
+    let field = format!("{WEIGHTS}[{i}]");
+    let target = cluster_target(
+        loc,
+        &format!("{field}.targetCluster"),
+        raw.target_cluster,
+        known,
+        p,
+    );
+    let weight = match u64::try_from(raw.weight) {
+        Ok(w) if w >= 1 => w,
+        _ => {
+            p.push(
+                loc,
+                &format!("{field}.weight"),
+                format!(
+                    "weight {} is invalid: weights must be at least 1",
+                    raw.weight
+                ),
+            );
+            1
+        }
+    };
+    WeightRule { target, weight }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::ModelError;
+
+    fn known() -> Known {
+        Known {
+            clusters: ["eu-1", "eu-2", "us-1"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+            apps: ["shop", "web"].iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    fn check(yaml: &str) -> (Placement, Vec<ModelError>) {
+        let spec: raw::PlacementSpec = crate::yaml::from_str(yaml).unwrap();
+        let mut p = Problems::default();
+        let placement = placement(
+            Loc::file("apps/shop/placement.yaml"),
+            spec,
+            &known(),
+            &mut p,
+        );
+        (
+            placement,
+            p.finish(()).err().map(|e| e.0).unwrap_or_default(),
+        )
+    }
+
+    fn error(field: &str, message: &str) -> ModelError {
+        ModelError::field("apps/shop/placement.yaml", field, message)
+    }
+
+    #[test]
+    fn divided_placement_converts() {
+        let (pl, errors) = check(
+            "clusterAffinity: {labelSelector: {}, exclude: [us-1]}\n\
+             replicaScheduling:\n  replicaSchedulingType: Divided\n  weightPreference:\n    \
+             staticWeightList: [{targetCluster: {clusterNames: [eu-1]}, weight: 3}]\n",
+        );
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(pl.hpa, HpaMode::Split);
+        let ReplicaScheduling::Divided { weights } = pl.replicas else {
+            panic!("not divided")
+        };
+        assert_eq!(weights[0].weight, 3);
+        assert_eq!(weights[0].target.cluster_names, ["eu-1"]);
+    }
+
+    #[test]
+    fn unknown_cluster_names_are_located() {
+        let (_, errors) =
+            check("clusterAffinity: {clusterNames: [eu-1, eu-2, eu-9], exclude: [x]}");
+        assert_eq!(
+            errors,
+            [
+                error(
+                    "spec.clusterAffinity.clusterNames[2]",
+                    "unknown cluster \"eu-9\": there is no clusters/eu-9.yaml"
+                ),
+                error(
+                    "spec.clusterAffinity.exclude[0]",
+                    "unknown cluster \"x\": there is no clusters/x.yaml"
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn unknown_follow_apps_are_located() {
+        let (_, errors) = check("clusterAffinity: {followApps: [web, cart]}");
+        assert_eq!(
+            errors,
+            [error(
+                "spec.clusterAffinity.followApps[1]",
+                "unknown app \"cart\": there is no apps/cart/ directory"
+            )]
+        );
+    }
+
+    #[test]
+    fn missing_affinity_is_an_error() {
+        let (_, errors) = check("{}");
+        assert_eq!(errors.len(), 1);
+        assert_eq!(
+            errors[0].location,
+            "apps/shop/placement.yaml: spec.clusterAffinity"
+        );
+        assert!(errors[0]
+            .message
+            .starts_with("missing: say where the app goes"));
+    }
+
+    #[test]
+    fn weights_below_one_are_errors() {
+        let (_, errors) = check(
+            "clusterAffinity: {labelSelector: {}}\nreplicaScheduling: {replicaSchedulingType: \
+             Divided, weightPreference: {staticWeightList: [{targetCluster: {clusterNames: \
+             [eu-9]}, weight: 0}]}}",
+        );
+        assert_eq!(
+            errors,
+            [
+                error(
+                    "spec.replicaScheduling.weightPreference.staticWeightList[0].targetCluster.clusterNames[0]",
+                    "unknown cluster \"eu-9\": there is no clusters/eu-9.yaml"
+                ),
+                error(
+                    "spec.replicaScheduling.weightPreference.staticWeightList[0].weight",
+                    "weight 0 is invalid: weights must be at least 1"
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn divided_needs_weights() {
+        let (_, errors) =
+            check("clusterAffinity: {labelSelector: {}}\nreplicaScheduling: {replicaSchedulingType: Divided}");
+        assert_eq!(errors.len(), 1);
+        assert_eq!(
+            errors[0].location,
+            format!("apps/shop/placement.yaml: {WEIGHTS}")
+        );
+        assert!(errors[0]
+            .message
+            .starts_with("Divided needs at least one weight"));
+    }
+
+    #[test]
+    fn split_hpa_needs_divided() {
+        let (pl, errors) = check("clusterAffinity: {clusterNames: [eu-1]}\nhpa: {mode: Split}");
+        assert_eq!(pl.replicas, ReplicaScheduling::Duplicated);
+        assert_eq!(errors.len(), 1);
+        assert_eq!(
+            errors[0].location,
+            "apps/shop/placement.yaml: spec.hpa.mode"
+        );
+    }
+
+    #[test]
+    fn follow_apps_cannot_mix_with_selection() {
+        let (_, errors) = check("clusterAffinity: {clusterNames: [eu-1], followApps: [web]}");
+        assert_eq!(errors.len(), 1);
+        assert_eq!(
+            errors[0].location,
+            "apps/shop/placement.yaml: spec.clusterAffinity.followApps"
+        );
+    }
+}
