@@ -1,13 +1,255 @@
 //! Renders a whole fleet, or one cluster.
-use super::{ClusterRendering, RenderError, Rendering};
-use crate::model::Fleet;
+//!
+//! Work that does not depend on the cluster is done once per app
+//! (`Prepared`: placement, weights, replica and HPA splits, ordered
+//! override rules, policy names); each (app, cluster) pair then costs one
+//! clone per object it receives plus the overrides that target it. The
+//! output is deterministic: maps are ordered and objects sorted into apply
+//! order ([`crate::render::order`]). Every error is collected, not just the
+//! first.
 
-/// Renders every cluster of the fleet.
-pub fn render(_fleet: &Fleet) -> Result<Rendering, Vec<RenderError>> {
-    unimplemented!()
+use super::{AppRendering, ClusterRendering, RenderError, RenderedObject, Rendering};
+use crate::model::{App, Cluster, Fleet, Manifest, ReplicaScheduling};
+use crate::object::ObjectRef;
+use crate::render::hpa::set_bounds;
+use crate::render::order::sort_objects;
+use crate::render::overrides::{ordered_rules, OrderedRule};
+use crate::render::placement::placed_clusters;
+use crate::render::split::app_weights;
+use crate::render::spread::{source, spread_app, Shape, Spread};
+use crate::render::stamp::{policy_name, stamp};
+use crate::render::PolicyName;
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Renders every cluster of the registry (clusters no app is placed on
+/// are present with no apps).
+pub fn render(fleet: &Fleet) -> Result<Rendering, Vec<RenderError>> {
+    let placed = placed(fleet)?;
+    let mut errors = Vec::new();
+    let apps = prepare(fleet, &placed, |_| true, &mut errors);
+    let clusters = fleet
+        .clusters
+        .values()
+        .map(|c| {
+            (
+                c.name.clone(),
+                render_on(&apps, c, &fleet.commit, &mut errors),
+            )
+        })
+        .collect();
+    if errors.is_empty() {
+        Ok(Rendering {
+            commit: fleet.commit.clone(),
+            clusters,
+        })
+    } else {
+        Err(errors)
+    }
 }
 
-/// Renders one cluster.
-pub fn render_cluster(_fleet: &Fleet, _cluster: &str) -> Result<ClusterRendering, Vec<RenderError>> {
-    unimplemented!()
+/// Renders one cluster. Placement is still computed for every app (an app
+/// may follow others), but splits and overrides only for the apps placed
+/// on this cluster; to render many clusters, [`render`] is cheaper.
+pub fn render_cluster(fleet: &Fleet, cluster: &str) -> Result<ClusterRendering, Vec<RenderError>> {
+    let Some(target) = fleet.clusters.get(cluster) else {
+        return Err(vec![RenderError {
+            cluster: cluster.to_string(),
+            ..RenderError::at(
+                "clusters/",
+                "metadata.name",
+                &format!("cluster {cluster}"),
+                "not in the cluster registry (clusters/*.yaml); check the name",
+            )
+        }]);
+    };
+    let placed = placed(fleet)?;
+    let mut errors = Vec::new();
+    let apps = prepare(fleet, &placed, |set| set.contains(cluster), &mut errors);
+    let rendering = render_on(&apps, target, &fleet.commit, &mut errors);
+    if errors.is_empty() {
+        Ok(rendering)
+    } else {
+        Err(errors)
+    }
 }
+
+/// One app's objects as a multi-document YAML stream, in apply order (the
+/// content of `tranche render`'s `<dir>/<cluster>/<app>.yaml`).
+pub fn rendering_to_yaml(app: &AppRendering) -> String {
+    let values: Vec<Value> = app.objects.iter().map(|o| o.object.clone()).collect();
+    crate::yaml::to_documents(&values)
+}
+
+/// What an app needs on any cluster, worked out once.
+struct Prepared<'a> {
+    app: &'a App,
+    clusters: &'a BTreeSet<String>,
+    inventory: PolicyName,
+    objects: Vec<PreparedObject<'a>>,
+    rules: Vec<OrderedRule<'a>>,
+}
+
+/// One manifest with its identity, spread and policy name.
+struct PreparedObject<'a> {
+    manifest: &'a Manifest,
+    id: ObjectRef,
+    /// `Kind ns/name`, for errors.
+    label: String,
+    spread: Spread,
+    policy: PolicyName,
+    source: String,
+}
+
+fn placed(fleet: &Fleet) -> Result<BTreeMap<String, BTreeSet<String>>, Vec<RenderError>> {
+    placed_clusters(fleet).map_err(|errors| errors.iter().map(|e| e.to_render_error()).collect())
+}
+
+/// Prepares the apps whose cluster set passes `wanted`; apps that cannot
+/// be prepared add their errors and are left out.
+fn prepare<'a>(
+    fleet: &'a Fleet,
+    placed: &'a BTreeMap<String, BTreeSet<String>>,
+    wanted: impl Fn(&BTreeSet<String>) -> bool,
+    errors: &mut Vec<RenderError>,
+) -> Vec<Prepared<'a>> {
+    let mut out = Vec::new();
+    for (name, app) in &fleet.apps {
+        let Some(clusters) = placed.get(name).filter(|set| wanted(set)) else {
+            continue;
+        };
+        let weights = match &app.placement.replicas {
+            ReplicaScheduling::Divided { weights } => {
+                Some(app_weights(clusters, weights, &fleet.clusters))
+            }
+            ReplicaScheduling::Duplicated => None,
+        };
+        let spread = spread_app(app, weights.as_ref());
+        let rules = ordered_rules(app);
+        let (spread, rules) = match (spread, rules) {
+            (Ok(spread), Ok(rules)) => (spread, rules),
+            (spread, rules) => {
+                errors.extend(spread.err().into_iter().flatten());
+                errors.extend(rules.err().into_iter().flatten());
+                continue;
+            }
+        };
+        let objects = app
+            .manifests
+            .iter()
+            .zip(spread)
+            .map(|(manifest, (id, spread))| PreparedObject {
+                policy: policy_name(name, &id, &manifest.object),
+                label: id.to_string(),
+                source: source(manifest),
+                manifest,
+                id,
+                spread,
+            })
+            .collect();
+        out.push(Prepared {
+            app,
+            clusters,
+            inventory: PolicyName::for_app(name),
+            objects,
+            rules,
+        });
+    }
+    out
+}
+
+/// Renders every prepared app placed on `cluster`.
+fn render_on(
+    apps: &[Prepared<'_>],
+    cluster: &Cluster,
+    commit: &str,
+    errors: &mut Vec<RenderError>,
+) -> ClusterRendering {
+    let apps = apps
+        .iter()
+        .filter(|p| p.clusters.contains(&cluster.name))
+        .map(|p| (p.app.name.clone(), render_app(p, cluster, commit, errors)))
+        .collect();
+    ClusterRendering {
+        cluster: cluster.name.clone(),
+        apps,
+    }
+}
+
+/// One app on one cluster.
+fn render_app(
+    p: &Prepared<'_>,
+    cluster: &Cluster,
+    commit: &str,
+    errors: &mut Vec<RenderError>,
+) -> AppRendering {
+    let rules: Vec<&OrderedRule<'_>> = p.rules.iter().filter(|r| r.targets(cluster)).collect();
+    let mut objects = Vec::with_capacity(p.objects.len());
+    for o in &p.objects {
+        let Some(shape) = o.spread.on(&cluster.name) else {
+            continue;
+        };
+        let mut value = o.manifest.object.clone();
+        reshape(&mut value, shape);
+        let mut overridden = false;
+        for rule in rules.iter().filter(|r| r.selects(&o.id)) {
+            rule.apply(&mut value, &o.id.kind, &cluster.name, &o.label, errors);
+            overridden = true;
+        }
+        let id = if overridden {
+            ObjectRef::from_object(&value)
+        } else {
+            Some(o.id.clone())
+        };
+        let Some(id) = id else {
+            errors.push(RenderError {
+                cluster: cluster.name.clone(),
+                ..RenderError::at(
+                    &o.source,
+                    "metadata.name",
+                    &o.label,
+                    "overrides removed apiVersion, kind or metadata.name",
+                )
+            });
+            continue;
+        };
+        stamp(&mut value, &p.app.name, &o.policy, commit);
+        objects.push(RenderedObject {
+            id,
+            policy: o.policy.clone(),
+            object: value,
+            source: o.source.clone(),
+        });
+    }
+    sort_objects(&mut objects);
+    AppRendering {
+        app: p.app.name.clone(),
+        inventory: p.inventory.clone(),
+        objects,
+    }
+}
+
+/// Gives a copy the replica count or HPA bounds of its cluster.
+fn reshape(obj: &mut Value, shape: Shape) {
+    match shape {
+        Shape::Unchanged => {}
+        Shape::NoReplicas => {
+            if let Some(spec) = obj.get_mut("spec").and_then(Value::as_object_mut) {
+                spec.shift_remove("replicas");
+            }
+        }
+        Shape::Replicas(n) => {
+            let spec = obj.as_object_mut().map(|o| {
+                o.entry("spec")
+                    .or_insert_with(|| Value::Object(Default::default()))
+            });
+            if let Some(spec) = spec.and_then(Value::as_object_mut) {
+                spec.insert("replicas".into(), n.into());
+            }
+        }
+        Shape::Bounds(bounds) => set_bounds(obj, bounds),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,20 +1,28 @@
 //! Rendering is pure: fleet × cluster → Kubernetes objects.
 //!
-//! For each app placed on a cluster: take its manifests, split workload
-//! replicas ([`split`]) and HPA bounds ([`hpa`]) by cluster weight, apply the
-//! overrides in their documented order ([`overrides`], [`image`]), stamp the
-//! tracking labels and commit annotation with the hashed policy name
-//! ([`naming`]), and sort into apply order ([`order`]).
+//! For each app placed on a cluster ([`placement`]): take its manifests,
+//! split workload replicas ([`split`]) and HPA bounds ([`hpa`]) by cluster
+//! weight — worked out once per app ([`spread`]) — apply the overrides in
+//! their documented order ([`overrides`], [`overriders`], [`image`]), stamp
+//! the tracking labels and commit annotation ([`stamp`]) with the hashed
+//! policy name ([`naming`]), and sort into apply order ([`order`]).
+//! [`fleet`] drives it for a whole fleet or one cluster.
 
 pub mod error;
 pub mod fleet;
 pub mod hpa;
 pub mod image;
+pub mod kinds;
 pub mod naming;
 pub mod order;
+pub mod overriders;
 pub mod overrides;
 pub mod placement;
 pub mod split;
+pub mod spread;
+pub mod stamp;
+#[cfg(test)]
+pub(crate) mod testkit;
 
 pub use error::RenderError;
 pub use fleet::{render, render_cluster};

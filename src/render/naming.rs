@@ -20,9 +20,11 @@ const HASH_LEN: usize = 10;
 pub struct PolicyName(String);
 
 impl PolicyName {
-    /// Policy name of a workload: `<app>-<kind>-<name>`.
+    /// Policy name of a workload: `<app>-<kind>-<name>`. The kind is
+    /// lowercased first (kinds are CamelCase; `Deployment` and `deployment`
+    /// are the same kind here), so ordinary names stay readable.
     pub fn for_workload(app: &str, kind: &str, name: &str) -> PolicyName {
-        PolicyName::from_raw(&format!("{app}-{kind}-{name}"))
+        PolicyName::from_raw(&format!("{app}-{}-{name}", kind.to_ascii_lowercase()))
     }
 
     /// Policy name of a non-workload object: `<app>-<name>`.
@@ -37,13 +39,14 @@ impl PolicyName {
 
     /// Sanitizes and, when needed, shortens any string into a policy name.
     ///
-    /// A name is kept readable when sanitizing only lowercased it and it
-    /// fits in 63 characters. Otherwise (too long, or characters were
-    /// replaced so two inputs could meet) it becomes a prefix plus `-` and 10
-    /// hex chars of sha256 of the raw input: distinct inputs, distinct names.
+    /// A name is kept as is when it already is a valid label that
+    /// sanitizing leaves alone. Otherwise (too long, or characters were
+    /// changed — even only lowercased — so two inputs could meet) it becomes
+    /// a prefix plus `-` and 10 hex chars of sha256 of the raw input:
+    /// distinct inputs, distinct names.
     pub fn from_raw(raw: &str) -> PolicyName {
         let full = sanitize(raw);
-        if full.len() <= MAX_LEN && full == raw.to_ascii_lowercase() {
+        if full.len() <= MAX_LEN && full == raw {
             return PolicyName(full);
         }
         let hash = hex::encode(Sha256::digest(raw.as_bytes()));
@@ -65,7 +68,11 @@ fn sanitize(raw: &str) -> String {
     let mut out = String::with_capacity(raw.len());
     for c in raw.chars() {
         let c = c.to_ascii_lowercase();
-        let c = if c.is_ascii_lowercase() || c.is_ascii_digit() { c } else { '-' };
+        let c = if c.is_ascii_lowercase() || c.is_ascii_digit() {
+            c
+        } else {
+            '-'
+        };
         if c == '-' && out.ends_with('-') {
             continue;
         }
@@ -89,7 +96,73 @@ impl fmt::Display for PolicyName {
 pub fn is_dns1123_label(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= MAX_LEN
-        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !s.starts_with('-')
         && !s.ends_with('-')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ordinary_names_stay_readable() {
+        assert_eq!(
+            PolicyName::for_workload("shop", "Deployment", "web").as_str(),
+            "shop-deployment-web"
+        );
+        assert_eq!(
+            PolicyName::for_object("shop", "web-config").as_str(),
+            "shop-web-config"
+        );
+        assert_eq!(PolicyName::for_app("shop").as_str(), "shop");
+    }
+
+    #[test]
+    fn changed_or_long_names_get_a_hash_suffix() {
+        let dotted = PolicyName::for_object("shop", "web.config");
+        assert!(dotted.as_str().starts_with("shop-web-config-"), "{dotted}");
+        assert_eq!(dotted.as_str().len(), "shop-web-config-".len() + HASH_LEN);
+        assert_ne!(dotted, PolicyName::for_object("shop", "web-config"));
+        let long = PolicyName::for_workload(
+            "a-very-long-application-name",
+            "StatefulSet",
+            &"x".repeat(60),
+        );
+        assert_eq!(long.as_str().len(), MAX_LEN);
+        assert!(is_dns1123_label(long.as_str()));
+        assert_eq!(
+            long,
+            PolicyName::for_workload(
+                "a-very-long-application-name",
+                "StatefulSet",
+                &"x".repeat(60)
+            )
+        );
+    }
+
+    #[test]
+    fn case_only_differences_stay_distinct() {
+        // Regression: "Foo" and "foo" both lowercased to "foo".
+        assert_ne!(PolicyName::from_raw("Foo"), PolicyName::from_raw("foo"));
+        assert_eq!(PolicyName::from_raw("foo").as_str(), "foo");
+        assert!(is_dns1123_label(PolicyName::from_raw("Foo").as_str()));
+    }
+
+    #[test]
+    fn hopeless_inputs_still_give_valid_labels() {
+        for raw in ["", "---", "ÄÖÜ", "_.", &"-".repeat(100)] {
+            let name = PolicyName::from_raw(raw);
+            assert!(is_dns1123_label(name.as_str()), "{raw:?} → {name}");
+        }
+        assert_ne!(PolicyName::from_raw(""), PolicyName::from_raw("---"));
+    }
+
+    #[test]
+    fn dns1123_labels() {
+        assert!(is_dns1123_label("a-1"));
+        assert!(!is_dns1123_label("-a") && !is_dns1123_label("a-") && !is_dns1123_label("A"));
+        assert!(!is_dns1123_label("") && !is_dns1123_label(&"a".repeat(64)));
+    }
 }
