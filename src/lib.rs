@@ -35,5 +35,6 @@ pub mod outcome;
 pub mod plan;
 pub mod render;
 pub mod report;
+pub mod revision;
 pub mod rollout;
 pub mod yaml;

@@ -25,7 +25,9 @@ use crate::plan::{Action, Change, ClusterPlan};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Applies `plan` (computed for `commit`) to its cluster. Never panics and
-/// never returns early without a report: every change gets a result.
+/// never returns early without a report: every change gets a result. An
+/// empty `commit` means "no commit" (a rollback to before tranche managed
+/// the cluster): the cluster record is then left as it is.
 pub async fn apply_cluster(
     api: &dyn ClusterApi,
     plan: &ClusterPlan,
@@ -103,8 +105,10 @@ pub async fn apply_cluster(
             return report;
         }
     }
-    if let Err(e) = inventory::set_cluster_commit(api, commit).await {
-        report.fail_cluster(&e);
+    if !commit.is_empty() {
+        if let Err(e) = inventory::set_cluster_commit(api, commit).await {
+            report.fail_cluster(&e);
+        }
     }
     report
 }

@@ -1,1 +1,138 @@
-//! cli (being built).
+//! Command-line interface: argument shapes (clap) and the glue from a
+//! command to the library. anyhow lives here and in `main`, nowhere else.
+
+mod apply;
+mod plan;
+mod progress;
+mod render;
+mod run;
+mod status;
+mod style;
+mod targets;
+mod validate;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+pub use targets::TargetArgs;
+
+/// tranche: GitOps for fleets of Kubernetes clusters — staged 1:2:7
+/// rollouts with health gates and commit-based rollback.
+#[derive(Debug, Parser)]
+#[command(name = "tranche", version, about, propagate_version = true)]
+pub struct Cli {
+    /// Log format on stderr.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Human, env = "TRANCHE_LOG_FORMAT")]
+    pub log_format: LogFormat,
+    /// Log filter (tracing EnvFilter syntax), e.g. `tranche=debug`.
+    #[arg(long, global = true, default_value = "tranche=info,warn", env = "TRANCHE_LOG")]
+    pub log: String,
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Readable lines.
+    Human,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Output format of plan/apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum OutputFormat {
+    /// Readable text (colored on a terminal).
+    #[default]
+    Text,
+    /// Machine-readable JSON on stdout.
+    Json,
+}
+
+/// The repository and revision every command reads.
+#[derive(Debug, Clone, Args)]
+pub struct RepoArgs {
+    /// Fleet directory: the root of a git repository or a directory inside one.
+    #[arg(value_name = "REPO")]
+    pub repo: PathBuf,
+    /// Revision to read (branch, tag, sha, HEAD~n); default HEAD.
+    #[arg(long, default_value = "HEAD")]
+    pub rev: String,
+}
+
+/// Commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check a revision: exit 0 if valid, 1 with `path: message` lines if not.
+    Validate(RepoArgs),
+    /// Write `<out>/<cluster>/<app>.yaml` for every cluster.
+    Render {
+        #[command(flatten)]
+        repo: RepoArgs,
+        /// Output directory (created; existing cluster dirs are replaced).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Show what applying a revision would change (exit 0 none, 3 changes, 1 error).
+    Plan {
+        #[command(flatten)]
+        repo: RepoArgs,
+        #[command(flatten)]
+        targets: TargetArgs,
+        /// Output format.
+        #[arg(long, short, value_enum, default_value_t)]
+        output: OutputFormat,
+    },
+    /// Roll a revision out in staged batches (exit 0 done, 1 failed, 2 error before any change).
+    Apply {
+        #[command(flatten)]
+        repo: RepoArgs,
+        #[command(flatten)]
+        targets: TargetArgs,
+        /// Directory of the durable rollout state (resumed after a crash).
+        #[arg(long, default_value = ".tranche/state", env = "TRANCHE_STATE_DIR")]
+        state_dir: PathBuf,
+        /// Output format (json: the final report on stdout).
+        #[arg(long, short, value_enum, default_value_t)]
+        output: OutputFormat,
+    },
+    /// Run the daemon: watch git, roll out each commit, report on it.
+    Run(run::RunArgs),
+    /// Show the rollout state kept in a state directory.
+    Status {
+        /// State directory.
+        #[arg(long, default_value = ".tranche/state", env = "TRANCHE_STATE_DIR")]
+        state_dir: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Installs the tracing subscriber on stderr.
+pub fn init_logging(cli: &Cli) {
+    let filter = tracing_subscriber::EnvFilter::try_new(&cli.log)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("tranche=info,warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = match cli.log_format {
+        LogFormat::Human => builder.with_target(false).try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+}
+
+/// Runs a command and returns the process exit code.
+pub async fn run(cli: Cli) -> anyhow::Result<u8> {
+    crate::cluster::connect::install_crypto_provider();
+    match cli.command {
+        Command::Validate(repo) => validate::run(&repo),
+        Command::Render { repo, out } => render::run(&repo, &out),
+        Command::Plan { repo, targets, output } => plan::run(&repo, &targets, output).await,
+        Command::Apply { repo, targets, state_dir, output } => {
+            apply::run(&repo, &targets, &state_dir, output).await
+        }
+        Command::Run(args) => run::run(&args).await,
+        Command::Status { state_dir, json } => status::run(&state_dir, json),
+    }
+}

@@ -1,1 +1,226 @@
-//! daemon (being built).
+//! The daemon (`tranche run`): watches the repository, rolls out each new
+//! commit of the tracked branch, and reports back on the commit.
+//!
+//! Tasks: the HTTP [`server`] (every replica), the leader elector
+//! ([`lease`], when configured), trigger sources ([`trigger`]) and the
+//! [`worker`] loop, which acts only while this replica leads. SIGTERM
+//! finishes the current step and exits; a rollout in flight resumes on the
+//! next start (its record is in the state store).
+
+pub mod config;
+mod deploy;
+pub mod lease;
+pub mod observer;
+pub mod queue;
+pub mod server;
+pub mod source;
+pub mod status;
+pub mod trigger;
+mod worker;
+
+use crate::cluster::connect::ClusterSource;
+use crate::report::{Metrics, RetryPolicy, Secret, StatusReporter};
+use crate::rollout::record::{FleetMemory, FLEET_KEY};
+use crate::rollout::store::StateStore;
+use config::DaemonConfig;
+use source::GitSource;
+use status::LiveStatus;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, watch};
+use trigger::Trigger;
+
+/// Why the daemon could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    /// The state dir cannot be used (or another process holds it).
+    #[error(transparent)]
+    Store(#[from] crate::rollout::store::StoreError),
+    /// The repository cannot be opened or cloned.
+    #[error(transparent)]
+    Source(#[from] source::SourceError),
+    /// The forge or webhook settings are unusable.
+    #[error("forge: {0}")]
+    Forge(String),
+    /// The listen address cannot be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        /// Address.
+        addr: String,
+        /// Cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Leader election cannot reach its cluster.
+    #[error("leader election: {0}")]
+    Lease(String),
+}
+
+/// Everything the worker and its jobs share.
+pub struct Daemon {
+    config: DaemonConfig,
+    source: GitSource,
+    store: StateStore,
+    live: LiveStatus,
+    metrics: Arc<Metrics>,
+    reporter: Option<StatusReporter>,
+    cluster_source: ClusterSource,
+    /// Stop rollouts between steps (lost leadership or shutdown).
+    halt: AtomicBool,
+    /// Exit the worker loop.
+    shutdown: AtomicBool,
+    poll: Duration,
+}
+
+fn cluster_source(config: &DaemonConfig) -> ClusterSource {
+    let c = &config.clusters;
+    if let Some(dir) = &c.clusters_dir {
+        ClusterSource::Directory(dir.clone())
+    } else if c.in_cluster {
+        ClusterSource::InCluster
+    } else {
+        ClusterSource::Kubeconfig { path: c.kubeconfig.clone() }
+    }
+}
+
+/// Runs the daemon until SIGTERM/SIGINT.
+pub async fn run(config: DaemonConfig) -> Result<(), DaemonError> {
+    crate::cluster::connect::install_crypto_provider();
+    let store = StateStore::open(&config.state_dir)?;
+    let _lock = store.lock()?;
+    let source = GitSource::open(&config.repo, &config.state_dir)?;
+    let metrics = Arc::new(Metrics::new());
+    let live = LiveStatus::default();
+    let memory: FleetMemory = store.load(FLEET_KEY)?.unwrap_or_default();
+    live.load_memory(&memory);
+    live.update(|v| {
+        v.branch = config.repo.branch.clone();
+        v.role = "starting".into();
+    });
+    let reporter = match &config.forge {
+        Some(f) => {
+            let forge = crate::report::forge::build(f).map_err(|e| DaemonError::Forge(e.to_string()))?;
+            Some(StatusReporter::spawn_observed(forge, RetryPolicy::default(), Some(metrics.forge_status_observer())))
+        }
+        None => None,
+    };
+    let webhook_secret = match &config.webhook {
+        Some(w) => Some(Arc::new(load_secret(w)?)),
+        None => None,
+    };
+    let (tx, rx) = mpsc::unbounded_channel();
+    let ready = Arc::new(AtomicBool::new(false));
+    let listener = tokio::net::TcpListener::bind(&config.listen)
+        .await
+        .map_err(|source| DaemonError::Listen { addr: config.listen.clone(), source })?;
+    tracing::info!(addr = %config.listen, "serving HTTP");
+    let app = server::router(server::ServerState {
+        live: live.clone(),
+        metrics: metrics.clone(),
+        webhook_secret,
+        triggers: tx.clone(),
+        ready: ready.clone(),
+    });
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::error!(error = %e, "HTTP server stopped");
+        }
+    });
+    let (leader_tx, leader_rx) = watch::channel(config.leader_election.is_none());
+    if let Some(le) = &config.leader_election {
+        let client = lease_client(le).await?;
+        let identity = lease::identity(le);
+        live.update(|v| v.identity = Some(identity.clone()));
+        tracing::info!(%identity, lease = %le.lease_name, "leader election enabled");
+        tokio::spawn(lease::LeaderElector::new(client, le, identity).run(leader_tx));
+    }
+    let _watcher = trigger::watch_refs(&source.watch_paths(), tx.clone()).unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "cannot watch the repository; polling only");
+        None
+    });
+    trigger::every(config.poll_interval, Trigger::Poll, tx.clone());
+    trigger::every(config.resync_interval, Trigger::Resync, tx.clone());
+    let cluster_source = cluster_source(&config);
+    let daemon = Arc::new(Daemon {
+        config,
+        source,
+        store,
+        live,
+        metrics,
+        reporter,
+        cluster_source,
+        halt: AtomicBool::new(false),
+        shutdown: AtomicBool::new(false),
+        poll: deploy::HEALTH_POLL,
+    });
+    let d = daemon.clone();
+    let wake = tx.clone();
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        tracing::info!("shutting down: finishing the current step");
+        d.shutdown.store(true, Ordering::Release);
+        d.halt.store(true, Ordering::Release);
+        let _ = wake.send(Trigger::Poll);
+    });
+    let d = daemon.clone();
+    let mut lost = leader_rx.clone();
+    tokio::spawn(async move {
+        while lost.changed().await.is_ok() {
+            if !*lost.borrow() {
+                tracing::warn!("leadership lost: stopping rollouts at once");
+                d.halt.store(true, Ordering::Release);
+            }
+        }
+    });
+    ready.store(true, Ordering::Release);
+    daemon.work(rx, leader_rx).await;
+    if let Some(r) = &daemon.reporter {
+        r.flush(Duration::from_secs(5)).await;
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+fn load_secret(w: &config::WebhookConfig) -> Result<Secret, DaemonError> {
+    let secret = match (&w.secret_file, &w.secret_env) {
+        (Some(f), None) => Secret::from_file(f),
+        (None, Some(v)) => Secret::from_env(v),
+        _ => return Err(DaemonError::Forge("webhook: set exactly one of secretFile, secretEnv".into())),
+    };
+    secret.map_err(|e| DaemonError::Forge(format!("webhook: {e}")))
+}
+
+async fn lease_client(le: &config::LeaderElectionConfig) -> Result<kube::Client, DaemonError> {
+    let config = match &le.kubeconfig {
+        Some(path) => {
+            let kc = kube::config::Kubeconfig::read_from(path).map_err(|e| DaemonError::Lease(e.to_string()))?;
+            let opts = kube::config::KubeConfigOptions { context: le.context.clone(), ..Default::default() };
+            kube::Config::from_custom_kubeconfig(kc, &opts).await.map_err(|e| DaemonError::Lease(e.to_string()))?
+        }
+        None => kube::Config::incluster().map_err(|e| DaemonError::Lease(e.to_string()))?,
+    };
+    kube::Client::try_from(config).map_err(|e| DaemonError::Lease(e.to_string()))
+}
+
+async fn wait_for_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => {
+                let _ = ctrl_c.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}

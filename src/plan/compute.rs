@@ -12,13 +12,15 @@
 use super::diff::{compare, unified};
 use super::mask::mask;
 use super::normalize::normalize;
-use super::{Action, Change, ClusterPlan};
+use super::{Action, Change, ClusterPlan, Plan};
 use crate::cluster::{ApplyOptions, ClusterApi, ClusterError};
 use crate::inventory::{self, Inventory};
 use crate::model::Policies;
 use crate::object::{is_detached, is_managed, label, ObjectRef, LABEL_APP};
 use crate::render::order::apply_rank;
-use crate::render::{ClusterRendering, RenderedObject};
+use crate::render::{ClusterRendering, RenderedObject, Rendering};
+use futures::StreamExt;
+use std::sync::Arc;
 use std::collections::{BTreeMap, BTreeSet};
 
 type Key = (String, String, Option<String>, String);
@@ -223,5 +225,30 @@ pub fn change_diff(c: &Change) -> String {
     unified(c.live.as_ref(), c.desired.as_ref(), 3)
 }
 
-/// Plans of several clusters keyed by name, for callers that fan out.
-pub type ClusterPlans = BTreeMap<String, ClusterPlan>;
+/// Connections to clusters by name; a failed connection is kept as its error.
+pub type Connections = BTreeMap<String, Result<Arc<dyn ClusterApi>, ClusterError>>;
+
+/// Plans every connected cluster concurrently (at most `parallel` at once);
+/// a cluster that could not be connected is `reachable: false`.
+pub async fn plan_fleet(
+    connections: &Connections,
+    rendering: &Rendering,
+    policies: &Policies,
+    parallel: usize,
+) -> Plan {
+    let empty = |name: &str| ClusterRendering { cluster: name.to_string(), apps: BTreeMap::new() };
+    let plans: Vec<ClusterPlan> = futures::stream::iter(connections.iter())
+        .map(|(name, conn)| {
+            let desired = rendering.clusters.get(name).cloned().unwrap_or_else(|| empty(name));
+            async move {
+                match conn {
+                    Ok(api) => plan_cluster(api.as_ref(), &desired, policies).await,
+                    Err(e) => ClusterPlan::unreachable(name, e.to_string()),
+                }
+            }
+        })
+        .buffered(parallel.max(1))
+        .collect()
+        .await;
+    Plan { commit: rendering.commit.clone(), clusters: plans }
+}

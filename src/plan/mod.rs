@@ -11,7 +11,6 @@ pub mod compute;
 pub mod diff;
 pub mod mask;
 pub mod normalize;
-pub mod output;
 
 use crate::inventory::Inventory;
 use crate::object::ObjectRef;
@@ -141,6 +140,57 @@ impl ClusterPlan {
     /// Number of objects that would change.
     pub fn mutating_changes(&self) -> usize {
         self.changes.iter().filter(|c| c.action.mutates()).count()
+    }
+}
+
+/// Counts of planned actions over a whole plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Summary {
+    /// Objects to create.
+    pub create: usize,
+    /// Objects to update.
+    pub update: usize,
+    /// Objects to prune.
+    pub prune: usize,
+    /// Objects left unchanged.
+    pub unchanged: usize,
+    /// Detached objects skipped.
+    pub skip: usize,
+    /// Objects refused.
+    pub forbidden: usize,
+    /// Clusters with at least one mutating change.
+    pub clusters_changed: usize,
+    /// Clusters that could not be reached or planned.
+    pub clusters_failed: usize,
+}
+
+impl Plan {
+    /// Counts of actions and clusters.
+    pub fn summary(&self) -> Summary {
+        let mut s = Summary::default();
+        for c in &self.clusters {
+            if !c.reachable || c.error.is_some() {
+                s.clusters_failed += 1;
+            } else if !c.is_empty() {
+                s.clusters_changed += 1;
+            }
+            for ch in &c.changes {
+                match ch.action {
+                    Action::Create => s.create += 1,
+                    Action::Update => s.update += 1,
+                    Action::Prune => s.prune += 1,
+                    Action::Unchanged => s.unchanged += 1,
+                    Action::Skip => s.skip += 1,
+                    Action::Forbidden => s.forbidden += 1,
+                }
+            }
+        }
+        s
+    }
+
+    /// Whether anything would change (or could not be planned).
+    pub fn has_changes(&self) -> bool {
+        self.clusters.iter().any(|c| !c.is_empty())
     }
 }
 

@@ -1,16 +1,20 @@
-//! Staged rollouts, pure core: which clusters go in which batch
-//! ([`batch`]), whether a batch is healthy ([`health`]), and where rollout
-//! progress is kept across restarts ([`store`]).
+//! Staged rollouts of one commit over the fleet.
 //!
-//! Everything here takes data and returns data (the store aside, which only
-//! touches its own directory), so the orchestrator that applies clusters,
-//! polls health, waits out bake time and rolls back can be driven and
-//! tested step by step.
+//! Pure core: which clusters go in which batch ([`batch`]), whether objects
+//! and batches are healthy ([`health`]), what is persisted ([`record`]).
+//! Around it: the durable [`store`], the async health gate ([`gate`]), and
+//! the resumable step machine ([`engine`], [`rollback`]) that reports what it
+//! does as [`event`]s.
 
 pub mod batch;
+pub mod engine;
+pub mod event;
+pub mod gate;
 pub mod health;
+pub mod record;
+pub mod rollback;
 pub mod store;
 
 pub use batch::{batch_sizes, order_clusters, plan_batches};
-pub use health::{evaluate, evaluate_live, gate, GateVerdict, Health, Pending};
+pub use health::{evaluate, evaluate_live, GateVerdict, Health, Pending};
 pub use store::{StateStore, StoreError, StoreLock};

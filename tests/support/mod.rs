@@ -36,14 +36,19 @@
 
 mod audit;
 mod binaries;
+pub mod controller;
+pub mod fixtures;
 mod files;
 mod fleet;
 mod http;
 mod process;
+pub mod repo;
 mod requests;
 
 pub use audit::{concerns_namespace, is_mutating, object_ref};
+pub use controller::FakeController;
 pub use fleet::TestFleet;
+pub use repo::FixtureRepo;
 
 use std::future::Future;
 use std::time::{Duration, Instant};
@@ -65,4 +70,16 @@ where
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// Runs the real `tranche` binary with `args` (async, so fake controllers
+/// keep running) and returns its output.
+pub async fn tranche(args: &[&str]) -> std::process::Output {
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_tranche"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .env_remove("KUBECONFIG")
+        .output()
+        .await
+        .expect("run tranche")
 }

@@ -1,0 +1,37 @@
+//! `tranche render`: writes `<out>/<cluster>/<app>.yaml` (objects in apply
+//! order), byte-identical for the same commit.
+
+use super::RepoArgs;
+use crate::git::RepoSource;
+use crate::render::fleet::rendering_to_yaml;
+use crate::revision::Revision;
+use anyhow::Context;
+use std::path::Path;
+
+/// Runs `render`.
+pub fn run(args: &RepoArgs, out: &Path) -> anyhow::Result<u8> {
+    let source = RepoSource::open(&args.repo)?;
+    let rev = Revision::read(&source, &args.rev)?;
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    let mut files = 0;
+    for (name, cluster) in &rev.rendering.clusters {
+        let dir = out.join(name);
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir).with_context(|| format!("clearing {}", dir.display()))?;
+        }
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        for (app, rendered) in &cluster.apps {
+            let path = dir.join(format!("{app}.yaml"));
+            std::fs::write(&path, rendering_to_yaml(rendered))
+                .with_context(|| format!("writing {}", path.display()))?;
+            files += 1;
+        }
+    }
+    println!(
+        "rendered {} to {}: {} clusters, {files} files",
+        rev.short(),
+        out.display(),
+        rev.rendering.clusters.len()
+    );
+    Ok(0)
+}

@@ -1,0 +1,78 @@
+//! Which clusters a command talks to, and how: kubeconfig contexts,
+//! in-cluster config, or the embedded default (a directory per cluster).
+
+use crate::cluster::connect::{connect, ClusterSource};
+use crate::model::Fleet;
+use crate::plan::compute::Connections;
+use anyhow::bail;
+use clap::Args;
+use std::path::PathBuf;
+
+/// Default directory for directory clusters when nothing else is configured.
+pub const DEFAULT_CLUSTERS_DIR: &str = ".tranche/clusters";
+
+/// Cluster selection and access flags.
+#[derive(Debug, Clone, Args)]
+pub struct TargetArgs {
+    /// Only these clusters (repeatable); default all.
+    #[arg(long = "cluster", value_name = "NAME")]
+    pub clusters: Vec<String>,
+    /// kubeconfig file; each cluster is reached through its `spec.context`.
+    #[arg(long, env = "KUBECONFIG", conflicts_with_all = ["clusters_dir", "in_cluster"])]
+    pub kubeconfig: Option<PathBuf>,
+    /// Use directory clusters: `<DIR>/<cluster>/` holds each cluster's objects.
+    #[arg(long, conflicts_with = "in_cluster")]
+    pub clusters_dir: Option<PathBuf>,
+    /// Use the in-cluster service account (when deployed with deploy/).
+    #[arg(long)]
+    pub in_cluster: bool,
+    /// Clusters planned/applied at once.
+    #[arg(long, default_value_t = 8)]
+    pub parallel: usize,
+}
+
+impl TargetArgs {
+    /// Where clusters live, falling back to directory clusters under
+    /// `.tranche/clusters` when no kubeconfig exists at all.
+    pub fn source(&self) -> ClusterSource {
+        if let Some(dir) = &self.clusters_dir {
+            return ClusterSource::Directory(dir.clone());
+        }
+        if self.in_cluster {
+            return ClusterSource::InCluster;
+        }
+        if self.kubeconfig.is_some() {
+            return ClusterSource::Kubeconfig { path: self.kubeconfig.clone() };
+        }
+        let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
+        if home.join(".kube/config").exists() {
+            return ClusterSource::Kubeconfig { path: None };
+        }
+        tracing::info!(
+            "no kubeconfig found: using directory clusters under {DEFAULT_CLUSTERS_DIR}"
+        );
+        ClusterSource::Directory(PathBuf::from(DEFAULT_CLUSTERS_DIR))
+    }
+
+    /// Names of the selected clusters; unknown names are an error.
+    pub fn selected(&self, fleet: &Fleet) -> anyhow::Result<Vec<(String, String)>> {
+        for name in &self.clusters {
+            if !fleet.clusters.contains_key(name) {
+                let known: Vec<&str> = fleet.clusters.keys().map(String::as_str).collect();
+                bail!("unknown cluster {name:?} (known: {})", known.join(", "));
+            }
+        }
+        Ok(fleet
+            .clusters
+            .values()
+            .filter(|c| self.clusters.is_empty() || self.clusters.contains(&c.name))
+            .map(|c| (c.name.clone(), c.context.clone()))
+            .collect())
+    }
+
+    /// Connects to the selected clusters (failures are per cluster).
+    pub async fn connect(&self, fleet: &Fleet) -> anyhow::Result<Connections> {
+        let selected = self.selected(fleet)?;
+        Ok(connect(&self.source(), &selected).await)
+    }
+}

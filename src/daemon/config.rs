@@ -1,0 +1,278 @@
+//! The daemon's configuration file (`tranche run --config FILE`, YAML).
+//! Every field is documented here and in the README; command-line flags
+//! override the file.
+
+use crate::report::forge::ForgeConfig;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Top level of the config file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DaemonConfig {
+    /// The repository to deploy from.
+    pub repo: RepoConfig,
+    /// How often a remote repository is fetched (a webhook fetches at once).
+    #[serde(default = "default_poll", with = "humantime_serde")]
+    pub poll_interval: Duration,
+    /// How clusters are reached.
+    #[serde(default)]
+    pub clusters: ClustersConfig,
+    /// Durable state (rollout records, remote clone); default `.tranche/state`.
+    #[serde(default = "default_state_dir")]
+    pub state_dir: PathBuf,
+    /// HTTP listen address for badges, status, metrics, health, webhook.
+    #[serde(default = "default_listen")]
+    pub listen: String,
+    /// Public base URL of this daemon, used as the commit status target URL.
+    #[serde(default)]
+    pub public_url: Option<String>,
+    /// Where commit statuses go (none: statuses are not posted).
+    #[serde(default)]
+    pub forge: Option<ForgeConfig>,
+    /// Shared secret for `/webhook` (file or env var).
+    #[serde(default)]
+    pub webhook: Option<WebhookConfig>,
+    /// PR previews: post `tranche/plan` on other refs without applying.
+    #[serde(default)]
+    pub preview: PreviewConfig,
+    /// Periodic drift detection; `0s` disables it.
+    #[serde(default = "default_resync", with = "humantime_serde")]
+    pub resync_interval: Duration,
+    /// Several replicas elect one leader with a coordination.k8s.io Lease.
+    #[serde(default)]
+    pub leader_election: Option<LeaderElectionConfig>,
+    /// Also post one status per cluster (`tranche/cluster/<name>`).
+    #[serde(default)]
+    pub per_cluster_statuses: bool,
+}
+
+/// `repo:` — a local path (watched for ref changes) or a remote URL.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RepoConfig {
+    /// Local repository (or a directory inside one).
+    #[serde(default)]
+    pub path: Option<PathBuf>,
+    /// Remote repository URL (https://, ssh://, file://), cloned into the state dir.
+    #[serde(default)]
+    pub url: Option<String>,
+    /// Tracked branch.
+    #[serde(default = "default_branch")]
+    pub branch: String,
+    /// Fleet directory inside the repository (default: its root).
+    #[serde(default)]
+    pub dir: Option<String>,
+    /// Credentials for a remote.
+    #[serde(default)]
+    pub auth: Option<GitAuth>,
+}
+
+/// Credentials for fetching a remote repository (never logged).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct GitAuth {
+    /// HTTPS user name (default `git`).
+    #[serde(default)]
+    pub username: Option<String>,
+    /// File holding an HTTPS token or password.
+    #[serde(default)]
+    pub token_file: Option<PathBuf>,
+    /// SSH private key file.
+    #[serde(default)]
+    pub ssh_key_file: Option<PathBuf>,
+}
+
+/// `clusters:` — exactly one way to reach clusters.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ClustersConfig {
+    /// kubeconfig file with one context per cluster.
+    #[serde(default)]
+    pub kubeconfig: Option<PathBuf>,
+    /// Directory clusters (the embedded default).
+    #[serde(default)]
+    pub clusters_dir: Option<PathBuf>,
+    /// In-cluster config plus per-cluster kubeconfigs mounted from Secrets.
+    #[serde(default)]
+    pub in_cluster: bool,
+    /// Clusters applied at once within a batch.
+    #[serde(default = "default_parallel")]
+    pub parallel: usize,
+}
+
+/// `webhook:` — the secret shared with the forge.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct WebhookConfig {
+    /// File holding the secret.
+    #[serde(default)]
+    pub secret_file: Option<PathBuf>,
+    /// Environment variable holding the secret.
+    #[serde(default)]
+    pub secret_env: Option<String>,
+}
+
+/// `preview:` — which refs get a `tranche/plan` status.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PreviewConfig {
+    /// Refs to preview (e.g. `refs/pull/12/head`, `refs/heads/feature`).
+    #[serde(default)]
+    pub refs: Vec<String>,
+    /// Preview every branch other than the tracked one.
+    #[serde(default)]
+    pub all_branches: bool,
+}
+
+/// `leaderElection:` — Lease-based leadership between replicas.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LeaderElectionConfig {
+    /// kubeconfig of the cluster holding the Lease (default: in-cluster).
+    #[serde(default)]
+    pub kubeconfig: Option<PathBuf>,
+    /// kubeconfig context (default: current).
+    #[serde(default)]
+    pub context: Option<String>,
+    /// Namespace of the Lease.
+    #[serde(default = "default_lease_namespace")]
+    pub namespace: String,
+    /// Name of the Lease.
+    #[serde(default = "default_lease_name")]
+    pub lease_name: String,
+    /// This replica's identity (default: `$POD_NAME`, else hostname + pid).
+    #[serde(default)]
+    pub identity: Option<String>,
+    /// How long a lease is valid without renewal.
+    #[serde(default = "default_lease_duration", with = "humantime_serde")]
+    pub lease_duration: Duration,
+    /// How often the leader renews (must be well under the duration).
+    #[serde(default = "default_renew", with = "humantime_serde")]
+    pub renew_interval: Duration,
+}
+
+fn default_poll() -> Duration {
+    Duration::from_secs(30)
+}
+fn default_resync() -> Duration {
+    Duration::from_secs(300)
+}
+fn default_state_dir() -> PathBuf {
+    PathBuf::from(".tranche/state")
+}
+fn default_listen() -> String {
+    "127.0.0.1:8080".into()
+}
+fn default_branch() -> String {
+    "main".into()
+}
+fn default_parallel() -> usize {
+    8
+}
+fn default_lease_namespace() -> String {
+    crate::object::SYSTEM_NAMESPACE.into()
+}
+fn default_lease_name() -> String {
+    "tranche-leader".into()
+}
+fn default_lease_duration() -> Duration {
+    Duration::from_secs(15)
+}
+fn default_renew() -> Duration {
+    Duration::from_secs(5)
+}
+
+/// Errors in the config file.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file cannot be read.
+    #[error("{path}: {source}")]
+    Read {
+        /// Config file.
+        path: PathBuf,
+        /// Cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not valid YAML of the expected shape.
+    #[error("{path}: {message}")]
+    Parse {
+        /// Config file.
+        path: PathBuf,
+        /// What is wrong (with line and field).
+        message: String,
+    },
+    /// Fields contradict each other.
+    #[error("{path}: {message}")]
+    Invalid {
+        /// Config file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+impl DaemonConfig {
+    /// Reads and checks a config file.
+    pub fn load(path: &Path) -> Result<DaemonConfig, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
+        let config: DaemonConfig = crate::yaml::from_str(&text)
+            .map_err(|e| ConfigError::Parse { path: path.to_path_buf(), message: e.message })?;
+        config.check().map_err(|message| ConfigError::Invalid { path: path.to_path_buf(), message })?;
+        Ok(config)
+    }
+
+    /// Cross-field checks.
+    pub fn check(&self) -> Result<(), String> {
+        match (&self.repo.path, &self.repo.url) {
+            (Some(_), Some(_)) => return Err("repo: set either path or url, not both".into()),
+            (None, None) => return Err("repo: set path (a local repository) or url (a remote)".into()),
+            _ => {}
+        }
+        let ways = [self.clusters.kubeconfig.is_some(), self.clusters.clusters_dir.is_some(), self.clusters.in_cluster];
+        if ways.iter().filter(|w| **w).count() > 1 {
+            return Err("clusters: set only one of kubeconfig, clustersDir, inCluster".into());
+        }
+        if let Some(le) = &self.leader_election {
+            if le.renew_interval >= le.lease_duration {
+                return Err("leaderElection: renewInterval must be shorter than leaseDuration".into());
+            }
+        }
+        if self.poll_interval.is_zero() {
+            return Err("pollInterval must be > 0".into());
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<DaemonConfig, String> {
+        let c: DaemonConfig = crate::yaml::from_str(text).map_err(|e| e.message)?;
+        c.check()?;
+        Ok(c)
+    }
+
+    #[test]
+    fn minimal_config_gets_defaults() {
+        let c = parse("repo: {path: /srv/fleet}\n").unwrap();
+        assert_eq!(c.repo.branch, "main");
+        assert_eq!(c.poll_interval, Duration::from_secs(30));
+        assert_eq!(c.listen, "127.0.0.1:8080");
+        assert!(c.forge.is_none());
+    }
+
+    #[test]
+    fn typos_and_contradictions_are_reported() {
+        assert!(parse("repo: {path: /x}\npollIntervall: 3s\n").unwrap_err().contains("pollIntervall"));
+        assert!(parse("repo: {path: /x, url: 'file:///y'}\n").unwrap_err().contains("either path or url"));
+        assert!(parse("repo: {}\n").unwrap_err().contains("set path"));
+        let e = parse("repo: {path: /x}\nclusters: {kubeconfig: /k, clustersDir: /d}\n").unwrap_err();
+        assert!(e.contains("only one"), "{e}");
+    }
+}

@@ -1,0 +1,229 @@
+//! The leader's three jobs on a commit: deploy it (a staged rollout, its
+//! statuses, its git note), preview it (`tranche/plan` without applying),
+//! and resync (find drift from the last good commit, and correct it or only
+//! report it, as the DiffPolicy says).
+
+use super::observer::{DaemonObserver, ROLLOUT_CONTEXT};
+use super::Daemon;
+use crate::cluster::connect::connect;
+use crate::git::notes::{now_rfc3339, write_note, DeployNote};
+use crate::model::DriftMode;
+use crate::plan::compute::{plan_fleet, Connections};
+use crate::report::{CommitStatus, StatusState};
+use crate::revision::{short, Revision, Revisions};
+use crate::rollout::engine::{Rollout, RolloutError, RolloutReport};
+use crate::rollout::event::Observer;
+use crate::rollout::record::{FleetMemory, HistoryEntry, RolloutOutcome, FLEET_KEY};
+use std::time::Duration;
+
+/// Context of PR preview statuses.
+pub const PLAN_CONTEXT: &str = "tranche/plan";
+
+impl Daemon {
+    /// Connects to the clusters of a revision's registry.
+    pub(super) async fn connect(&self, rev: &Revision) -> Connections {
+        let clusters: Vec<(String, String)> =
+            rev.fleet.clusters.values().map(|c| (c.name.clone(), c.context.clone())).collect();
+        connect(&self.cluster_source, &clusters).await
+    }
+
+    fn observer(&self, commit: &str) -> DaemonObserver {
+        DaemonObserver::new(
+            commit,
+            self.reporter.clone(),
+            self.metrics.clone(),
+            self.live.clone(),
+            self.config.public_url.as_ref().map(|u| format!("{}/api/status", u.trim_end_matches('/'))),
+            self.config.per_cluster_statuses,
+        )
+    }
+
+    /// Rolls `commit` out. Returns whether it failed (not to be retried).
+    pub(super) async fn deploy(&self, commit: &str) -> Result<bool, RolloutError> {
+        let revisions = self.source.revisions();
+        let observer = self.observer(commit);
+        let rev = match revisions.read(commit) {
+            Ok(rev) => rev,
+            Err(e) => {
+                let first = e.to_string().lines().nth(1).or(e.to_string().lines().next()).unwrap_or("").to_string();
+                let text = format!("invalid: {first}");
+                tracing::error!(commit = %short(commit), error = %e, "commit cannot be deployed");
+                observer.post(ROLLOUT_CONTEXT, StatusState::Error, &text);
+                self.remember_invalid(commit, &text)?;
+                self.note(commit, "invalid", &text, &[], now_rfc3339());
+                return Ok(true);
+            }
+        };
+        let clusters = self.connect(&rev).await;
+        let _running = self.metrics.rollout_in_progress();
+        let started = now_rfc3339();
+        let rollout = Rollout {
+            revisions: &revisions,
+            clusters: &clusters,
+            store: &self.store,
+            observer: &observer,
+            parallel: self.config.clusters.parallel,
+            poll: self.poll,
+            halt: Some(&self.halt),
+        };
+        let report = rollout.run(commit).await?;
+        self.after_rollout(&report, started);
+        Ok(!report.outcome.is_success())
+    }
+
+    /// Finishes a rollout left in flight by a previous process.
+    pub(super) async fn resume(&self) -> Result<(), RolloutError> {
+        let Some(record) =
+            self.store.load::<crate::rollout::record::RolloutRecord>(crate::rollout::record::ROLLOUT_KEY)?
+        else {
+            return Ok(());
+        };
+        let revisions = self.source.revisions();
+        let rev = revisions.read(&record.commit)?;
+        let clusters = self.connect(&rev).await;
+        let observer = self.observer(&record.commit);
+        observer.post(ROLLOUT_CONTEXT, StatusState::Pending, &format!("resuming: {}", record.progress()));
+        let started = now_rfc3339();
+        let rollout = Rollout {
+            revisions: &revisions,
+            clusters: &clusters,
+            store: &self.store,
+            observer: &observer,
+            parallel: self.config.clusters.parallel,
+            poll: self.poll,
+            halt: Some(&self.halt),
+        };
+        if let Some(report) = rollout.resume().await? {
+            self.after_rollout(&report, started);
+        }
+        Ok(())
+    }
+
+    fn after_rollout(&self, report: &RolloutReport, started: String) {
+        let clusters: Vec<String> = report.batches.iter().flatten().cloned().collect();
+        self.note(&report.commit, report.outcome.as_str(), &report.description, &report.batches, started);
+        let memory: FleetMemory = self.store.load(FLEET_KEY).ok().flatten().unwrap_or_default();
+        self.live.load_memory(&memory);
+        tracing::info!(commit = %short(&report.commit), outcome = report.outcome.as_str(),
+            clusters = clusters.len(), "{}", report.description);
+    }
+
+    fn remember_invalid(&self, commit: &str, text: &str) -> Result<(), RolloutError> {
+        let mut memory: FleetMemory = self.store.load(FLEET_KEY)?.unwrap_or_default();
+        memory.failed.insert(commit.to_string());
+        let now = crate::rollout::record::now();
+        memory.remember(HistoryEntry {
+            commit: commit.to_string(),
+            outcome: RolloutOutcome::RollbackFailed,
+            description: text.to_string(),
+            batches: vec![],
+            started_at: now,
+            finished_at: now,
+        });
+        self.store.save(FLEET_KEY, &memory)?;
+        self.live.load_memory(&memory);
+        Ok(())
+    }
+
+    /// Writes the git note on `commit` (failures are logged, never fatal).
+    pub(super) fn note(&self, commit: &str, outcome: &str, description: &str, batches: &[Vec<String>], started: String) {
+        let result = (|| -> Result<(), String> {
+            let repo = self.source.repository().map_err(|e| e.to_string())?;
+            let oid = git2::Oid::from_str(commit).map_err(|e| e.to_string())?;
+            let note = DeployNote {
+                outcome: outcome.to_string(),
+                description: description.to_string(),
+                batches: batches.to_vec(),
+                clusters: batches.iter().flatten().cloned().collect(),
+                started_at: started,
+                finished_at: now_rfc3339(),
+                attempts: vec![],
+            };
+            write_note(&repo, oid, &note).map_err(|e| e.to_string())
+        })();
+        if let Err(e) = result {
+            tracing::warn!(commit = %short(commit), error = %e, "cannot write git note");
+        }
+    }
+
+    /// Reports commits jumped over by a newer one.
+    pub(super) fn supersede(&self, commits: &[String], by: &str) {
+        for c in commits {
+            tracing::info!(commit = %short(c), by = %short(by), "superseded");
+            let observer = self.observer(c);
+            let text = format!("superseded by {}: not deployed on its own", short(by));
+            observer.post(ROLLOUT_CONTEXT, StatusState::Error, &text);
+            self.note(c, RolloutOutcome::Superseded.as_str(), &text, &[], now_rfc3339());
+        }
+    }
+
+    /// Posts `tranche/plan` on a ref's commit: what merging it would change.
+    pub(super) async fn preview(&self, git_ref: &str, commit: &str) {
+        let Some(reporter) = &self.reporter else { return };
+        let post = |state, text: String| reporter.post(commit, CommitStatus::new(PLAN_CONTEXT, state, text));
+        post(StatusState::Pending, format!("planning {git_ref}"));
+        let rev = match self.source.revisions().read(commit) {
+            Ok(rev) => rev,
+            Err(e) => {
+                let first = e.to_string().lines().nth(1).unwrap_or("invalid").to_string();
+                post(StatusState::Failure, format!("invalid: {first}"));
+                return;
+            }
+        };
+        let clusters = self.connect(&rev).await;
+        let plan = plan_fleet(&clusters, &rev.rendering, &rev.fleet.policies, self.config.clusters.parallel).await;
+        let s = plan.summary();
+        let objects = s.create + s.update + s.prune;
+        let mut text = format!("would change {objects} objects in {} clusters", s.clusters_changed);
+        if s.clusters_failed > 0 {
+            text.push_str(&format!(" ({} unreachable)", s.clusters_failed));
+        }
+        let state = if s.forbidden > 0 { StatusState::Failure } else { StatusState::Success };
+        if s.forbidden > 0 {
+            text.push_str(&format!("; {} forbidden", s.forbidden));
+        }
+        post(state, text);
+    }
+
+    /// Looks for drift from the last good commit; corrects it when the
+    /// DiffPolicy says `Correct`, else only reports it.
+    pub(super) async fn resync(&self) -> Result<(), RolloutError> {
+        let memory: FleetMemory = self.store.load(FLEET_KEY)?.unwrap_or_default();
+        let Some(good) = memory.last_good else { return Ok(()) };
+        let rev = self.source.revisions().read(&good)?;
+        let clusters = self.connect(&rev).await;
+        let plan = plan_fleet(&clusters, &rev.rendering, &rev.fleet.policies, self.config.clusters.parallel).await;
+        let mut drifted = 0;
+        self.live.update(|v| v.drift.clear());
+        for c in plan.clusters.iter().filter(|c| c.reachable && c.error.is_none()) {
+            let n = c.mutating_changes();
+            if n > 0 {
+                drifted += n;
+                self.metrics.record_drift(&c.name, n as u64);
+                tracing::warn!(cluster = %c.name, objects = n, "drift detected");
+            }
+            self.live.update(|v| {
+                v.drift.insert(c.name.clone(), n);
+            });
+        }
+        if drifted > 0 && rev.fleet.policies.diff.drift == DriftMode::Correct {
+            tracing::info!(commit = %short(&good), "correcting drift");
+            let observer = crate::rollout::event::Silent;
+            let revisions = self.source.revisions();
+            let rollout = Rollout {
+                revisions: &revisions,
+                clusters: &clusters,
+                store: &self.store,
+                observer: &observer as &dyn Observer,
+                parallel: self.config.clusters.parallel,
+                poll: self.poll,
+                halt: Some(&self.halt),
+            };
+            rollout.run(&good).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Poll interval of health checks in the daemon.
+pub const HEALTH_POLL: Duration = Duration::from_millis(500);

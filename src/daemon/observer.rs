@@ -1,0 +1,182 @@
+//! Turns rollout events into what users see: commit statuses on the forge
+//! (`tranche/rollout`, optionally `tranche/cluster/<name>`), metrics, and
+//! the daemon's status view. Never blocks the rollout: statuses are queued
+//! to the [`StatusReporter`], which retries on its own.
+
+use super::status::{BadgeState, CurrentRollout, LiveStatus, Outcome};
+use crate::report::{CommitStatus, Metrics, StatusReporter, StatusState};
+use crate::revision::short;
+use crate::rollout::event::{Observer, RolloutEvent};
+use crate::rollout::record::RolloutOutcome;
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+/// Context of the main commit status.
+pub const ROLLOUT_CONTEXT: &str = "tranche/rollout";
+
+/// Observer for one commit's rollout in the daemon.
+pub struct DaemonObserver {
+    /// Commit rolled out.
+    pub commit: String,
+    /// Where statuses go (None: no forge configured).
+    pub reporter: Option<StatusReporter>,
+    /// Metrics registry.
+    pub metrics: Arc<Metrics>,
+    /// Status view.
+    pub live: LiveStatus,
+    /// Link for statuses.
+    pub target_url: Option<String>,
+    /// Also post `tranche/cluster/<name>`.
+    pub per_cluster: bool,
+    state: Mutex<Progress>,
+}
+
+#[derive(Default)]
+struct Progress {
+    batches: Vec<Vec<String>>,
+    batch: usize,
+    done: usize,
+    batch_started: Option<Instant>,
+    apps: BTreeSet<String>,
+}
+
+impl DaemonObserver {
+    /// An observer for `commit`.
+    pub fn new(
+        commit: &str,
+        reporter: Option<StatusReporter>,
+        metrics: Arc<Metrics>,
+        live: LiveStatus,
+        target_url: Option<String>,
+        per_cluster: bool,
+    ) -> DaemonObserver {
+        DaemonObserver {
+            commit: commit.to_string(),
+            reporter,
+            metrics,
+            live,
+            target_url,
+            per_cluster,
+            state: Mutex::new(Progress::default()),
+        }
+    }
+
+    /// Posts a status on this observer's commit.
+    pub fn post(&self, context: &str, state: StatusState, description: &str) {
+        let Some(r) = &self.reporter else { return };
+        let mut status = CommitStatus::new(context, state, description);
+        if let Some(url) = &self.target_url {
+            status = status.with_target_url(url.clone());
+        }
+        r.post(&self.commit, status);
+    }
+
+    fn progress_line(p: &Progress) -> String {
+        let total: usize = p.batches.iter().map(Vec::len).sum();
+        format!("batch {}/{} · {}/{} clusters", (p.batch + 1).min(p.batches.len()), p.batches.len(), p.done, total)
+    }
+
+    fn set_current(&self, progress: String, batches: Vec<Vec<String>>) {
+        let commit = self.commit.clone();
+        self.live.update(|v| v.current = Some(CurrentRollout { commit, progress, batches }));
+    }
+}
+
+impl Observer for DaemonObserver {
+    fn on_event(&self, event: &RolloutEvent) {
+        let mut p = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        match event {
+            RolloutEvent::Planned { batches, .. } => {
+                p.batches = batches.clone();
+                let line = Self::progress_line(&p);
+                self.post(ROLLOUT_CONTEXT, StatusState::Pending, &line);
+                self.set_current(line, batches.clone());
+            }
+            RolloutEvent::BatchStarted { index, clusters } => {
+                p.batch = *index;
+                p.batch_started = Some(Instant::now());
+                let line = Self::progress_line(&p);
+                self.post(ROLLOUT_CONTEXT, StatusState::Pending, &line);
+                self.set_current(line, p.batches.clone());
+                if self.per_cluster {
+                    for c in clusters {
+                        self.post(&format!("tranche/cluster/{c}"), StatusState::Pending, "applying");
+                    }
+                }
+            }
+            RolloutEvent::ClusterApplied { report, .. } => {
+                for o in [
+                    crate::outcome::Outcome::Created,
+                    crate::outcome::Outcome::Configured,
+                    crate::outcome::Outcome::Unchanged,
+                    crate::outcome::Outcome::Pruned,
+                    crate::outcome::Outcome::Skipped,
+                    crate::outcome::Outcome::Failed,
+                ] {
+                    let n = report.count(o) as u64;
+                    if n > 0 {
+                        self.metrics.record_apply(&report.cluster, o, n);
+                    }
+                }
+                if report.error.is_some() && !report.reachable {
+                    self.metrics.record_api_error(&report.cluster);
+                }
+                for r in report.results.iter().filter(|r| r.outcome != crate::outcome::Outcome::Unchanged) {
+                    p.apps.insert(r.app.clone());
+                }
+            }
+            RolloutEvent::GateWaiting { .. } | RolloutEvent::Baking { .. } => {}
+            RolloutEvent::BatchHealthy { index, done, .. } => {
+                p.done = *done;
+                if let Some(started) = p.batch_started.take() {
+                    self.metrics.observe_batch_duration(started.elapsed());
+                }
+                let line = Self::progress_line(&p);
+                self.post(ROLLOUT_CONTEXT, StatusState::Pending, &line);
+                self.set_current(line, p.batches.clone());
+                if self.per_cluster {
+                    for c in p.batches.get(*index).cloned().unwrap_or_default() {
+                        self.post(&format!("tranche/cluster/{c}"), StatusState::Success, "deployed and healthy");
+                    }
+                }
+            }
+            RolloutEvent::Failed { failure } => {
+                let line = format!("failed: {failure}; rolling back");
+                self.post(ROLLOUT_CONTEXT, StatusState::Pending, &line);
+                self.set_current(line, p.batches.clone());
+            }
+            RolloutEvent::ClusterRolledBack { report } => {
+                if self.per_cluster {
+                    let (state, text) = match &report.error {
+                        None => (StatusState::Failure, format!("rolled back to {}", short(&report.commit))),
+                        Some(e) => (StatusState::Error, format!("rollback failed: {e}")),
+                    };
+                    self.post(&format!("tranche/cluster/{}", report.cluster), state, &text);
+                }
+            }
+            RolloutEvent::Finished { outcome, description } => {
+                let state = match outcome {
+                    RolloutOutcome::Succeeded | RolloutOutcome::NothingToDo => StatusState::Success,
+                    RolloutOutcome::RolledBack | RolloutOutcome::Paused => StatusState::Failure,
+                    RolloutOutcome::RollbackFailed | RolloutOutcome::Superseded => StatusState::Error,
+                };
+                self.post(ROLLOUT_CONTEXT, state, description);
+                self.metrics.record_rollout(outcome.as_str());
+                let result = Outcome {
+                    commit: self.commit.clone(),
+                    state: BadgeState::from_outcome(*outcome),
+                    description: description.clone(),
+                };
+                let apps = p.apps.clone();
+                self.live.update(|v| {
+                    v.current = None;
+                    v.last = Some(result.clone());
+                    for app in apps {
+                        v.apps.insert(app, result.clone());
+                    }
+                });
+            }
+        }
+    }
+}

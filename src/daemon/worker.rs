@@ -1,0 +1,155 @@
+//! The leader's loop: wake on a trigger, look at the branch head, queue the
+//! commit, roll out one commit at a time (newest wins, jumped-over commits
+//! are reported superseded), post previews, and resync for drift.
+
+use super::queue::CommitQueue;
+use super::trigger::{debounce, Trigger};
+use super::Daemon;
+use crate::revision::short;
+use crate::rollout::engine::RolloutError;
+use crate::rollout::record::{FleetMemory, FLEET_KEY};
+use std::collections::BTreeMap;
+use std::sync::atomic::Ordering;
+use tokio::sync::{mpsc, watch};
+
+impl Daemon {
+    /// Runs until shutdown. Only acts while `leader` is true.
+    pub(super) async fn work(&self, mut rx: mpsc::UnboundedReceiver<Trigger>, mut leader: watch::Receiver<bool>) {
+        let memory: FleetMemory = self.store.load(FLEET_KEY).ok().flatten().unwrap_or_default();
+        let last = memory.history.last().map(|h| h.commit.clone());
+        let mut queue = CommitQueue::new(last, memory.failed.clone());
+        let mut previewed: BTreeMap<String, String> = BTreeMap::new();
+        let mut was_leader = false;
+        let mut triggers = vec![Trigger::Poll];
+        loop {
+            if self.shutdown.load(Ordering::Acquire) {
+                return;
+            }
+            let is_leader = *leader.borrow();
+            self.live.update(|v| v.role = if is_leader { "leader".into() } else { "standby".into() });
+            if is_leader && !was_leader {
+                self.halt.store(false, Ordering::Release);
+                if let Err(e) = self.resume().await {
+                    tracing::error!(error = %e, "cannot resume the rollout in flight");
+                }
+            }
+            was_leader = is_leader;
+            if is_leader {
+                self.tick(&mut queue, &mut previewed, &triggers).await;
+            }
+            let first = tokio::select! {
+                t = rx.recv() => t,
+                changed = leader.changed() => changed.ok().map(|_| Trigger::Poll),
+            };
+            let Some(first) = first else { return };
+            triggers = debounce(first, &mut rx).await;
+        }
+    }
+
+    async fn tick(&self, queue: &mut CommitQueue, previewed: &mut BTreeMap<String, String>, triggers: &[Trigger]) {
+        self.refresh();
+        self.offer_head(queue);
+        while let Some(commit) = queue.start_next() {
+            self.live.update(|v| v.waiting = None);
+            match self.deploy(&commit).await {
+                Ok(failed) => queue.finish(failed),
+                Err(RolloutError::Interrupted { commit, batch }) => {
+                    tracing::warn!(commit = %short(&commit), batch, "rollout interrupted; it resumes on the next start");
+                    queue.finish(false);
+                    return;
+                }
+                Err(e) => {
+                    tracing::error!(commit = %short(&commit), error = %e, "rollout could not run");
+                    queue.finish(true);
+                }
+            }
+            if self.halt.load(Ordering::Acquire) {
+                return;
+            }
+            self.refresh();
+            self.offer_head(queue);
+        }
+        self.previews(previewed).await;
+        if triggers.contains(&Trigger::Resync) {
+            if let Err(e) = self.resync().await {
+                tracing::warn!(error = %e, "resync failed");
+            }
+        }
+    }
+
+    /// Fetches a remote repository (errors are logged; the last fetched
+    /// state is used).
+    fn refresh(&self) {
+        if let Err(e) = self.source.fetch() {
+            tracing::warn!(error = %e, "fetch failed");
+        }
+    }
+
+    /// Queues the branch head; commits between the last one handled and
+    /// the head (first-parent) are superseded.
+    fn offer_head(&self, queue: &mut CommitQueue) {
+        let head = match self.source.head() {
+            Ok(h) => h,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the tracked branch");
+                return;
+            }
+        };
+        self.live.update(|v| v.head = Some(head.clone()));
+        let jumped = self.between(queue.last_handled(), queue.running(), &head);
+        if queue.offer(&head) {
+            tracing::info!(commit = %short(&head), "new commit on the tracked branch");
+            self.live.update(|v| v.waiting = Some(head.clone()));
+            let mut superseded = queue.take_superseded();
+            superseded.extend(jumped);
+            superseded.sort();
+            superseded.dedup();
+            superseded.retain(|c| c != &head);
+            self.supersede(&superseded, &head);
+        }
+    }
+
+    /// First-parent commits after `from` up to (not including) `head`,
+    /// minus the one running.
+    fn between(&self, from: Option<&str>, running: Option<&str>, head: &str) -> Vec<String> {
+        let Some(from) = from else { return vec![] };
+        let walk = || -> Result<Vec<String>, git2::Error> {
+            let repo = self.source.repository().map_err(|e| git2::Error::from_str(&e.to_string()))?;
+            let mut walk = repo.revwalk()?;
+            walk.push(git2::Oid::from_str(head)?)?;
+            walk.hide(git2::Oid::from_str(from)?)?;
+            if let Some(r) = running {
+                walk.hide(git2::Oid::from_str(r)?)?;
+            }
+            walk.simplify_first_parent()?;
+            Ok(walk.flatten().map(|o| o.to_string()).filter(|c| c != head).take(100).collect())
+        };
+        walk().unwrap_or_default()
+    }
+
+    async fn previews(&self, previewed: &mut BTreeMap<String, String>) {
+        let preview = &self.config.preview;
+        if preview.refs.is_empty() && !preview.all_branches {
+            return;
+        }
+        let refs = match self.source.other_refs() {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot list refs for previews");
+                return;
+            }
+        };
+        for (name, commit) in refs {
+            let branch = name.trim_start_matches("refs/remotes/origin/").trim_start_matches("refs/heads/");
+            let wanted = preview.all_branches
+                || preview.refs.iter().any(|r| {
+                    let r = r.trim_start_matches("refs/heads/").trim_start_matches("refs/");
+                    r == branch || r.strip_suffix("/head") == Some(branch)
+                });
+            if wanted && previewed.get(&name) != Some(&commit) {
+                self.preview(&name, &commit).await;
+                previewed.insert(name, commit);
+            }
+        }
+    }
+}

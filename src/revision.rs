@@ -1,0 +1,112 @@
+//! One revision of the fleet: the commit's snapshot loaded into a validated
+//! model and rendered for every cluster. CLI commands, rollouts (which also
+//! re-render the previous commit to roll back to) and the daemon read
+//! commits only through here.
+
+use crate::git::{GitError, RepoSource};
+use crate::model::{Fleet, ModelErrors};
+use crate::render::{RenderError, Rendering};
+use std::path::PathBuf;
+
+/// A commit, loaded and rendered.
+#[derive(Debug, Clone)]
+pub struct Revision {
+    /// Full commit id.
+    pub commit: String,
+    /// The validated model at that commit.
+    pub fleet: Fleet,
+    /// What every cluster should run at that commit.
+    pub rendering: Rendering,
+}
+
+/// Why a revision could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum RevisionError {
+    /// The repository or revision could not be read.
+    #[error(transparent)]
+    Git(#[from] GitError),
+    /// The repository content is invalid (every problem is listed).
+    #[error("commit {commit} is invalid:\n{errors}")]
+    Invalid {
+        /// Commit id.
+        commit: String,
+        /// All problems found.
+        errors: ModelErrors,
+    },
+    /// Overrides could not be applied.
+    #[error("commit {commit} cannot be rendered:\n{}", render_list(.errors))]
+    Render {
+        /// Commit id.
+        commit: String,
+        /// All problems found.
+        errors: Vec<RenderError>,
+    },
+}
+
+fn render_list(errors: &[RenderError]) -> String {
+    errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n")
+}
+
+impl Revision {
+    /// Reads, validates and renders `rev` (a branch, tag, sha or `HEAD~n`).
+    pub fn read(source: &RepoSource, rev: &str) -> Result<Revision, RevisionError> {
+        let snapshot = source.snapshot(rev)?;
+        let commit = snapshot.commit.clone();
+        let fleet = crate::model::load::load(&snapshot)
+            .map_err(|errors| RevisionError::Invalid { commit: commit.clone(), errors })?;
+        let rendering = crate::render::render(&fleet)
+            .map_err(|errors| RevisionError::Render { commit: commit.clone(), errors })?;
+        Ok(Revision { commit, fleet, rendering })
+    }
+
+    /// Short commit id (7 hex chars) for messages.
+    pub fn short(&self) -> &str {
+        short(&self.commit)
+    }
+}
+
+/// First 7 characters of a commit id.
+pub fn short(commit: &str) -> &str {
+    &commit[..commit.len().min(7)]
+}
+
+/// Where rollouts read commits from (the current one, and the previous
+/// ones they roll back to). Implemented for a repository on disk; tests can
+/// serve revisions from memory.
+pub trait Revisions: Send + Sync {
+    /// Reads, validates and renders `rev`.
+    fn read(&self, rev: &str) -> Result<Revision, RevisionError>;
+}
+
+/// Revisions of a fleet directory in a git repository. Opens the repository
+/// per read (cheap), so it can be shared across tasks (`git2::Repository`
+/// is not `Sync`).
+#[derive(Debug, Clone)]
+pub struct RepoRevisions {
+    /// Fleet directory (the repository root or a directory inside it), or,
+    /// with `subdir`, the repository itself (bare clones have no work tree).
+    pub path: PathBuf,
+    /// Fleet directory inside the repository at `path`.
+    pub subdir: Option<String>,
+}
+
+impl RepoRevisions {
+    /// Revisions of the fleet directory `path` (discovers the repository).
+    pub fn at(path: impl Into<PathBuf>) -> RepoRevisions {
+        RepoRevisions { path: path.into(), subdir: None }
+    }
+
+    /// Opens the repository.
+    pub fn open(&self) -> Result<RepoSource, crate::git::GitError> {
+        match &self.subdir {
+            None => RepoSource::open(&self.path),
+            Some(sub) => Ok(RepoSource::with_subdir(git2::Repository::open(&self.path)?, sub)),
+        }
+    }
+}
+
+impl Revisions for RepoRevisions {
+    fn read(&self, rev: &str) -> Result<Revision, RevisionError> {
+        Revision::read(&self.open()?, rev)
+    }
+}

@@ -1,0 +1,142 @@
+//! Waiting on the health gate after a batch: poll every object the rollout
+//! changed on the batch's clusters, judge them with the pure per-kind rules
+//! ([`super::health::gate`]), within the policy's health timeout, then keep
+//! judging through the bake time (a regression fails the gate). A cluster
+//! without controllers (a directory) is healthy once written.
+
+use super::event::{Observer, RolloutEvent};
+use super::health::{evaluate_live, gate, GateVerdict, Health};
+use super::record::Failure;
+use crate::cluster::ClusterApi;
+use crate::object::ObjectRef;
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// One cluster's share of a gate.
+pub struct GateTarget<'a> {
+    /// Cluster access.
+    pub api: &'a dyn ClusterApi,
+    /// Objects to watch.
+    pub objects: &'a BTreeSet<ObjectRef>,
+}
+
+/// Timing of a gate.
+#[derive(Debug, Clone, Copy)]
+pub struct GateTiming {
+    /// How long objects may take to become healthy.
+    pub timeout: Duration,
+    /// How long they must then stay healthy.
+    pub bake: Duration,
+    /// Time between checks.
+    pub poll: Duration,
+}
+
+/// Reads every watched object once and judges the lot.
+pub async fn check(targets: &[GateTarget<'_>]) -> GateVerdict {
+    let mut results = Vec::new();
+    for t in targets.iter().filter(|t| t.api.has_controllers()) {
+        let cluster = t.api.name().to_string();
+        for id in t.objects {
+            let health = match t.api.get(id).await {
+                Ok(live) => evaluate_live(live.as_ref()),
+                Err(e) if e.is_unreachable() => Health::Failed { reason: "cluster unreachable".into() },
+                Err(e) => Health::Failed { reason: e.to_string() },
+            };
+            results.push((cluster.clone(), id.clone(), health));
+        }
+    }
+    gate(&results)
+}
+
+fn failure(verdict: GateVerdict, during_bake: bool) -> Option<Failure> {
+    match verdict {
+        GateVerdict::Passed => None,
+        GateVerdict::Failed { cluster, object, reason } => {
+            Some(Failure { cluster, object: Some(object.to_string()), reason })
+        }
+        GateVerdict::Waiting { pending } => pending.into_iter().next().map(|p| Failure {
+            cluster: p.cluster,
+            object: Some(p.object.to_string()),
+            reason: if during_bake { format!("regressed during bake time: {}", p.reason) } else { p.reason },
+        }),
+    }
+}
+
+/// How waiting on a gate ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GateEnd {
+    /// Healthy, and stayed healthy through the bake time.
+    Passed,
+    /// An object failed, timed out or regressed.
+    Failed(Failure),
+    /// Stopped from outside (shutdown, lost leadership) before a verdict.
+    Halted,
+}
+
+/// Waits until every target is healthy, then bakes. Fails on the first
+/// failed object, on timeout (naming what was still pending), or on any
+/// regression during the bake. Checks `halt` between polls.
+pub async fn wait(
+    targets: &[GateTarget<'_>],
+    timing: GateTiming,
+    index: usize,
+    observer: &dyn Observer,
+    halt: Option<&AtomicBool>,
+) -> GateEnd {
+    match wait_inner(targets, timing, index, observer, halt).await {
+        Ok(true) => GateEnd::Passed,
+        Ok(false) => GateEnd::Halted,
+        Err(f) => GateEnd::Failed(f),
+    }
+}
+
+async fn wait_inner(
+    targets: &[GateTarget<'_>],
+    timing: GateTiming,
+    index: usize,
+    observer: &dyn Observer,
+    halt: Option<&AtomicBool>,
+) -> Result<bool, Failure> {
+    let halted = || halt.is_some_and(|h| h.load(Ordering::Acquire));
+    if targets.iter().all(|t| !t.api.has_controllers()) {
+        // Nothing runs the objects (directory clusters): written is healthy,
+        // and there is nothing that could regress while baking.
+        return Ok(true);
+    }
+    let deadline = Instant::now() + timing.timeout;
+    loop {
+        if halted() {
+            return Ok(false);
+        }
+        match check(targets).await {
+            GateVerdict::Passed => break,
+            GateVerdict::Waiting { pending } if Instant::now() < deadline => {
+                let lines = pending.iter().map(|p| format!("{} {}: {}", p.cluster, p.object, p.reason)).collect();
+                observer.on_event(&RolloutEvent::GateWaiting { index, pending: lines });
+                tokio::time::sleep(timing.poll).await;
+            }
+            verdict => return Err(failure(verdict.timed_out(timing.timeout), false).unwrap_or_else(unknown)),
+        }
+    }
+    if timing.bake.is_zero() {
+        return Ok(true);
+    }
+    observer.on_event(&RolloutEvent::Baking { index, bake: timing.bake });
+    let bake_end = Instant::now() + timing.bake;
+    while Instant::now() < bake_end {
+        tokio::time::sleep(timing.poll.min(bake_end - Instant::now())).await;
+        if halted() {
+            return Ok(false);
+        }
+        if let Some(f) = failure(check(targets).await, true) {
+            return Err(f);
+        }
+    }
+    Ok(true)
+}
+
+fn unknown() -> Failure {
+    Failure { cluster: String::new(), object: None, reason: "health gate failed".into() }
+}

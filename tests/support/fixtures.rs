@@ -1,0 +1,62 @@
+//! A small fleet repository for integration tests: clusters reached
+//! through the test kubeconfig's contexts (named like the clusters), one app
+//! `shop` (Namespace, Deployment, Service, ConfigMap, Secret), and a fast
+//! rollout policy.
+
+use super::FixtureRepo;
+
+/// Rollout policy used by tests (fast timeouts; ratio 1:2:7).
+pub fn rollout_policy(on_failure: &str, bake: &str) -> String {
+    format!(
+        "apiVersion: tranche.dev/v1alpha1\nkind: RolloutPolicy\nmetadata: {{name: test}}\nspec:\n  \
+         steps: [1, 2, 7]\n  healthTimeout: 20s\n  bakeTime: {bake}\n  onFailure: {on_failure}\n  maxParallel: 10\n"
+    )
+}
+
+/// A cluster registry entry; `order` sets `rolloutOrder`.
+pub fn cluster(name: &str, order: Option<i64>) -> String {
+    let order = order.map(|o| format!("\n  rolloutOrder: {o}")).unwrap_or_default();
+    format!(
+        "apiVersion: tranche.dev/v1alpha1\nkind: Cluster\nmetadata:\n  name: {name}\n  labels: {{env: test}}\nspec:\n  context: {name}{order}\n"
+    )
+}
+
+/// The shop app's Deployment with `image`.
+pub fn deployment(image: &str, replicas: u32) -> String {
+    format!(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: shop\nspec:\n  replicas: {replicas}\n  \
+         selector:\n    matchLabels: {{app: web}}\n  template:\n    metadata:\n      labels: {{app: web}}\n    spec:\n      \
+         containers:\n        - name: web\n          image: {image}\n          ports: [{{containerPort: 8080}}]\n"
+    )
+}
+
+/// A fleet repo with `clusters` and the shop app on all of them.
+pub fn shop_repo(clusters: &[&str]) -> FixtureRepo {
+    let repo = FixtureRepo::new();
+    for c in clusters {
+        repo.write(&format!("clusters/{c}.yaml"), &cluster(c, None));
+    }
+    repo.write("policies/rollout.yaml", &rollout_policy("Rollback", "0s"));
+    repo.write(
+        "apps/shop/placement.yaml",
+        "apiVersion: tranche.dev/v1alpha1\nkind: Placement\nmetadata: {name: shop}\nspec:\n  clusterAffinity:\n    \
+         labelSelector: {matchLabels: {env: test}}\n",
+    );
+    repo.write(
+        "apps/shop/manifests/namespace.yaml",
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: shop\n",
+    );
+    repo.write("apps/shop/manifests/deployment.yaml", &deployment("registry.example.com/shop/web:1.0.0", 2));
+    repo.write(
+        "apps/shop/manifests/config.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web-config\n  namespace: shop\ndata:\n  greeting: hello\n\
+         ---\napiVersion: v1\nkind: Service\nmetadata:\n  name: web\n  namespace: shop\nspec:\n  selector: {app: web}\n  \
+         ports: [{port: 80, targetPort: 8080}]\n",
+    );
+    repo.write(
+        "apps/shop/manifests/secret.yaml",
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\n  namespace: shop\ntype: Opaque\nstringData:\n  \
+         password: hunter2-very-secret\n",
+    );
+    repo
+}
