@@ -104,7 +104,9 @@ pub fn system_namespace() -> Value {
 /// does not exist yet).
 pub async fn read_all(api: &dyn ClusterApi) -> Result<BTreeMap<String, Inventory>, ClusterError> {
     let selector = format!("{LABEL_INVENTORY}=app");
-    let items = api.list("v1", "ConfigMap", Some(SYSTEM_NAMESPACE), &selector).await?;
+    let items = api
+        .list("v1", "ConfigMap", Some(SYSTEM_NAMESPACE), &selector)
+        .await?;
     Ok(items
         .iter()
         .filter_map(Inventory::from_configmap)
@@ -114,8 +116,22 @@ pub async fn read_all(api: &dyn ClusterApi) -> Result<BTreeMap<String, Inventory
 
 /// Writes (server-side applies) one inventory, creating `tranche-system` first.
 pub async fn write(api: &dyn ClusterApi, inv: &Inventory) -> Result<(), ClusterError> {
-    api.apply(&system_namespace(), ApplyOptions { force: true, ..Default::default() }).await?;
-    api.apply(&inv.to_configmap(), ApplyOptions { force: true, ..Default::default() }).await?;
+    api.apply(
+        &system_namespace(),
+        ApplyOptions {
+            force: true,
+            ..Default::default()
+        },
+    )
+    .await?;
+    api.apply(
+        &inv.to_configmap(),
+        ApplyOptions {
+            force: true,
+            ..Default::default()
+        },
+    )
+    .await?;
     Ok(())
 }
 
@@ -135,10 +151,11 @@ fn cluster_record_id() -> ObjectRef {
 
 /// The commit the whole cluster last completed, from `tranche.cluster`.
 pub async fn cluster_commit(api: &dyn ClusterApi) -> Result<Option<String>, ClusterError> {
-    Ok(api
-        .get(&cluster_record_id())
-        .await?
-        .and_then(|cm| cm.pointer("/data/commit").and_then(Value::as_str).map(str::to_string)))
+    Ok(api.get(&cluster_record_id()).await?.and_then(|cm| {
+        cm.pointer("/data/commit")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    }))
 }
 
 /// Records that the whole cluster now runs `commit`.
@@ -153,8 +170,22 @@ pub async fn set_cluster_commit(api: &dyn ClusterApi, commit: &str) -> Result<()
         },
         "data": {"commit": commit},
     });
-    api.apply(&system_namespace(), ApplyOptions { force: true, ..Default::default() }).await?;
-    api.apply(&cm, ApplyOptions { force: true, ..Default::default() }).await?;
+    api.apply(
+        &system_namespace(),
+        ApplyOptions {
+            force: true,
+            ..Default::default()
+        },
+    )
+    .await?;
+    api.apply(
+        &cm,
+        ApplyOptions {
+            force: true,
+            ..Default::default()
+        },
+    )
+    .await?;
     Ok(())
 }
 
@@ -178,7 +209,10 @@ mod tests {
             .collect(),
         };
         let cm = inv.to_configmap();
-        assert_eq!(cm.pointer("/metadata/namespace"), Some(&json!("tranche-system")));
+        assert_eq!(
+            cm.pointer("/metadata/namespace"),
+            Some(&json!("tranche-system"))
+        );
         assert_eq!(Inventory::from_configmap(&cm), Some(inv));
     }
 }

@@ -96,16 +96,18 @@ pub fn set_metadata_entry(obj: &mut Value, field: &str, key: &str, value: &str) 
     if !obj.is_object() {
         return;
     }
-    let meta = obj
-        .as_object_mut()
-        .map(|o| o.entry("metadata").or_insert_with(|| Value::Object(Default::default())));
+    let meta = obj.as_object_mut().map(|o| {
+        o.entry("metadata")
+            .or_insert_with(|| Value::Object(Default::default()))
+    });
     let Some(meta) = meta else { return };
     if !meta.is_object() {
         *meta = Value::Object(Default::default());
     }
-    let map = meta
-        .as_object_mut()
-        .map(|m| m.entry(field).or_insert_with(|| Value::Object(Default::default())));
+    let map = meta.as_object_mut().map(|m| {
+        m.entry(field)
+            .or_insert_with(|| Value::Object(Default::default()))
+    });
     let Some(map) = map else { return };
     if !map.is_object() {
         *map = Value::Object(Default::default());

@@ -44,7 +44,11 @@ pub enum RevisionError {
 }
 
 fn render_list(errors: &[RenderError]) -> String {
-    errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n")
+    errors
+        .iter()
+        .map(|e| e.to_string())
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 impl Revision {
@@ -52,11 +56,20 @@ impl Revision {
     pub fn read(source: &RepoSource, rev: &str) -> Result<Revision, RevisionError> {
         let snapshot = source.snapshot(rev)?;
         let commit = snapshot.commit.clone();
-        let fleet = crate::model::load::load(&snapshot)
-            .map_err(|errors| RevisionError::Invalid { commit: commit.clone(), errors })?;
-        let rendering = crate::render::render(&fleet)
-            .map_err(|errors| RevisionError::Render { commit: commit.clone(), errors })?;
-        Ok(Revision { commit, fleet, rendering })
+        let fleet =
+            crate::model::load::load(&snapshot).map_err(|errors| RevisionError::Invalid {
+                commit: commit.clone(),
+                errors,
+            })?;
+        let rendering = crate::render::render(&fleet).map_err(|errors| RevisionError::Render {
+            commit: commit.clone(),
+            errors,
+        })?;
+        Ok(Revision {
+            commit,
+            fleet,
+            rendering,
+        })
     }
 
     /// Short commit id (7 hex chars) for messages.
@@ -93,14 +106,20 @@ pub struct RepoRevisions {
 impl RepoRevisions {
     /// Revisions of the fleet directory `path` (discovers the repository).
     pub fn at(path: impl Into<PathBuf>) -> RepoRevisions {
-        RepoRevisions { path: path.into(), subdir: None }
+        RepoRevisions {
+            path: path.into(),
+            subdir: None,
+        }
     }
 
     /// Opens the repository.
     pub fn open(&self) -> Result<RepoSource, crate::git::GitError> {
         match &self.subdir {
             None => RepoSource::open(&self.path),
-            Some(sub) => Ok(RepoSource::with_subdir(git2::Repository::open(&self.path)?, sub)),
+            Some(sub) => Ok(RepoSource::with_subdir(
+                git2::Repository::open(&self.path)?,
+                sub,
+            )),
         }
     }
 }

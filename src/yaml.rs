@@ -15,7 +15,9 @@ pub struct YamlError {
 
 impl From<serde_yaml::Error> for YamlError {
     fn from(e: serde_yaml::Error) -> Self {
-        YamlError { message: e.to_string() }
+        YamlError {
+            message: e.to_string(),
+        }
     }
 }
 
@@ -40,7 +42,9 @@ pub fn from_str<T: DeserializeOwned>(text: &str) -> Result<T, YamlError> {
 
 /// Converts a JSON value into a typed value (errors name the field path).
 pub fn from_value<T: DeserializeOwned>(value: Value) -> Result<T, YamlError> {
-    serde_json::from_value(value).map_err(|e| YamlError { message: e.to_string() })
+    serde_json::from_value(value).map_err(|e| YamlError {
+        message: e.to_string(),
+    })
 }
 
 /// Serializes objects as a multi-document YAML stream (`---` between).

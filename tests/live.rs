@@ -22,7 +22,12 @@ async fn env() -> Env {
     let controller = FakeController::spawn(fleet.clone(), &CLUSTERS);
     let repo = shop_repo(&CLUSTERS);
     repo.commit("shop v1");
-    Env { fleet, repo, state: tempfile::tempdir().unwrap(), _controller: controller }
+    Env {
+        fleet,
+        repo,
+        state: tempfile::tempdir().unwrap(),
+        _controller: controller,
+    }
 }
 
 impl Env {
@@ -49,7 +54,8 @@ impl Env {
 
     async fn plan_json(&self) -> (i32, Value) {
         let (code, out, err) = self.run("plan", &["--output", "json"]).await;
-        let v = serde_json::from_str(&out).unwrap_or_else(|e| panic!("plan JSON: {e}\n{out}\n{err}"));
+        let v =
+            serde_json::from_str(&out).unwrap_or_else(|e| panic!("plan JSON: {e}\n{out}\n{err}"));
         (code, v)
     }
 
@@ -60,17 +66,34 @@ impl Env {
 }
 
 fn actions(plan: &Value, cluster: &str) -> Vec<(String, String)> {
-    let c = plan["clusters"].as_array().unwrap().iter().find(|c| c["name"] == cluster).unwrap();
+    let c = plan["clusters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == cluster)
+        .unwrap();
     c["changes"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|ch| (ch["action"].as_str().unwrap().to_string(), format!("{}/{}", ch["kind"].as_str().unwrap(), ch["name"].as_str().unwrap())))
+        .map(|ch| {
+            (
+                ch["action"].as_str().unwrap().to_string(),
+                format!(
+                    "{}/{}",
+                    ch["kind"].as_str().unwrap(),
+                    ch["name"].as_str().unwrap()
+                ),
+            )
+        })
         .collect()
 }
 
 fn mutating(plan: &Value, cluster: &str) -> Vec<(String, String)> {
-    actions(plan, cluster).into_iter().filter(|(a, _)| a != "unchanged" && a != "skip").collect()
+    actions(plan, cluster)
+        .into_iter()
+        .filter(|(a, _)| a != "unchanged" && a != "skip")
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -82,21 +105,44 @@ async fn apply_creates_everything_and_a_second_apply_sends_nothing() {
     env.apply_ok().await;
     let head = env.repo.git(&["rev-parse", "HEAD"]).trim().to_string();
     for c in CLUSTERS {
-        let d = env.fleet.get(c, "apps/v1", "Deployment", Some("shop"), "web").await.expect("deployment");
-        assert_eq!(d["metadata"]["labels"]["app.kubernetes.io/managed-by"], "tranche");
+        let d = env
+            .fleet
+            .get(c, "apps/v1", "Deployment", Some("shop"), "web")
+            .await
+            .expect("deployment");
+        assert_eq!(
+            d["metadata"]["labels"]["app.kubernetes.io/managed-by"],
+            "tranche"
+        );
         assert_eq!(d["metadata"]["labels"]["tranche.dev/app"], "shop");
-        assert_eq!(d["metadata"]["annotations"]["tranche.dev/commit"], head.as_str());
-        assert!(env.fleet.get(c, "v1", "ConfigMap", Some("shop"), "web-config").await.is_some());
-        let inv = env.fleet.get(c, "v1", "ConfigMap", Some("tranche-system"), "shop").await.expect("inventory");
+        assert_eq!(
+            d["metadata"]["annotations"]["tranche.dev/commit"],
+            head.as_str()
+        );
+        assert!(env
+            .fleet
+            .get(c, "v1", "ConfigMap", Some("shop"), "web-config")
+            .await
+            .is_some());
+        let inv = env
+            .fleet
+            .get(c, "v1", "ConfigMap", Some("tranche-system"), "shop")
+            .await
+            .expect("inventory");
         assert_eq!(inv["data"]["commit"], head.as_str());
     }
-    let since: Vec<usize> = futures::future::join_all(CLUSTERS.map(|c| env.fleet.audit_len(c))).await;
+    let since: Vec<usize> =
+        futures::future::join_all(CLUSTERS.map(|c| env.fleet.audit_len(c))).await;
     let (code, plan) = env.plan_json().await;
     assert_eq!(code, 0, "nothing to change → exit 0: {plan}");
     env.apply_ok().await;
     for (c, since) in CLUSTERS.iter().zip(since) {
         let writes = env.fleet.mutating_requests(c, since).await;
-        assert!(writes.is_empty(), "{c}: a no-op apply wrote: {:?}", writes.iter().map(support::object_ref).collect::<Vec<_>>());
+        assert!(
+            writes.is_empty(),
+            "{c}: a no-op apply wrote: {:?}",
+            writes.iter().map(support::object_ref).collect::<Vec<_>>()
+        );
     }
 }
 
@@ -104,26 +150,71 @@ async fn apply_creates_everything_and_a_second_apply_sends_nothing() {
 async fn an_image_change_updates_exactly_one_object_per_cluster() {
     let env = env().await;
     env.apply_ok().await;
-    env.repo.write("apps/shop/manifests/deployment.yaml", &deployment("registry.example.com/shop/web:1.1.0", 2));
+    env.repo.write(
+        "apps/shop/manifests/deployment.yaml",
+        &deployment("registry.example.com/shop/web:1.1.0", 2),
+    );
     let v2 = env.repo.commit("shop 1.1.0");
     let (code, plan) = env.plan_json().await;
     assert_eq!(code, 3);
     for c in CLUSTERS {
-        assert_eq!(mutating(&plan, c), vec![("update".to_string(), "Deployment/web".to_string())]);
-        let patch = plan["clusters"].as_array().unwrap().iter().find(|x| x["name"] == c).unwrap()["changes"]
-            .as_array().unwrap().iter().find(|ch| ch["action"] == "update").unwrap()["patch"].to_string();
+        assert_eq!(
+            mutating(&plan, c),
+            vec![("update".to_string(), "Deployment/web".to_string())]
+        );
+        let patch = plan["clusters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["name"] == c)
+            .unwrap()["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|ch| ch["action"] == "update")
+            .unwrap()["patch"]
+            .to_string();
         assert!(patch.contains("web:1.1.0"), "{patch}");
     }
-    let since: Vec<usize> = futures::future::join_all(CLUSTERS.map(|c| env.fleet.audit_len(c))).await;
+    let since: Vec<usize> =
+        futures::future::join_all(CLUSTERS.map(|c| env.fleet.audit_len(c))).await;
     env.apply_ok().await;
     for (c, since) in CLUSTERS.iter().zip(since) {
-        let writes: Vec<String> = env.fleet.mutating_requests_in(c, "shop", since).await.iter().map(support::object_ref).collect();
-        assert_eq!(writes, vec!["patch deployments shop/web".to_string()], "{c}");
-        let d = env.fleet.get(c, "apps/v1", "Deployment", Some("shop"), "web").await.unwrap();
-        assert_eq!(d["spec"]["template"]["spec"]["containers"][0]["image"], "registry.example.com/shop/web:1.1.0");
-        assert_eq!(d["metadata"]["annotations"]["tranche.dev/commit"], v2.as_str());
-        let cm = env.fleet.get(c, "v1", "ConfigMap", Some("shop"), "web-config").await.unwrap();
-        assert_ne!(cm["metadata"]["annotations"]["tranche.dev/commit"], v2.as_str(), "unchanged objects keep their commit");
+        let writes: Vec<String> = env
+            .fleet
+            .mutating_requests_in(c, "shop", since)
+            .await
+            .iter()
+            .map(support::object_ref)
+            .collect();
+        assert_eq!(
+            writes,
+            vec!["patch deployments shop/web".to_string()],
+            "{c}"
+        );
+        let d = env
+            .fleet
+            .get(c, "apps/v1", "Deployment", Some("shop"), "web")
+            .await
+            .unwrap();
+        assert_eq!(
+            d["spec"]["template"]["spec"]["containers"][0]["image"],
+            "registry.example.com/shop/web:1.1.0"
+        );
+        assert_eq!(
+            d["metadata"]["annotations"]["tranche.dev/commit"],
+            v2.as_str()
+        );
+        let cm = env
+            .fleet
+            .get(c, "v1", "ConfigMap", Some("shop"), "web-config")
+            .await
+            .unwrap();
+        assert_ne!(
+            cm["metadata"]["annotations"]["tranche.dev/commit"],
+            v2.as_str(),
+            "unchanged objects keep their commit"
+        );
     }
 }
 
@@ -136,12 +227,36 @@ async fn removing_a_manifest_prunes_its_objects() {
     let (_, plan) = env.plan_json().await;
     let mut m = mutating(&plan, "b");
     m.sort();
-    assert_eq!(m, vec![("prune".into(), "ConfigMap/web-config".into()), ("prune".into(), "Service/web".into())]);
+    assert_eq!(
+        m,
+        vec![
+            ("prune".into(), "ConfigMap/web-config".into()),
+            ("prune".into(), "Service/web".into())
+        ]
+    );
     env.apply_ok().await;
     for c in CLUSTERS {
-        assert!(env.fleet.get(c, "v1", "ConfigMap", Some("shop"), "web-config").await.is_none(), "{c}");
-        assert!(env.fleet.get(c, "v1", "Service", Some("shop"), "web").await.is_none(), "{c}");
-        assert!(env.fleet.get(c, "apps/v1", "Deployment", Some("shop"), "web").await.is_some(), "{c}");
+        assert!(
+            env.fleet
+                .get(c, "v1", "ConfigMap", Some("shop"), "web-config")
+                .await
+                .is_none(),
+            "{c}"
+        );
+        assert!(
+            env.fleet
+                .get(c, "v1", "Service", Some("shop"), "web")
+                .await
+                .is_none(),
+            "{c}"
+        );
+        assert!(
+            env.fleet
+                .get(c, "apps/v1", "Deployment", Some("shop"), "web")
+                .await
+                .is_some(),
+            "{c}"
+        );
     }
 }
 
@@ -151,17 +266,35 @@ async fn a_foreign_object_with_the_same_name_is_not_taken_over() {
     env.fleet.create_namespace("a", "shop").await;
     let foreign = json!({"apiVersion": "v1", "kind": "ConfigMap",
         "metadata": {"name": "web-config", "namespace": "shop"}, "data": {"owner": "someone-else"}});
-    env.fleet.apply_as("a", "kubectl", &foreign, false).await.expect("foreign object");
+    env.fleet
+        .apply_as("a", "kubectl", &foreign, false)
+        .await
+        .expect("foreign object");
     let (code, plan) = env.plan_json().await;
     assert_eq!(code, 3);
     let a = actions(&plan, "a");
-    assert!(a.contains(&("forbidden".to_string(), "ConfigMap/web-config".to_string())), "{a:?}");
-    assert!(actions(&plan, "b").contains(&("create".to_string(), "ConfigMap/web-config".to_string())));
+    assert!(
+        a.contains(&("forbidden".to_string(), "ConfigMap/web-config".to_string())),
+        "{a:?}"
+    );
+    assert!(
+        actions(&plan, "b").contains(&("create".to_string(), "ConfigMap/web-config".to_string()))
+    );
     let (code, _, err) = env.run("apply", &[]).await;
     assert_eq!(code, 1, "{err}");
-    let cm = env.fleet.get("a", "v1", "ConfigMap", Some("shop"), "web-config").await.unwrap();
-    assert_eq!(cm["data"], json!({"owner": "someone-else"}), "foreign data untouched");
-    assert!(cm["metadata"]["labels"].get("app.kubernetes.io/managed-by").is_none());
+    let cm = env
+        .fleet
+        .get("a", "v1", "ConfigMap", Some("shop"), "web-config")
+        .await
+        .unwrap();
+    assert_eq!(
+        cm["data"],
+        json!({"owner": "someone-else"}),
+        "foreign data untouched"
+    );
+    assert!(cm["metadata"]["labels"]
+        .get("app.kubernetes.io/managed-by")
+        .is_none());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -170,18 +303,47 @@ async fn a_detached_object_is_skipped() {
     env.apply_ok().await;
     let path = "/apis/apps/v1/namespaces/shop/deployments/web";
     let patch = json!({"metadata": {"annotations": {"tranche.dev/detach": "true"}}});
-    let (code, _) = env.fleet.request("a", reqwest::Method::PATCH, path, Some(patch), "application/merge-patch+json").await;
+    let (code, _) = env
+        .fleet
+        .request(
+            "a",
+            reqwest::Method::PATCH,
+            path,
+            Some(patch),
+            "application/merge-patch+json",
+        )
+        .await;
     assert_eq!(code, 200);
-    env.repo.write("apps/shop/manifests/deployment.yaml", &deployment("registry.example.com/shop/web:2.0.0", 2));
+    env.repo.write(
+        "apps/shop/manifests/deployment.yaml",
+        &deployment("registry.example.com/shop/web:2.0.0", 2),
+    );
     env.repo.commit("shop 2.0.0");
     let (_, plan) = env.plan_json().await;
     assert!(actions(&plan, "a").contains(&("skip".to_string(), "Deployment/web".to_string())));
-    assert_eq!(mutating(&plan, "b"), vec![("update".to_string(), "Deployment/web".to_string())]);
+    assert_eq!(
+        mutating(&plan, "b"),
+        vec![("update".to_string(), "Deployment/web".to_string())]
+    );
     env.apply_ok().await;
-    let a = env.fleet.get("a", "apps/v1", "Deployment", Some("shop"), "web").await.unwrap();
-    assert_eq!(a["spec"]["template"]["spec"]["containers"][0]["image"], "registry.example.com/shop/web:1.0.0");
-    let b = env.fleet.get("b", "apps/v1", "Deployment", Some("shop"), "web").await.unwrap();
-    assert_eq!(b["spec"]["template"]["spec"]["containers"][0]["image"], "registry.example.com/shop/web:2.0.0");
+    let a = env
+        .fleet
+        .get("a", "apps/v1", "Deployment", Some("shop"), "web")
+        .await
+        .unwrap();
+    assert_eq!(
+        a["spec"]["template"]["spec"]["containers"][0]["image"],
+        "registry.example.com/shop/web:1.0.0"
+    );
+    let b = env
+        .fleet
+        .get("b", "apps/v1", "Deployment", Some("shop"), "web")
+        .await
+        .unwrap();
+    assert_eq!(
+        b["spec"]["template"]["spec"]["containers"][0]["image"],
+        "registry.example.com/shop/web:2.0.0"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -195,22 +357,47 @@ async fn a_forbidden_namespace_is_refused_before_any_request() {
     let since = env.fleet.audit_len("a").await;
     let (code, _, err) = env.run("plan", &[]).await;
     assert_eq!(code, 1);
-    assert!(err.contains("apps/shop/manifests/sneaky.yaml") && err.contains("kube-system"), "{err}");
+    assert!(
+        err.contains("apps/shop/manifests/sneaky.yaml") && err.contains("kube-system"),
+        "{err}"
+    );
     let (code, _, _) = env.run("apply", &[]).await;
     assert_eq!(code, 2, "error before any change");
-    assert!(env.fleet.mutating_requests_in("a", "kube-system", since).await.is_empty());
-    assert!(env.fleet.get("a", "v1", "ConfigMap", Some("kube-system"), "sneaky").await.is_none());
+    assert!(env
+        .fleet
+        .mutating_requests_in("a", "kube-system", since)
+        .await
+        .is_empty());
+    assert!(env
+        .fleet
+        .get("a", "v1", "ConfigMap", Some("kube-system"), "sneaky")
+        .await
+        .is_none());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rbac_denials_are_reported_per_cluster_not_a_crash() {
     let env = env().await;
-    env.repo.write("clusters/a.yaml", &support::fixtures::cluster("a", None).replace("context: a", "context: a-limited"));
+    env.repo.write(
+        "clusters/a.yaml",
+        &support::fixtures::cluster("a", None).replace("context: a", "context: a-limited"),
+    );
     env.repo.commit("reach a with the limited user");
     let (code, plan) = env.plan_json().await;
     assert_eq!(code, 1);
-    let a = plan["clusters"].as_array().unwrap().iter().find(|c| c["name"] == "a").unwrap();
-    assert!(a["error"].as_str().unwrap_or_default().contains("forbidden"), "{a}");
+    let a = plan["clusters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "a")
+        .unwrap();
+    assert!(
+        a["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("forbidden"),
+        "{a}"
+    );
     assert_eq!(mutating(&plan, "b").len(), 5);
 }
 
@@ -220,11 +407,21 @@ async fn a_cluster_that_is_down_is_unreachable_and_the_others_are_planned() {
     env.fleet.stop("c");
     let (code, plan) = env.plan_json().await;
     assert_eq!(code, 1);
-    let c = plan["clusters"].as_array().unwrap().iter().find(|c| c["name"] == "c").unwrap();
+    let c = plan["clusters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "c")
+        .unwrap();
     assert_eq!(c["reachable"], false);
     assert!(c["error"].as_str().unwrap().contains("c"), "{c}");
     for ok in ["a", "b"] {
-        let p = plan["clusters"].as_array().unwrap().iter().find(|x| x["name"] == ok).unwrap();
+        let p = plan["clusters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["name"] == ok)
+            .unwrap();
         assert_eq!(p["reachable"], true);
         assert_eq!(mutating(&plan, ok).len(), 5);
     }
@@ -277,14 +474,42 @@ async fn hpa_objects_apply_with_split_bounds_and_the_deployment_leaves_replicas_
     env.apply_ok().await;
     let mut total = (0, 0);
     for (c, min, max) in [("a", 2, 4), ("b", 1, 2), ("c", 1, 2)] {
-        let h = env.fleet.get(c, "autoscaling/v2beta2", "HorizontalPodAutoscaler", Some("shop"), "web").await.expect("hpa");
-        assert_eq!((h["spec"]["minReplicas"].as_i64(), h["spec"]["maxReplicas"].as_i64()), (Some(min), Some(max)), "{c}");
+        let h = env
+            .fleet
+            .get(
+                c,
+                "autoscaling/v2beta2",
+                "HorizontalPodAutoscaler",
+                Some("shop"),
+                "web",
+            )
+            .await
+            .expect("hpa");
+        assert_eq!(
+            (
+                h["spec"]["minReplicas"].as_i64(),
+                h["spec"]["maxReplicas"].as_i64()
+            ),
+            (Some(min), Some(max)),
+            "{c}"
+        );
         total = (total.0 + min, total.1 + max);
-        let d = env.fleet.get(c, "apps/v1", "Deployment", Some("shop"), "web").await.expect("deployment");
-        let owns_replicas = d["metadata"]["managedFields"].as_array().unwrap().iter().any(|m| {
-            m["manager"] == "tranche" && m["fieldsV1"]["f:spec"].get("f:replicas").is_some()
-        });
-        assert!(!owns_replicas, "{c}: tranche must not own spec.replicas when an HPA targets the Deployment");
+        let d = env
+            .fleet
+            .get(c, "apps/v1", "Deployment", Some("shop"), "web")
+            .await
+            .expect("deployment");
+        let owns_replicas = d["metadata"]["managedFields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| {
+                m["manager"] == "tranche" && m["fieldsV1"]["f:spec"].get("f:replicas").is_some()
+            });
+        assert!(
+            !owns_replicas,
+            "{c}: tranche must not own spec.replicas when an HPA targets the Deployment"
+        );
     }
     assert_eq!(total, (4, 8));
 }

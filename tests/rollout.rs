@@ -54,13 +54,21 @@ impl Env {
         let out = tranche(&args).await;
         let stdout = String::from_utf8_lossy(&out.stdout);
         let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-        let report = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("report JSON: {e}\n{stdout}\n{stderr}"));
+        let report = serde_json::from_str(&stdout)
+            .unwrap_or_else(|e| panic!("report JSON: {e}\n{stdout}\n{stderr}"));
         (out.status.code().unwrap_or(-1), report, stderr)
     }
 
     async fn image(&self, c: &str) -> String {
-        let d = self.fleet.get(c, "apps/v1", "Deployment", Some("shop"), "web").await.expect("deployment");
-        d["spec"]["template"]["spec"]["containers"][0]["image"].as_str().unwrap().to_string()
+        let d = self
+            .fleet
+            .get(c, "apps/v1", "Deployment", Some("shop"), "web")
+            .await
+            .expect("deployment");
+        d["spec"]["template"]["spec"]["containers"][0]["image"]
+            .as_str()
+            .unwrap()
+            .to_string()
     }
 
     async fn audit_lens(&self) -> Vec<usize> {
@@ -70,7 +78,10 @@ impl Env {
     /// Commit v2: a new image; on `failing` clusters the pod template also
     /// carries the annotation that makes the fake controller fail it.
     fn commit_v2(&self, failing: &[&str]) -> String {
-        self.repo.write("apps/shop/manifests/deployment.yaml", &deployment("registry.example.com/shop/web:2.0.0", 2));
+        self.repo.write(
+            "apps/shop/manifests/deployment.yaml",
+            &deployment("registry.example.com/shop/web:2.0.0", 2),
+        );
         if !failing.is_empty() {
             self.repo.write(
                 "apps/shop/overrides/broken.yaml",
@@ -94,7 +105,11 @@ const V2: &str = "registry.example.com/shop/web:2.0.0";
 fn first_deploy_write(events: &[Value]) -> Option<String> {
     events
         .iter()
-        .filter(|e| support::is_mutating(e) && e["objectRef"]["resource"] == "deployments" && e["objectRef"]["subresource"].is_null())
+        .filter(|e| {
+            support::is_mutating(e)
+                && e["objectRef"]["resource"] == "deployments"
+                && e["objectRef"]["subresource"].is_null()
+        })
         .filter(|e| e["user"]["username"] != "admin")
         .filter_map(|e| e["requestReceivedTimestamp"].as_str().map(str::to_string))
         .next()
@@ -104,7 +119,11 @@ fn first_deploy_write(events: &[Value]) -> Option<String> {
 fn last_status_patch(events: &[Value]) -> Option<String> {
     events
         .iter()
-        .filter(|e| e["objectRef"]["resource"] == "deployments" && e["objectRef"]["subresource"] == "status" && e["verb"] == "patch")
+        .filter(|e| {
+            e["objectRef"]["resource"] == "deployments"
+                && e["objectRef"]["subresource"] == "status"
+                && e["verb"] == "patch"
+        })
         .filter_map(|e| e["requestReceivedTimestamp"].as_str().map(str::to_string))
         .next_back()
 }
@@ -115,28 +134,49 @@ async fn ten_clusters_go_1_then_2_then_7_each_batch_after_the_previous_is_health
     let env = env(&names).await;
     // r9 is the canary: rolloutOrder puts it first.
     env.repo.write("clusters/r9.yaml", &cluster("r9", Some(0)));
-    env.repo.write("policies/rollout.yaml", &rollout_policy("Rollback", "1s"));
+    env.repo
+        .write("policies/rollout.yaml", &rollout_policy("Rollback", "1s"));
     env.repo.commit("canary r9");
     let (code, report, err) = env.apply().await;
     assert_eq!(code, 0, "{report}\n{err}");
     assert_eq!(report["outcome"], "succeeded");
     let batches: Vec<Vec<String>> = serde_json::from_value(report["batches"].clone()).unwrap();
-    assert_eq!(batches, vec![vec!["r9".to_string()], vec!["r0".into(), "r1".into()],
-        ["r2", "r3", "r4", "r5", "r6", "r7", "r8"].iter().map(|s| s.to_string()).collect()]);
+    assert_eq!(
+        batches,
+        vec![
+            vec!["r9".to_string()],
+            vec!["r0".into(), "r1".into()],
+            ["r2", "r3", "r4", "r5", "r6", "r7", "r8"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect()
+        ]
+    );
     // Ordering from the apiservers' own audit logs: every cluster of batch
     // k+1 is first written after every cluster of batch k was made healthy.
     let mut first_write = std::collections::BTreeMap::new();
     let mut healthy_at = std::collections::BTreeMap::new();
     for c in names {
         let events = env.fleet.audit_events(c).await;
-        first_write.insert(c.to_string(), first_deploy_write(&events).expect("deployment written"));
-        healthy_at.insert(c.to_string(), last_status_patch(&events).expect("made healthy"));
+        first_write.insert(
+            c.to_string(),
+            first_deploy_write(&events).expect("deployment written"),
+        );
+        healthy_at.insert(
+            c.to_string(),
+            last_status_patch(&events).expect("made healthy"),
+        );
         assert_eq!(env.image(c).await, V1);
     }
     for pair in batches.windows(2) {
         let prev_healthy = pair[0].iter().map(|c| &healthy_at[c]).max().unwrap();
         for c in &pair[1] {
-            assert!(&first_write[c] > prev_healthy, "{c} written at {} before batch {:?} was healthy at {prev_healthy}", first_write[c], pair[0]);
+            assert!(
+                &first_write[c] > prev_healthy,
+                "{c} written at {} before batch {:?} was healthy at {prev_healthy}",
+                first_write[c],
+                pair[0]
+            );
         }
     }
 }
@@ -155,9 +195,23 @@ async fn a_batch_2_failure_rolls_back_batches_1_and_2_and_a_revert_is_then_a_no_
     let failure = &report["failure"];
     assert_eq!(failure["cluster"], "b");
     assert_eq!(failure["object"], "Deployment shop/web");
-    assert!(failure["reason"].as_str().unwrap().contains("ProgressDeadlineExceeded"), "{failure}");
-    assert!(report["description"].as_str().unwrap().starts_with("rolled back: b Deployment shop/web ProgressDeadlineExceeded"));
-    let rolled: Vec<&str> = report["rolledBack"].as_array().unwrap().iter().map(|r| r["cluster"].as_str().unwrap()).collect();
+    assert!(
+        failure["reason"]
+            .as_str()
+            .unwrap()
+            .contains("ProgressDeadlineExceeded"),
+        "{failure}"
+    );
+    assert!(report["description"]
+        .as_str()
+        .unwrap()
+        .starts_with("rolled back: b Deployment shop/web ProgressDeadlineExceeded"));
+    let rolled: Vec<&str> = report["rolledBack"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["cluster"].as_str().unwrap())
+        .collect();
     assert_eq!(rolled, vec!["a", "b"]);
     for c in ["a", "b"] {
         assert_eq!(env.image(c).await, V1, "{c} rolled back");
@@ -165,20 +219,37 @@ async fn a_batch_2_failure_rolls_back_batches_1_and_2_and_a_revert_is_then_a_no_
     for (i, c) in names.iter().enumerate().skip(2) {
         assert_eq!(env.image(c).await, V1);
         let writes = env.fleet.mutating_requests(c, since[i]).await;
-        assert!(writes.is_empty(), "batch 3 cluster {c} was touched: {:?}", writes.iter().map(support::object_ref).collect::<Vec<_>>());
+        assert!(
+            writes.is_empty(),
+            "batch 3 cluster {c} was touched: {:?}",
+            writes.iter().map(support::object_ref).collect::<Vec<_>>()
+        );
     }
     // The failed commit is remembered; `git revert` deploys the old state,
     // which every cluster already runs: nothing is written anywhere.
-    let status = tranche(&["status", "--state-dir", &env.state.path().display().to_string(), "--json"]).await;
+    let status = tranche(&[
+        "status",
+        "--state-dir",
+        &env.state.path().display().to_string(),
+        "--json",
+    ])
+    .await;
     let status: Value = serde_json::from_slice(&status.stdout).unwrap();
-    assert!(status["fleet"]["failed"].as_array().unwrap().iter().any(|c| c == bad.as_str()));
+    assert!(status["fleet"]["failed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c == bad.as_str()));
     env.repo.revert(&bad);
     let since = env.audit_lens().await;
     let (code, report, err) = env.apply().await;
     assert_eq!(code, 0, "{err}");
     assert_eq!(report["outcome"], "nothingToDo", "{report}");
     for (i, c) in names.iter().enumerate() {
-        assert!(env.fleet.mutating_requests(c, since[i]).await.is_empty(), "revert wrote to {c}");
+        assert!(
+            env.fleet.mutating_requests(c, since[i]).await.is_empty(),
+            "revert wrote to {c}"
+        );
     }
 }
 
@@ -186,7 +257,8 @@ async fn a_batch_2_failure_rolls_back_batches_1_and_2_and_a_revert_is_then_a_no_
 async fn pause_leaves_clusters_as_they_are() {
     let names = ["a", "b", "c", "d"];
     let env = env(&names).await;
-    env.repo.write("policies/rollout.yaml", &rollout_policy("Pause", "0s"));
+    env.repo
+        .write("policies/rollout.yaml", &rollout_policy("Pause", "0s"));
     env.repo.commit("pause on failure");
     let (code, _, err) = env.apply().await;
     assert_eq!(code, 0, "{err}");
@@ -210,9 +282,18 @@ async fn an_unreachable_cluster_in_batch_1_fails_the_gate_and_nothing_else_is_to
     let (code, report, _) = env.apply().await;
     assert_eq!(code, 1);
     assert_eq!(report["failure"]["cluster"], "a");
-    assert!(report["description"].as_str().unwrap().contains("rolled back: a"), "{report}");
+    assert!(
+        report["description"]
+            .as_str()
+            .unwrap()
+            .contains("rolled back: a"),
+        "{report}"
+    );
     for (i, c) in names.iter().enumerate().skip(1) {
-        assert!(env.fleet.mutating_requests(c, since[i]).await.is_empty(), "{c} was written");
+        assert!(
+            env.fleet.mutating_requests(c, since[i]).await.is_empty(),
+            "{c} was written"
+        );
     }
 }
 
@@ -220,7 +301,8 @@ async fn an_unreachable_cluster_in_batch_1_fails_the_gate_and_nothing_else_is_to
 async fn a_rollout_killed_between_batches_resumes_where_it_stopped() {
     let names = ["a", "b", "c", "d"];
     let env = env(&names).await;
-    env.repo.write("policies/rollout.yaml", &rollout_policy("Rollback", "4s"));
+    env.repo
+        .write("policies/rollout.yaml", &rollout_policy("Rollback", "4s"));
     env.repo.commit("bake 4s");
     let (code, _, err) = env.apply().await;
     assert_eq!(code, 0, "{err}");

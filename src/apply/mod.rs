@@ -45,7 +45,11 @@ pub async fn apply_cluster(
         return report;
     }
     if plan.is_empty() {
-        report.results = plan.changes.iter().map(|c| result(c, Outcome::Unchanged, None)).collect();
+        report.results = plan
+            .changes
+            .iter()
+            .map(|c| result(c, Outcome::Unchanged, None))
+            .collect();
         return report;
     }
     let (new_sets, apps) = desired_sets(plan);
@@ -70,22 +74,32 @@ pub async fn apply_cluster(
     for c in plan.changes.iter().filter(|c| c.action != Action::Prune) {
         let r = apply_change(api, c, force).await;
         let unreachable = r.1.as_ref().is_some_and(|e| e.is_unreachable());
-        report.results.push(result(c, r.0, r.1.as_ref().map(|e| e.to_string())));
+        report
+            .results
+            .push(result(c, r.0, r.1.as_ref().map(|e| e.to_string())));
         if unreachable {
             report.reachable = false;
-            report.error = Some(format!("cluster became unreachable while applying {}", c.id()));
+            report.error = Some(format!(
+                "cluster became unreachable while applying {}",
+                c.id()
+            ));
             return report;
         }
     }
     if report.has_failures() {
-        report.error = Some(format!("{} object(s) failed", report.count(Outcome::Failed)));
+        report.error = Some(format!(
+            "{} object(s) failed",
+            report.count(Outcome::Failed)
+        ));
         return report;
     }
     // 3. Prune, then settle inventories and the cluster record.
     for c in plan.changes.iter().filter(|c| c.action == Action::Prune) {
         match api.delete(&c.id()).await {
             Ok(()) => report.results.push(result(c, Outcome::Pruned, None)),
-            Err(e) => report.results.push(result(c, Outcome::Failed, Some(e.to_string()))),
+            Err(e) => report
+                .results
+                .push(result(c, Outcome::Failed, Some(e.to_string()))),
         }
     }
     if report.has_failures() {
@@ -97,7 +111,12 @@ pub async fn apply_cluster(
         let outcome = if objects.is_empty() {
             inventory::remove(api, app).await
         } else {
-            let inv = Inventory { app: app.clone(), commit: Some(commit.into()), pending: None, objects };
+            let inv = Inventory {
+                app: app.clone(),
+                commit: Some(commit.into()),
+                pending: None,
+                objects,
+            };
             inventory::write(api, &inv).await
         };
         if let Err(e) = outcome {
@@ -121,7 +140,10 @@ fn desired_sets(plan: &ClusterPlan) -> (BTreeMap<String, BTreeSet<ObjectRef>>, B
     let mut apps: BTreeSet<String> = plan.inventories.keys().cloned().collect();
     for c in &plan.changes {
         apps.insert(c.app.clone());
-        if matches!(c.action, Action::Create | Action::Update | Action::Unchanged) {
+        if matches!(
+            c.action,
+            Action::Create | Action::Update | Action::Unchanged
+        ) {
             sets.entry(c.app.clone()).or_default().insert(c.id());
         }
     }
@@ -142,7 +164,16 @@ async fn apply_change(
             let Some(obj) = &c.object else {
                 return (Outcome::Failed, None);
             };
-            match api.apply(obj, ApplyOptions { dry_run: false, force }).await {
+            match api
+                .apply(
+                    obj,
+                    ApplyOptions {
+                        dry_run: false,
+                        force,
+                    },
+                )
+                .await
+            {
                 Ok(_) if c.kind == "CustomResourceDefinition" => {
                     match crd::wait_established(api, &c.id()).await {
                         Ok(()) => (created_or_configured(c), None),
@@ -165,6 +196,15 @@ fn created_or_configured(c: &Change) -> Outcome {
 }
 
 fn result(c: &Change, outcome: Outcome, error: Option<String>) -> ObjectResult {
-    let message = error.or_else(|| (outcome == Outcome::Failed || outcome == Outcome::Skipped).then(|| c.reason.clone()).flatten());
-    ObjectResult { app: c.app.clone(), id: c.id(), outcome, message }
+    let message = error.or_else(|| {
+        (outcome == Outcome::Failed || outcome == Outcome::Skipped)
+            .then(|| c.reason.clone())
+            .flatten()
+    });
+    ObjectResult {
+        app: c.app.clone(),
+        id: c.id(),
+        outcome,
+        message,
+    }
 }

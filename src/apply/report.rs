@@ -86,7 +86,18 @@ impl ClusterReport {
         self.results
             .iter()
             .find(|r| r.outcome == Outcome::Failed)
-            .map(|r| format!("{} {}: {}", self.cluster, r.id, r.message.as_deref().unwrap_or("failed")))
-            .or_else(|| self.error.as_ref().map(|e| format!("{}: {e}", self.cluster)))
+            .map(|r| {
+                format!(
+                    "{} {}: {}",
+                    self.cluster,
+                    r.id,
+                    r.message.as_deref().unwrap_or("failed")
+                )
+            })
+            .or_else(|| {
+                self.error
+                    .as_ref()
+                    .map(|e| format!("{}: {e}", self.cluster))
+            })
     }
 }

@@ -25,7 +25,12 @@ pub struct Cli {
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Human, env = "TRANCHE_LOG_FORMAT")]
     pub log_format: LogFormat,
     /// Log filter (tracing EnvFilter syntax), e.g. `tranche=debug`.
-    #[arg(long, global = true, default_value = "tranche=info,warn", env = "TRANCHE_LOG")]
+    #[arg(
+        long,
+        global = true,
+        default_value = "tranche=info,warn",
+        env = "TRANCHE_LOG"
+    )]
     pub log: String,
     /// The command.
     #[command(subcommand)]
@@ -115,7 +120,9 @@ pub enum Command {
 pub fn init_logging(cli: &Cli) {
     let filter = tracing_subscriber::EnvFilter::try_new(&cli.log)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("tranche=info,warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     let _ = match cli.log_format {
         LogFormat::Human => builder.with_target(false).try_init(),
         LogFormat::Json => builder.json().try_init(),
@@ -128,10 +135,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
         Command::Validate(repo) => validate::run(&repo),
         Command::Render { repo, out } => render::run(&repo, &out),
-        Command::Plan { repo, targets, output } => plan::run(&repo, &targets, output).await,
-        Command::Apply { repo, targets, state_dir, output } => {
-            apply::run(&repo, &targets, &state_dir, output).await
-        }
+        Command::Plan {
+            repo,
+            targets,
+            output,
+        } => plan::run(&repo, &targets, output).await,
+        Command::Apply {
+            repo,
+            targets,
+            state_dir,
+            output,
+        } => apply::run(&repo, &targets, &state_dir, output).await,
         Command::Run(args) => run::run(&args).await,
         Command::Status { state_dir, json } => status::run(&state_dir, json),
     }

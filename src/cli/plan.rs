@@ -9,7 +9,11 @@ use crate::plan::{Action, Plan};
 use crate::revision::{short, Revision};
 
 /// Runs `plan`.
-pub async fn run(args: &RepoArgs, targets: &TargetArgs, output: OutputFormat) -> anyhow::Result<u8> {
+pub async fn run(
+    args: &RepoArgs,
+    targets: &TargetArgs,
+    output: OutputFormat,
+) -> anyhow::Result<u8> {
     let source = RepoSource::open(&args.repo)?;
     let rev = match Revision::read(&source, &args.rev) {
         Ok(rev) => rev,
@@ -19,12 +23,21 @@ pub async fn run(args: &RepoArgs, targets: &TargetArgs, output: OutputFormat) ->
         }
     };
     let connections = targets.connect(&rev.fleet).await?;
-    let plan = plan_fleet(&connections, &rev.rendering, &rev.fleet.policies, targets.parallel).await;
+    let plan = plan_fleet(
+        &connections,
+        &rev.rendering,
+        &rev.fleet.policies,
+        targets.parallel,
+    )
+    .await;
     match output {
         OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&plan)?),
         OutputFormat::Text => print!("{}", plan_text(&plan, &Painter::stdout())),
     }
-    let failed = plan.clusters.iter().any(|c| !c.reachable || c.error.is_some());
+    let failed = plan
+        .clusters
+        .iter()
+        .any(|c| !c.reachable || c.error.is_some());
     Ok(if failed {
         1
     } else if plan.has_changes() {
@@ -36,21 +49,40 @@ pub async fn run(args: &RepoArgs, targets: &TargetArgs, output: OutputFormat) ->
 
 /// The readable plan: one block per cluster, then a summary line.
 pub fn plan_text(plan: &Plan, p: &Painter) -> String {
-    let mut out = format!("Plan for commit {} ({} clusters)\n", short(&plan.commit), plan.clusters.len());
+    let mut out = format!(
+        "Plan for commit {} ({} clusters)\n",
+        short(&plan.commit),
+        plan.clusters.len()
+    );
     for c in &plan.clusters {
         out.push('\n');
         if !c.reachable {
             let why = c.error.as_deref().unwrap_or("unreachable");
-            out.push_str(&format!("{} {}\n", p.bold(&format!("cluster {}", c.name)), p.red(&format!("unreachable: {why}"))));
+            out.push_str(&format!(
+                "{} {}\n",
+                p.bold(&format!("cluster {}", c.name)),
+                p.red(&format!("unreachable: {why}"))
+            ));
             continue;
         }
         if let Some(e) = &c.error {
-            out.push_str(&format!("{} {}\n", p.bold(&format!("cluster {}", c.name)), p.red(&format!("error: {e}"))));
+            out.push_str(&format!(
+                "{} {}\n",
+                p.bold(&format!("cluster {}", c.name)),
+                p.red(&format!("error: {e}"))
+            ));
             continue;
         }
         let n = c.mutating_changes();
-        let head = if n == 0 { p.green("no changes") } else { p.yellow(&format!("{n} to change")) };
-        out.push_str(&format!("{} {head}\n", p.bold(&format!("cluster {}", c.name))));
+        let head = if n == 0 {
+            p.green("no changes")
+        } else {
+            p.yellow(&format!("{n} to change"))
+        };
+        out.push_str(&format!(
+            "{} {head}\n",
+            p.bold(&format!("cluster {}", c.name))
+        ));
         let mut unchanged = 0;
         for ch in &c.changes {
             let (sign, word) = match ch.action {
@@ -92,7 +124,10 @@ pub fn plan_text(plan: &Plan, p: &Painter) -> String {
         plan.clusters.len()
     ));
     if s.clusters_failed > 0 {
-        out.push_str(&format!("; {} cluster(s) unreachable or failed", s.clusters_failed));
+        out.push_str(&format!(
+            "; {} cluster(s) unreachable or failed",
+            s.clusters_failed
+        ));
     }
     out.push('\n');
     out

@@ -69,9 +69,10 @@ impl Observer for Progress {
                 self.line(&format!("batch {}: {}", index + 1, clusters.join(", ")));
                 if let Some(b) = &self.bars {
                     let bar = b.multi.add(ProgressBar::new(clusters.len() as u64));
-                    let style = ProgressStyle::with_template("  {prefix} [{bar:24}] {pos}/{len} {msg}")
-                        .unwrap_or_else(|_| ProgressStyle::default_bar())
-                        .progress_chars("=> ");
+                    let style =
+                        ProgressStyle::with_template("  {prefix} [{bar:24}] {pos}/{len} {msg}")
+                            .unwrap_or_else(|_| ProgressStyle::default_bar())
+                            .progress_chars("=> ");
                     bar.set_style(style);
                     bar.set_prefix(format!("batch {}", index + 1));
                     bar.set_message("applying");
@@ -105,7 +106,10 @@ impl Observer for Progress {
             }
             RolloutEvent::BatchHealthy { index, done, total } => {
                 self.with_bar(|b| b.finish_with_message("healthy"));
-                self.line(&format!("batch {} healthy ({done}/{total} clusters)", index + 1));
+                self.line(&format!(
+                    "batch {} healthy ({done}/{total} clusters)",
+                    index + 1
+                ));
             }
             RolloutEvent::Failed { failure } => {
                 self.with_bar(|b| b.abandon_with_message("failed"));
@@ -114,7 +118,14 @@ impl Observer for Progress {
             RolloutEvent::ClusterRolledBack { report } => {
                 let status = match &report.error {
                     Some(e) => format!("rollback FAILED: {e}"),
-                    None => format!("rolled back to {}", if report.commit.is_empty() { "nothing" } else { short(&report.commit) }),
+                    None => format!(
+                        "rolled back to {}",
+                        if report.commit.is_empty() {
+                            "nothing"
+                        } else {
+                            short(&report.commit)
+                        }
+                    ),
                 };
                 self.line(&format!("  {}: {status}", report.cluster));
             }

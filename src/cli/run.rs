@@ -51,9 +51,18 @@ impl RunArgs {
         let mut config = match &self.config {
             Some(path) => DaemonConfig::load(path)?,
             None => DaemonConfig {
-                repo: RepoConfig { path: None, url: None, branch: "main".into(), dir: None, auth: None },
+                repo: RepoConfig {
+                    path: None,
+                    url: None,
+                    branch: "main".into(),
+                    dir: None,
+                    auth: None,
+                },
                 poll_interval: Duration::from_secs(30),
-                clusters: ClustersConfig { parallel: 8, ..Default::default() },
+                clusters: ClustersConfig {
+                    parallel: 8,
+                    ..Default::default()
+                },
                 state_dir: PathBuf::from(".tranche/state"),
                 listen: "127.0.0.1:8080".into(),
                 public_url: None,
@@ -86,7 +95,10 @@ impl RunArgs {
             config.state_dir = s.clone();
         }
         if let Some(k) = &self.kubeconfig {
-            config.clusters = ClustersConfig { kubeconfig: Some(k.clone()), ..config.clusters };
+            config.clusters = ClustersConfig {
+                kubeconfig: Some(k.clone()),
+                ..config.clusters
+            };
             config.clusters.clusters_dir = None;
         }
         if let Some(d) = &self.clusters_dir {
@@ -99,7 +111,10 @@ impl RunArgs {
         if let Some(u) = &self.public_url {
             config.public_url = Some(u.clone());
         }
-        config.check().map_err(anyhow::Error::msg).context("daemon configuration")?;
+        config
+            .check()
+            .map_err(anyhow::Error::msg)
+            .context("daemon configuration")?;
         Ok(config)
     }
 }

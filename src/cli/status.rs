@@ -17,10 +17,18 @@ pub fn run(state_dir: &Path, json: bool) -> anyhow::Result<u8> {
         return Ok(0);
     }
     match &current {
-        Some(r) => println!("in flight: {} ({:?}, {})", short(&r.commit), r.phase, r.progress()),
+        Some(r) => println!(
+            "in flight: {} ({:?}, {})",
+            short(&r.commit),
+            r.phase,
+            r.progress()
+        ),
         None => println!("in flight: none"),
     }
-    println!("last good: {}", memory.last_good.as_deref().map(short).unwrap_or("none"));
+    println!(
+        "last good: {}",
+        memory.last_good.as_deref().map(short).unwrap_or("none")
+    );
     if !memory.cluster_commits.is_empty() {
         println!("clusters:");
         for (c, commit) in &memory.cluster_commits {
@@ -30,7 +38,12 @@ pub fn run(state_dir: &Path, json: bool) -> anyhow::Result<u8> {
     if !memory.history.is_empty() {
         println!("history (newest last):");
         for h in memory.history.iter().rev().take(10).rev() {
-            println!("  {} {:<16} {}", short(&h.commit), h.outcome.as_str(), h.description);
+            println!(
+                "  {} {:<16} {}",
+                short(&h.commit),
+                h.outcome.as_str(),
+                h.description
+            );
         }
     }
     Ok(0)

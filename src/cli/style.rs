@@ -12,7 +12,9 @@ pub struct Painter {
 impl Painter {
     /// Colors on when stdout is a terminal and `NO_COLOR` is unset.
     pub fn stdout() -> Painter {
-        Painter { enabled: std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none() }
+        Painter {
+            enabled: std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+        }
     }
 
     fn paint(&self, color: AnsiColor, bold: bool, text: &str) -> String {

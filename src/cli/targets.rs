@@ -42,9 +42,13 @@ impl TargetArgs {
             return ClusterSource::InCluster;
         }
         if self.kubeconfig.is_some() {
-            return ClusterSource::Kubeconfig { path: self.kubeconfig.clone() };
+            return ClusterSource::Kubeconfig {
+                path: self.kubeconfig.clone(),
+            };
         }
-        let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
+        let home = std::env::var_os("HOME")
+            .map(PathBuf::from)
+            .unwrap_or_default();
         if home.join(".kube/config").exists() {
             return ClusterSource::Kubeconfig { path: None };
         }

@@ -217,11 +217,19 @@ pub enum ConfigError {
 impl DaemonConfig {
     /// Reads and checks a config file.
     pub fn load(path: &Path) -> Result<DaemonConfig, ConfigError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
-        let config: DaemonConfig = crate::yaml::from_str(&text)
-            .map_err(|e| ConfigError::Parse { path: path.to_path_buf(), message: e.message })?;
-        config.check().map_err(|message| ConfigError::Invalid { path: path.to_path_buf(), message })?;
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let config: DaemonConfig =
+            crate::yaml::from_str(&text).map_err(|e| ConfigError::Parse {
+                path: path.to_path_buf(),
+                message: e.message,
+            })?;
+        config.check().map_err(|message| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            message,
+        })?;
         Ok(config)
     }
 
@@ -229,16 +237,24 @@ impl DaemonConfig {
     pub fn check(&self) -> Result<(), String> {
         match (&self.repo.path, &self.repo.url) {
             (Some(_), Some(_)) => return Err("repo: set either path or url, not both".into()),
-            (None, None) => return Err("repo: set path (a local repository) or url (a remote)".into()),
+            (None, None) => {
+                return Err("repo: set path (a local repository) or url (a remote)".into())
+            }
             _ => {}
         }
-        let ways = [self.clusters.kubeconfig.is_some(), self.clusters.clusters_dir.is_some(), self.clusters.in_cluster];
+        let ways = [
+            self.clusters.kubeconfig.is_some(),
+            self.clusters.clusters_dir.is_some(),
+            self.clusters.in_cluster,
+        ];
         if ways.iter().filter(|w| **w).count() > 1 {
             return Err("clusters: set only one of kubeconfig, clustersDir, inCluster".into());
         }
         if let Some(le) = &self.leader_election {
             if le.renew_interval >= le.lease_duration {
-                return Err("leaderElection: renewInterval must be shorter than leaseDuration".into());
+                return Err(
+                    "leaderElection: renewInterval must be shorter than leaseDuration".into(),
+                );
             }
         }
         if self.poll_interval.is_zero() {
@@ -269,10 +285,15 @@ mod tests {
 
     #[test]
     fn typos_and_contradictions_are_reported() {
-        assert!(parse("repo: {path: /x}\npollIntervall: 3s\n").unwrap_err().contains("pollIntervall"));
-        assert!(parse("repo: {path: /x, url: 'file:///y'}\n").unwrap_err().contains("either path or url"));
+        assert!(parse("repo: {path: /x}\npollIntervall: 3s\n")
+            .unwrap_err()
+            .contains("pollIntervall"));
+        assert!(parse("repo: {path: /x, url: 'file:///y'}\n")
+            .unwrap_err()
+            .contains("either path or url"));
         assert!(parse("repo: {}\n").unwrap_err().contains("set path"));
-        let e = parse("repo: {path: /x}\nclusters: {kubeconfig: /k, clustersDir: /d}\n").unwrap_err();
+        let e =
+            parse("repo: {path: /x}\nclusters: {kubeconfig: /k, clustersDir: /d}\n").unwrap_err();
         assert!(e.contains("only one"), "{e}");
     }
 }

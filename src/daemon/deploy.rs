@@ -22,8 +22,12 @@ pub const PLAN_CONTEXT: &str = "tranche/plan";
 impl Daemon {
     /// Connects to the clusters of a revision's registry.
     pub(super) async fn connect(&self, rev: &Revision) -> Connections {
-        let clusters: Vec<(String, String)> =
-            rev.fleet.clusters.values().map(|c| (c.name.clone(), c.context.clone())).collect();
+        let clusters: Vec<(String, String)> = rev
+            .fleet
+            .clusters
+            .values()
+            .map(|c| (c.name.clone(), c.context.clone()))
+            .collect();
         connect(&self.cluster_source, &clusters).await
     }
 
@@ -33,7 +37,10 @@ impl Daemon {
             self.reporter.clone(),
             self.metrics.clone(),
             self.live.clone(),
-            self.config.public_url.as_ref().map(|u| format!("{}/api/status", u.trim_end_matches('/'))),
+            self.config
+                .public_url
+                .as_ref()
+                .map(|u| format!("{}/api/status", u.trim_end_matches('/'))),
             self.config.per_cluster_statuses,
         )
     }
@@ -45,7 +52,13 @@ impl Daemon {
         let rev = match revisions.read(commit) {
             Ok(rev) => rev,
             Err(e) => {
-                let first = e.to_string().lines().nth(1).or(e.to_string().lines().next()).unwrap_or("").to_string();
+                let first = e
+                    .to_string()
+                    .lines()
+                    .nth(1)
+                    .or(e.to_string().lines().next())
+                    .unwrap_or("")
+                    .to_string();
                 let text = format!("invalid: {first}");
                 tracing::error!(commit = %short(commit), error = %e, "commit cannot be deployed");
                 observer.post(ROLLOUT_CONTEXT, StatusState::Error, &text);
@@ -73,8 +86,9 @@ impl Daemon {
 
     /// Finishes a rollout left in flight by a previous process.
     pub(super) async fn resume(&self) -> Result<(), RolloutError> {
-        let Some(record) =
-            self.store.load::<crate::rollout::record::RolloutRecord>(crate::rollout::record::ROLLOUT_KEY)?
+        let Some(record) = self
+            .store
+            .load::<crate::rollout::record::RolloutRecord>(crate::rollout::record::ROLLOUT_KEY)?
         else {
             return Ok(());
         };
@@ -82,7 +96,11 @@ impl Daemon {
         let rev = revisions.read(&record.commit)?;
         let clusters = self.connect(&rev).await;
         let observer = self.observer(&record.commit);
-        observer.post(ROLLOUT_CONTEXT, StatusState::Pending, &format!("resuming: {}", record.progress()));
+        observer.post(
+            ROLLOUT_CONTEXT,
+            StatusState::Pending,
+            &format!("resuming: {}", record.progress()),
+        );
         let started = now_rfc3339();
         let rollout = Rollout {
             revisions: &revisions,
@@ -101,8 +119,19 @@ impl Daemon {
 
     fn after_rollout(&self, report: &RolloutReport, started: String) {
         let clusters: Vec<String> = report.batches.iter().flatten().cloned().collect();
-        self.note(&report.commit, report.outcome.as_str(), &report.description, &report.batches, started);
-        let memory: FleetMemory = self.store.load(FLEET_KEY).ok().flatten().unwrap_or_default();
+        self.note(
+            &report.commit,
+            report.outcome.as_str(),
+            &report.description,
+            &report.batches,
+            started,
+        );
+        let memory: FleetMemory = self
+            .store
+            .load(FLEET_KEY)
+            .ok()
+            .flatten()
+            .unwrap_or_default();
         self.live.load_memory(&memory);
         tracing::info!(commit = %short(&report.commit), outcome = report.outcome.as_str(),
             clusters = clusters.len(), "{}", report.description);
@@ -126,7 +155,14 @@ impl Daemon {
     }
 
     /// Writes the git note on `commit` (failures are logged, never fatal).
-    pub(super) fn note(&self, commit: &str, outcome: &str, description: &str, batches: &[Vec<String>], started: String) {
+    pub(super) fn note(
+        &self,
+        commit: &str,
+        outcome: &str,
+        description: &str,
+        batches: &[Vec<String>],
+        started: String,
+    ) {
         let result = (|| -> Result<(), String> {
             let repo = self.source.repository().map_err(|e| e.to_string())?;
             let oid = git2::Oid::from_str(commit).map_err(|e| e.to_string())?;
@@ -153,32 +189,60 @@ impl Daemon {
             let observer = self.observer(c);
             let text = format!("superseded by {}: not deployed on its own", short(by));
             observer.post(ROLLOUT_CONTEXT, StatusState::Error, &text);
-            self.note(c, RolloutOutcome::Superseded.as_str(), &text, &[], now_rfc3339());
+            self.note(
+                c,
+                RolloutOutcome::Superseded.as_str(),
+                &text,
+                &[],
+                now_rfc3339(),
+            );
         }
     }
 
     /// Posts `tranche/plan` on a ref's commit: what merging it would change.
     pub(super) async fn preview(&self, git_ref: &str, commit: &str) {
-        let Some(reporter) = &self.reporter else { return };
-        let post = |state, text: String| reporter.post(commit, CommitStatus::new(PLAN_CONTEXT, state, text));
+        let Some(reporter) = &self.reporter else {
+            return;
+        };
+        let post = |state, text: String| {
+            reporter.post(commit, CommitStatus::new(PLAN_CONTEXT, state, text))
+        };
         post(StatusState::Pending, format!("planning {git_ref}"));
         let rev = match self.source.revisions().read(commit) {
             Ok(rev) => rev,
             Err(e) => {
-                let first = e.to_string().lines().nth(1).unwrap_or("invalid").to_string();
+                let first = e
+                    .to_string()
+                    .lines()
+                    .nth(1)
+                    .unwrap_or("invalid")
+                    .to_string();
                 post(StatusState::Failure, format!("invalid: {first}"));
                 return;
             }
         };
         let clusters = self.connect(&rev).await;
-        let plan = plan_fleet(&clusters, &rev.rendering, &rev.fleet.policies, self.config.clusters.parallel).await;
+        let plan = plan_fleet(
+            &clusters,
+            &rev.rendering,
+            &rev.fleet.policies,
+            self.config.clusters.parallel,
+        )
+        .await;
         let s = plan.summary();
         let objects = s.create + s.update + s.prune;
-        let mut text = format!("would change {objects} objects in {} clusters", s.clusters_changed);
+        let mut text = format!(
+            "would change {objects} objects in {} clusters",
+            s.clusters_changed
+        );
         if s.clusters_failed > 0 {
             text.push_str(&format!(" ({} unreachable)", s.clusters_failed));
         }
-        let state = if s.forbidden > 0 { StatusState::Failure } else { StatusState::Success };
+        let state = if s.forbidden > 0 {
+            StatusState::Failure
+        } else {
+            StatusState::Success
+        };
         if s.forbidden > 0 {
             text.push_str(&format!("; {} forbidden", s.forbidden));
         }
@@ -189,13 +253,25 @@ impl Daemon {
     /// DiffPolicy says `Correct`, else only reports it.
     pub(super) async fn resync(&self) -> Result<(), RolloutError> {
         let memory: FleetMemory = self.store.load(FLEET_KEY)?.unwrap_or_default();
-        let Some(good) = memory.last_good else { return Ok(()) };
+        let Some(good) = memory.last_good else {
+            return Ok(());
+        };
         let rev = self.source.revisions().read(&good)?;
         let clusters = self.connect(&rev).await;
-        let plan = plan_fleet(&clusters, &rev.rendering, &rev.fleet.policies, self.config.clusters.parallel).await;
+        let plan = plan_fleet(
+            &clusters,
+            &rev.rendering,
+            &rev.fleet.policies,
+            self.config.clusters.parallel,
+        )
+        .await;
         let mut drifted = 0;
         self.live.update(|v| v.drift.clear());
-        for c in plan.clusters.iter().filter(|c| c.reachable && c.error.is_none()) {
+        for c in plan
+            .clusters
+            .iter()
+            .filter(|c| c.reachable && c.error.is_none())
+        {
             let n = c.mutating_changes();
             if n > 0 {
                 drifted += n;

@@ -29,7 +29,11 @@ pub struct LeaderElector {
 
 impl LeaderElector {
     /// An elector for the Lease named in `config`, reached through `client`.
-    pub fn new(client: kube::Client, config: &LeaderElectionConfig, identity: String) -> LeaderElector {
+    pub fn new(
+        client: kube::Client,
+        config: &LeaderElectionConfig,
+        identity: String,
+    ) -> LeaderElector {
         LeaderElector {
             api: Api::namespaced(client, &config.namespace),
             name: config.lease_name.clone(),
@@ -57,7 +61,9 @@ impl LeaderElector {
                     false
                 }
             };
-            let still_valid = self.last_renewed.is_some_and(|t| t.elapsed() < self.duration);
+            let still_valid = self
+                .last_renewed
+                .is_some_and(|t| t.elapsed() < self.duration);
             let now_leader = leading || (*leader.borrow() && still_valid);
             if now_leader != *leader.borrow() {
                 tracing::info!(identity = %self.identity, leader = now_leader, "leadership changed");
@@ -76,7 +82,10 @@ impl LeaderElector {
         let now = MicroTime(k8s_openapi::jiff::Timestamp::now());
         let Some(mut lease) = self.api.get_opt(&self.name).await? else {
             let lease = Lease {
-                metadata: ObjectMeta { name: Some(self.name.clone()), ..Default::default() },
+                metadata: ObjectMeta {
+                    name: Some(self.name.clone()),
+                    ..Default::default()
+                },
                 spec: Some(self.spec(now.clone(), now, 0)),
             };
             return match self.api.create(&PostParams::default(), &lease).await {
@@ -98,15 +107,26 @@ impl LeaderElector {
         if changed {
             self.observed = Some((holder.clone(), renew_key, Instant::now()));
         }
-        let expired = self.observed.as_ref().is_some_and(|(_, _, seen)| seen.elapsed() >= self.duration);
+        let expired = self
+            .observed
+            .as_ref()
+            .is_some_and(|(_, _, seen)| seen.elapsed() >= self.duration);
         let mine = holder == self.identity;
         if !mine && !holder.is_empty() && !expired {
             return Ok(false);
         }
         let transitions = spec.lease_transitions.unwrap_or(0) + i32::from(!mine);
-        let acquired = if mine { spec.acquire_time.clone().unwrap_or(now.clone()) } else { now.clone() };
+        let acquired = if mine {
+            spec.acquire_time.clone().unwrap_or(now.clone())
+        } else {
+            now.clone()
+        };
         lease.spec = Some(self.spec(acquired, now, transitions));
-        match self.api.replace(&self.name, &PostParams::default(), &lease).await {
+        match self
+            .api
+            .replace(&self.name, &PostParams::default(), &lease)
+            .await
+        {
             Ok(_) => {
                 self.last_renewed = Some(Instant::now());
                 Ok(true)
@@ -136,6 +156,12 @@ pub fn identity(config: &LeaderElectionConfig) -> String {
     if let Ok(pod) = std::env::var("POD_NAME") {
         return pod;
     }
-    let host = std::fs::read_to_string("/etc/hostname").map(|h| h.trim().to_string()).unwrap_or_default();
-    format!("{}-{}", if host.is_empty() { "tranche" } else { &host }, std::process::id())
+    let host = std::fs::read_to_string("/etc/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_default();
+    format!(
+        "{}-{}",
+        if host.is_empty() { "tranche" } else { &host },
+        std::process::id()
+    )
 }

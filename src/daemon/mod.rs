@@ -80,7 +80,9 @@ fn cluster_source(config: &DaemonConfig) -> ClusterSource {
     } else if c.in_cluster {
         ClusterSource::InCluster
     } else {
-        ClusterSource::Kubeconfig { path: c.kubeconfig.clone() }
+        ClusterSource::Kubeconfig {
+            path: c.kubeconfig.clone(),
+        }
     }
 }
 
@@ -100,8 +102,13 @@ pub async fn run(config: DaemonConfig) -> Result<(), DaemonError> {
     });
     let reporter = match &config.forge {
         Some(f) => {
-            let forge = crate::report::forge::build(f).map_err(|e| DaemonError::Forge(e.to_string()))?;
-            Some(StatusReporter::spawn_observed(forge, RetryPolicy::default(), Some(metrics.forge_status_observer())))
+            let forge =
+                crate::report::forge::build(f).map_err(|e| DaemonError::Forge(e.to_string()))?;
+            Some(StatusReporter::spawn_observed(
+                forge,
+                RetryPolicy::default(),
+                Some(metrics.forge_status_observer()),
+            ))
         }
         None => None,
     };
@@ -113,7 +120,10 @@ pub async fn run(config: DaemonConfig) -> Result<(), DaemonError> {
     let ready = Arc::new(AtomicBool::new(false));
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await
-        .map_err(|source| DaemonError::Listen { addr: config.listen.clone(), source })?;
+        .map_err(|source| DaemonError::Listen {
+            addr: config.listen.clone(),
+            source,
+        })?;
     tracing::info!(addr = %config.listen, "serving HTTP");
     let app = server::router(server::ServerState {
         live: live.clone(),
@@ -186,7 +196,11 @@ fn load_secret(w: &config::WebhookConfig) -> Result<Secret, DaemonError> {
     let secret = match (&w.secret_file, &w.secret_env) {
         (Some(f), None) => Secret::from_file(f),
         (None, Some(v)) => Secret::from_env(v),
-        _ => return Err(DaemonError::Forge("webhook: set exactly one of secretFile, secretEnv".into())),
+        _ => {
+            return Err(DaemonError::Forge(
+                "webhook: set exactly one of secretFile, secretEnv".into(),
+            ))
+        }
     };
     secret.map_err(|e| DaemonError::Forge(format!("webhook: {e}")))
 }
@@ -194,9 +208,15 @@ fn load_secret(w: &config::WebhookConfig) -> Result<Secret, DaemonError> {
 async fn lease_client(le: &config::LeaderElectionConfig) -> Result<kube::Client, DaemonError> {
     let config = match &le.kubeconfig {
         Some(path) => {
-            let kc = kube::config::Kubeconfig::read_from(path).map_err(|e| DaemonError::Lease(e.to_string()))?;
-            let opts = kube::config::KubeConfigOptions { context: le.context.clone(), ..Default::default() };
-            kube::Config::from_custom_kubeconfig(kc, &opts).await.map_err(|e| DaemonError::Lease(e.to_string()))?
+            let kc = kube::config::Kubeconfig::read_from(path)
+                .map_err(|e| DaemonError::Lease(e.to_string()))?;
+            let opts = kube::config::KubeConfigOptions {
+                context: le.context.clone(),
+                ..Default::default()
+            };
+            kube::Config::from_custom_kubeconfig(kc, &opts)
+                .await
+                .map_err(|e| DaemonError::Lease(e.to_string()))?
         }
         None => kube::Config::incluster().map_err(|e| DaemonError::Lease(e.to_string()))?,
     };
@@ -207,13 +227,14 @@ async fn wait_for_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => {
-                let _ = ctrl_c.await;
-                return;
-            }
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
         tokio::select! {
             _ = ctrl_c => {}
             _ = term.recv() => {}

@@ -74,12 +74,24 @@ impl DaemonObserver {
 
     fn progress_line(p: &Progress) -> String {
         let total: usize = p.batches.iter().map(Vec::len).sum();
-        format!("batch {}/{} · {}/{} clusters", (p.batch + 1).min(p.batches.len()), p.batches.len(), p.done, total)
+        format!(
+            "batch {}/{} · {}/{} clusters",
+            (p.batch + 1).min(p.batches.len()),
+            p.batches.len(),
+            p.done,
+            total
+        )
     }
 
     fn set_current(&self, progress: String, batches: Vec<Vec<String>>) {
         let commit = self.commit.clone();
-        self.live.update(|v| v.current = Some(CurrentRollout { commit, progress, batches }));
+        self.live.update(|v| {
+            v.current = Some(CurrentRollout {
+                commit,
+                progress,
+                batches,
+            })
+        });
     }
 }
 
@@ -101,7 +113,11 @@ impl Observer for DaemonObserver {
                 self.set_current(line, p.batches.clone());
                 if self.per_cluster {
                     for c in clusters {
-                        self.post(&format!("tranche/cluster/{c}"), StatusState::Pending, "applying");
+                        self.post(
+                            &format!("tranche/cluster/{c}"),
+                            StatusState::Pending,
+                            "applying",
+                        );
                     }
                 }
             }
@@ -122,7 +138,11 @@ impl Observer for DaemonObserver {
                 if report.error.is_some() && !report.reachable {
                     self.metrics.record_api_error(&report.cluster);
                 }
-                for r in report.results.iter().filter(|r| r.outcome != crate::outcome::Outcome::Unchanged) {
+                for r in report
+                    .results
+                    .iter()
+                    .filter(|r| r.outcome != crate::outcome::Outcome::Unchanged)
+                {
                     p.apps.insert(r.app.clone());
                 }
             }
@@ -137,7 +157,11 @@ impl Observer for DaemonObserver {
                 self.set_current(line, p.batches.clone());
                 if self.per_cluster {
                     for c in p.batches.get(*index).cloned().unwrap_or_default() {
-                        self.post(&format!("tranche/cluster/{c}"), StatusState::Success, "deployed and healthy");
+                        self.post(
+                            &format!("tranche/cluster/{c}"),
+                            StatusState::Success,
+                            "deployed and healthy",
+                        );
                     }
                 }
             }
@@ -149,17 +173,25 @@ impl Observer for DaemonObserver {
             RolloutEvent::ClusterRolledBack { report } => {
                 if self.per_cluster {
                     let (state, text) = match &report.error {
-                        None => (StatusState::Failure, format!("rolled back to {}", short(&report.commit))),
+                        None => (
+                            StatusState::Failure,
+                            format!("rolled back to {}", short(&report.commit)),
+                        ),
                         Some(e) => (StatusState::Error, format!("rollback failed: {e}")),
                     };
                     self.post(&format!("tranche/cluster/{}", report.cluster), state, &text);
                 }
             }
-            RolloutEvent::Finished { outcome, description } => {
+            RolloutEvent::Finished {
+                outcome,
+                description,
+            } => {
                 let state = match outcome {
                     RolloutOutcome::Succeeded | RolloutOutcome::NothingToDo => StatusState::Success,
                     RolloutOutcome::RolledBack | RolloutOutcome::Paused => StatusState::Failure,
-                    RolloutOutcome::RollbackFailed | RolloutOutcome::Superseded => StatusState::Error,
+                    RolloutOutcome::RollbackFailed | RolloutOutcome::Superseded => {
+                        StatusState::Error
+                    }
                 };
                 self.post(ROLLOUT_CONTEXT, state, description);
                 self.metrics.record_rollout(outcome.as_str());

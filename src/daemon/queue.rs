@@ -27,7 +27,11 @@ impl CommitQueue {
     /// A queue that knows the last commit handled and the failed ones
     /// (from the state store), so a restart neither redeploys nor retries.
     pub fn new(last_handled: Option<String>, failed: BTreeSet<String>) -> CommitQueue {
-        CommitQueue { last_handled, failed, ..Default::default() }
+        CommitQueue {
+            last_handled,
+            failed,
+            ..Default::default()
+        }
     }
 
     /// The branch head is `commit`. Returns whether it was queued.

@@ -53,7 +53,10 @@ async fn readyz(State(s): State<ServerState>) -> Response {
 
 async fn metrics(State(s): State<ServerState>) -> Response {
     (
-        [(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
         s.metrics.encode(),
     )
         .into_response()
@@ -65,7 +68,10 @@ async fn api_status(State(s): State<ServerState>) -> Response {
 
 fn svg(body: String) -> Response {
     (
-        [(header::CONTENT_TYPE, "image/svg+xml"), (header::CACHE_CONTROL, "no-cache, max-age=0")],
+        [
+            (header::CONTENT_TYPE, "image/svg+xml"),
+            (header::CACHE_CONTROL, "no-cache, max-age=0"),
+        ],
         body,
     )
         .into_response()
@@ -115,7 +121,9 @@ async fn webhook(State(s): State<ServerState>, headers: HeaderMap, body: Bytes) 
     match parse_push(&body) {
         Ok(push) => {
             tracing::info!(git_ref = %push.git_ref, after = %short(&push.after), "webhook push");
-            let _ = s.triggers.send(Trigger::Webhook { git_ref: push.git_ref });
+            let _ = s.triggers.send(Trigger::Webhook {
+                git_ref: push.git_ref,
+            });
             (StatusCode::ACCEPTED, "accepted").into_response()
         }
         Err(e) => (StatusCode::BAD_REQUEST, e.to_string()).into_response(),

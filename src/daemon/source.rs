@@ -54,12 +54,19 @@ impl GitSource {
         if let Some(url) = &config.url {
             let repo_path = state_dir.join("repo.git");
             if !repo_path.join("HEAD").exists() {
-                std::fs::create_dir_all(&repo_path).map_err(|e| SourceError::Credential { path: repo_path.clone(), source: e })?;
-                Repository::init_bare(&repo_path).map_err(git(format!("init {}", repo_path.display())))?;
+                std::fs::create_dir_all(&repo_path).map_err(|e| SourceError::Credential {
+                    path: repo_path.clone(),
+                    source: e,
+                })?;
+                Repository::init_bare(&repo_path)
+                    .map_err(git(format!("init {}", repo_path.display())))?;
             }
             let source = GitSource {
                 repo_path,
-                remote: Some(Remote { url: url.clone(), auth: config.auth.clone() }),
+                remote: Some(Remote {
+                    url: url.clone(),
+                    auth: config.auth.clone(),
+                }),
                 branch: config.branch.clone(),
                 dir: config.dir.clone(),
             };
@@ -74,15 +81,25 @@ impl GitSource {
             None => {
                 let abs = path.canonicalize().unwrap_or(path.clone());
                 let root = root.canonicalize().unwrap_or(root.clone());
-                abs.strip_prefix(&root).ok().map(|p| p.to_string_lossy().into_owned()).filter(|s| !s.is_empty())
+                abs.strip_prefix(&root)
+                    .ok()
+                    .map(|p| p.to_string_lossy().into_owned())
+                    .filter(|s| !s.is_empty())
             }
         };
-        Ok(GitSource { repo_path: root, remote: None, branch: config.branch.clone(), dir })
+        Ok(GitSource {
+            repo_path: root,
+            remote: None,
+            branch: config.branch.clone(),
+            dir,
+        })
     }
 
     /// Fetches the remote (no-op for a local repository).
     pub fn fetch(&self) -> Result<(), SourceError> {
-        let Some(remote) = &self.remote else { return Ok(()) };
+        let Some(remote) = &self.remote else {
+            return Ok(());
+        };
         let repo = self.repository()?;
         let mut callbacks = RemoteCallbacks::new();
         let auth = remote.auth.clone();
@@ -92,7 +109,9 @@ impl GitSource {
                 return Err(git2::Error::from_str("credentials rejected"));
             }
             tried = true;
-            let Some(auth) = &auth else { return Cred::default() };
+            let Some(auth) = &auth else {
+                return Cred::default();
+            };
             let user = auth.username.as_deref().or(user).unwrap_or("git");
             if allowed.contains(git2::CredentialType::SSH_KEY) {
                 if let Some(key) = &auth.ssh_key_file {
@@ -108,9 +127,15 @@ impl GitSource {
         });
         let mut opts = FetchOptions::new();
         opts.remote_callbacks(callbacks);
-        let mut r = repo.remote_anonymous(&remote.url).map_err(git(format!("remote {}", redact(&remote.url))))?;
-        let refspecs = ["+refs/heads/*:refs/remotes/origin/*", "+refs/pull/*/head:refs/remotes/origin/pull/*"];
-        r.fetch(&refspecs, Some(&mut opts), None).map_err(git(format!("fetch {}", redact(&remote.url))))
+        let mut r = repo
+            .remote_anonymous(&remote.url)
+            .map_err(git(format!("remote {}", redact(&remote.url))))?;
+        let refspecs = [
+            "+refs/heads/*:refs/remotes/origin/*",
+            "+refs/pull/*/head:refs/remotes/origin/pull/*",
+        ];
+        r.fetch(&refspecs, Some(&mut opts), None)
+            .map_err(git(format!("fetch {}", redact(&remote.url))))
     }
 
     /// The repository (opened anew: git2 handles are not shared across tasks).
@@ -134,7 +159,9 @@ impl GitSource {
     /// Commit a ref points at.
     pub fn ref_commit(&self, name: &str) -> Result<String, SourceError> {
         let repo = self.repository()?;
-        let r = repo.find_reference(name).map_err(git(format!("ref {name}")))?;
+        let r = repo
+            .find_reference(name)
+            .map_err(git(format!("ref {name}")))?;
         let c = r.peel_to_commit().map_err(git(format!("ref {name}")))?;
         Ok(c.id().to_string())
     }
@@ -143,10 +170,16 @@ impl GitSource {
     pub fn other_refs(&self) -> Result<Vec<(String, String)>, SourceError> {
         let repo = self.repository()?;
         let tracked = self.branch_ref();
-        let prefix = if self.remote.is_some() { "refs/remotes/origin/" } else { "refs/heads/" };
+        let prefix = if self.remote.is_some() {
+            "refs/remotes/origin/"
+        } else {
+            "refs/heads/"
+        };
         let mut out = Vec::new();
         for r in repo.references().map_err(git("list refs"))?.flatten() {
-            let Ok(name) = r.name().map(str::to_string) else { continue };
+            let Ok(name) = r.name().map(str::to_string) else {
+                continue;
+            };
             if !name.starts_with(prefix) || name == tracked || name.ends_with("/HEAD") {
                 continue;
             }
@@ -159,7 +192,10 @@ impl GitSource {
 
     /// Where rollouts read revisions from.
     pub fn revisions(&self) -> RepoRevisions {
-        RepoRevisions { path: self.repo_path.clone(), subdir: Some(self.dir.clone().unwrap_or_default()) }
+        RepoRevisions {
+            path: self.repo_path.clone(),
+            subdir: Some(self.dir.clone().unwrap_or_default()),
+        }
     }
 
     /// Paths to watch for ref changes (local repositories only).
@@ -193,7 +229,13 @@ mod tests {
 
     #[test]
     fn urls_lose_their_credentials_in_messages() {
-        assert_eq!(redact("https://bot:s3cret@git.example.com/a.git"), "https://***@git.example.com/a.git");
-        assert_eq!(redact("https://git.example.com/a.git"), "https://git.example.com/a.git");
+        assert_eq!(
+            redact("https://bot:s3cret@git.example.com/a.git"),
+            "https://***@git.example.com/a.git"
+        );
+        assert_eq!(
+            redact("https://git.example.com/a.git"),
+            "https://git.example.com/a.git"
+        );
     }
 }

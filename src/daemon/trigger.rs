@@ -36,7 +36,8 @@ pub fn watch_refs(
         let Ok(event) = res else { return };
         let relevant = event.paths.iter().any(|p| {
             let s = p.to_string_lossy();
-            (s.contains("/refs/") || s.ends_with("HEAD") || s.ends_with("packed-refs")) && !s.ends_with(".lock")
+            (s.contains("/refs/") || s.ends_with("HEAD") || s.ends_with("packed-refs"))
+                && !s.ends_with(".lock")
         });
         if relevant {
             let _ = tx.send(Trigger::RefChanged);

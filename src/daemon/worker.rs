@@ -14,8 +14,17 @@ use tokio::sync::{mpsc, watch};
 
 impl Daemon {
     /// Runs until shutdown. Only acts while `leader` is true.
-    pub(super) async fn work(&self, mut rx: mpsc::UnboundedReceiver<Trigger>, mut leader: watch::Receiver<bool>) {
-        let memory: FleetMemory = self.store.load(FLEET_KEY).ok().flatten().unwrap_or_default();
+    pub(super) async fn work(
+        &self,
+        mut rx: mpsc::UnboundedReceiver<Trigger>,
+        mut leader: watch::Receiver<bool>,
+    ) {
+        let memory: FleetMemory = self
+            .store
+            .load(FLEET_KEY)
+            .ok()
+            .flatten()
+            .unwrap_or_default();
         let last = memory.history.last().map(|h| h.commit.clone());
         let mut queue = CommitQueue::new(last, memory.failed.clone());
         let mut previewed: BTreeMap<String, String> = BTreeMap::new();
@@ -26,7 +35,13 @@ impl Daemon {
                 return;
             }
             let is_leader = *leader.borrow();
-            self.live.update(|v| v.role = if is_leader { "leader".into() } else { "standby".into() });
+            self.live.update(|v| {
+                v.role = if is_leader {
+                    "leader".into()
+                } else {
+                    "standby".into()
+                }
+            });
             if is_leader && !was_leader {
                 self.halt.store(false, Ordering::Release);
                 if let Err(e) = self.resume().await {
@@ -46,7 +61,12 @@ impl Daemon {
         }
     }
 
-    async fn tick(&self, queue: &mut CommitQueue, previewed: &mut BTreeMap<String, String>, triggers: &[Trigger]) {
+    async fn tick(
+        &self,
+        queue: &mut CommitQueue,
+        previewed: &mut BTreeMap<String, String>,
+        triggers: &[Trigger],
+    ) {
         self.refresh();
         self.offer_head(queue);
         while let Some(commit) = queue.start_next() {
@@ -114,7 +134,10 @@ impl Daemon {
     fn between(&self, from: Option<&str>, running: Option<&str>, head: &str) -> Vec<String> {
         let Some(from) = from else { return vec![] };
         let walk = || -> Result<Vec<String>, git2::Error> {
-            let repo = self.source.repository().map_err(|e| git2::Error::from_str(&e.to_string()))?;
+            let repo = self
+                .source
+                .repository()
+                .map_err(|e| git2::Error::from_str(&e.to_string()))?;
             let mut walk = repo.revwalk()?;
             walk.push(git2::Oid::from_str(head)?)?;
             walk.hide(git2::Oid::from_str(from)?)?;
@@ -122,7 +145,12 @@ impl Daemon {
                 walk.hide(git2::Oid::from_str(r)?)?;
             }
             walk.simplify_first_parent()?;
-            Ok(walk.flatten().map(|o| o.to_string()).filter(|c| c != head).take(100).collect())
+            Ok(walk
+                .flatten()
+                .map(|o| o.to_string())
+                .filter(|c| c != head)
+                .take(100)
+                .collect())
         };
         walk().unwrap_or_default()
     }
@@ -140,10 +168,14 @@ impl Daemon {
             }
         };
         for (name, commit) in refs {
-            let branch = name.trim_start_matches("refs/remotes/origin/").trim_start_matches("refs/heads/");
+            let branch = name
+                .trim_start_matches("refs/remotes/origin/")
+                .trim_start_matches("refs/heads/");
             let wanted = preview.all_branches
                 || preview.refs.iter().any(|r| {
-                    let r = r.trim_start_matches("refs/heads/").trim_start_matches("refs/");
+                    let r = r
+                        .trim_start_matches("refs/heads/")
+                        .trim_start_matches("refs/");
                     r == branch || r.strip_suffix("/head") == Some(branch)
                 });
             if wanted && previewed.get(&name) != Some(&commit) {

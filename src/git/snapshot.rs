@@ -63,7 +63,10 @@ impl Snapshot {
     {
         Snapshot {
             commit: commit.to_string(),
-            files: files.into_iter().map(|(p, c)| (p.into(), c.into())).collect(),
+            files: files
+                .into_iter()
+                .map(|(p, c)| (p.into(), c.into()))
+                .collect(),
         }
     }
 }
@@ -78,11 +81,12 @@ pub struct RepoSource {
 impl RepoSource {
     /// Opens the repository containing `path` (the root or a directory inside it).
     pub fn open(path: &Path) -> Result<RepoSource, GitError> {
-        let abs = path
-            .canonicalize()
-            .map_err(|_| GitError::NoSuchPath { path: path.to_path_buf() })?;
-        let repo = Repository::discover(&abs)
-            .map_err(|_| GitError::NotARepository { path: path.to_path_buf() })?;
+        let abs = path.canonicalize().map_err(|_| GitError::NoSuchPath {
+            path: path.to_path_buf(),
+        })?;
+        let repo = Repository::discover(&abs).map_err(|_| GitError::NotARepository {
+            path: path.to_path_buf(),
+        })?;
         let root = match repo.workdir() {
             Some(w) => w.canonicalize().unwrap_or_else(|_| w.to_path_buf()),
             None => repo.path().to_path_buf(),
@@ -98,7 +102,10 @@ impl RepoSource {
 
     /// Opens a repository (bare or not) and reads the fleet from `subdir`.
     pub fn with_subdir(repo: Repository, subdir: &str) -> RepoSource {
-        RepoSource { repo, subdir: subdir.trim_matches('/').to_string() }
+        RepoSource {
+            repo,
+            subdir: subdir.trim_matches('/').to_string(),
+        }
     }
 
     /// The underlying repository.
@@ -113,16 +120,21 @@ impl RepoSource {
 
     /// Resolves a revision (`HEAD`, a branch, a tag, a sha, `HEAD~2`) to a commit id.
     pub fn resolve(&self, rev: &str) -> Result<Oid, GitError> {
-        let obj = self.repo.revparse_single(rev).map_err(|source| GitError::BadRevision {
-            rev: rev.to_string(),
-            repo: self.repo.path().to_path_buf(),
-            source,
-        })?;
-        let commit = obj.peel_to_commit().map_err(|source| GitError::BadRevision {
-            rev: rev.to_string(),
-            repo: self.repo.path().to_path_buf(),
-            source,
-        })?;
+        let obj = self
+            .repo
+            .revparse_single(rev)
+            .map_err(|source| GitError::BadRevision {
+                rev: rev.to_string(),
+                repo: self.repo.path().to_path_buf(),
+                source,
+            })?;
+        let commit = obj
+            .peel_to_commit()
+            .map_err(|source| GitError::BadRevision {
+                rev: rev.to_string(),
+                repo: self.repo.path().to_path_buf(),
+                source,
+            })?;
         Ok(commit.id())
     }
 
@@ -137,13 +149,19 @@ impl RepoSource {
         let commit = self.repo.find_commit(oid)?;
         let mut tree = commit.tree()?;
         if !self.subdir.is_empty() {
-            let entry = tree.get_path(Path::new(&self.subdir)).map_err(|_| {
-                GitError::MissingSubtree { subdir: self.subdir.clone(), commit: oid.to_string() }
-            })?;
-            tree = self.repo.find_tree(entry.id()).map_err(|_| GitError::MissingSubtree {
-                subdir: self.subdir.clone(),
-                commit: oid.to_string(),
-            })?;
+            let entry =
+                tree.get_path(Path::new(&self.subdir))
+                    .map_err(|_| GitError::MissingSubtree {
+                        subdir: self.subdir.clone(),
+                        commit: oid.to_string(),
+                    })?;
+            tree = self
+                .repo
+                .find_tree(entry.id())
+                .map_err(|_| GitError::MissingSubtree {
+                    subdir: self.subdir.clone(),
+                    commit: oid.to_string(),
+                })?;
         }
         let mut files = BTreeMap::new();
         let mut failure = None;
@@ -166,6 +184,9 @@ impl RepoSource {
         if let Some(e) = failure {
             return Err(e.into());
         }
-        Ok(Snapshot { commit: oid.to_string(), files })
+        Ok(Snapshot {
+            commit: oid.to_string(),
+            files,
+        })
     }
 }

@@ -16,12 +16,18 @@ pub struct ModelError {
 impl ModelError {
     /// An error about a whole file.
     pub fn file(file: &str, message: impl Into<String>) -> Self {
-        ModelError { location: file.to_string(), message: message.into() }
+        ModelError {
+            location: file.to_string(),
+            message: message.into(),
+        }
     }
 
     /// An error about a field of a file (`field` like `spec.weight`).
     pub fn field(file: &str, field: &str, message: impl Into<String>) -> Self {
-        ModelError { location: format!("{file}: {field}"), message: message.into() }
+        ModelError {
+            location: format!("{file}: {field}"),
+            message: message.into(),
+        }
     }
 
     /// An error about one YAML document of a multi-document file.
@@ -30,7 +36,10 @@ impl ModelError {
             Some(f) => format!("{file}[doc {doc}]: {f}"),
             None => format!("{file}[doc {doc}]"),
         };
-        ModelError { location, message: message.into() }
+        ModelError {
+            location,
+            message: message.into(),
+        }
     }
 }
 

@@ -122,11 +122,18 @@ impl AppAccess {
     pub fn denial(&self, kind: &str, namespace: Option<&str>, name: &str) -> Option<String> {
         let ns_ok = |ns: &str| {
             self.namespaces.iter().any(|p| pattern_matches(p, ns))
-                && !self.denied_namespaces.iter().any(|p| pattern_matches(p, ns))
+                && !self
+                    .denied_namespaces
+                    .iter()
+                    .any(|p| pattern_matches(p, ns))
         };
         match namespace {
             None => {
-                if !self.cluster_scoped_kinds.iter().any(|p| pattern_matches(p, kind)) {
+                if !self
+                    .cluster_scoped_kinds
+                    .iter()
+                    .any(|p| pattern_matches(p, kind))
+                {
                     return Some(format!("cluster-scoped kind {kind} is not allowed"));
                 }
                 if kind == "Namespace" && !ns_ok(name) {

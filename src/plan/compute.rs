@@ -20,8 +20,8 @@ use crate::object::{is_detached, is_managed, label, ObjectRef, LABEL_APP};
 use crate::render::order::apply_rank;
 use crate::render::{ClusterRendering, RenderedObject, Rendering};
 use futures::StreamExt;
-use std::sync::Arc;
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 type Key = (String, String, Option<String>, String);
 
@@ -156,7 +156,11 @@ async fn plan_object(
         c.reason = Some("detached (tranche.dev/detach: \"true\")".into());
         return Ok(c);
     }
-    let in_inventory = inv.is_some_and(|i| i.objects.iter().any(|o| o.group_kind_key() == id.group_kind_key()));
+    let in_inventory = inv.is_some_and(|i| {
+        i.objects
+            .iter()
+            .any(|o| o.group_kind_key() == id.group_kind_key())
+    });
     if !is_managed(&live) && !in_inventory {
         c.action = Action::Forbidden;
         c.reason = Some(
@@ -171,12 +175,19 @@ async fn plan_object(
         c.reason = Some(format!("belongs to app {owner} on this cluster"));
         return Ok(c);
     }
-    let opts = ApplyOptions { dry_run: true, force: policies.rollout.force_conflicts };
+    let opts = ApplyOptions {
+        dry_run: true,
+        force: policies.rollout.force_conflicts,
+    };
     c.object = Some(obj.object.clone());
     match api.apply(&obj.object, opts).await {
         Ok(desired) => {
             let d = compare(&live, &desired, ignore);
-            c.action = if d.is_unchanged() { Action::Unchanged } else { Action::Update };
+            c.action = if d.is_unchanged() {
+                Action::Unchanged
+            } else {
+                Action::Update
+            };
             if !d.is_unchanged() {
                 c.patch = Some(d.patch);
                 c.live = Some(d.live);
@@ -236,10 +247,17 @@ pub async fn plan_fleet(
     policies: &Policies,
     parallel: usize,
 ) -> Plan {
-    let empty = |name: &str| ClusterRendering { cluster: name.to_string(), apps: BTreeMap::new() };
+    let empty = |name: &str| ClusterRendering {
+        cluster: name.to_string(),
+        apps: BTreeMap::new(),
+    };
     let plans: Vec<ClusterPlan> = futures::stream::iter(connections.iter())
         .map(|(name, conn)| {
-            let desired = rendering.clusters.get(name).cloned().unwrap_or_else(|| empty(name));
+            let desired = rendering
+                .clusters
+                .get(name)
+                .cloned()
+                .unwrap_or_else(|| empty(name));
             async move {
                 match conn {
                     Ok(api) => plan_cluster(api.as_ref(), &desired, policies).await,
@@ -250,5 +268,8 @@ pub async fn plan_fleet(
         .buffered(parallel.max(1))
         .collect()
         .await;
-    Plan { commit: rendering.commit.clone(), clusters: plans }
+    Plan {
+        commit: rendering.commit.clone(),
+        clusters: plans,
+    }
 }

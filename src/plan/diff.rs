@@ -35,8 +35,16 @@ pub fn compare(live: &Value, desired: &Value, ignore: &[IgnoreRule]) -> ObjectDi
     let (ml, md) = mask_pair(Some(&nl), Some(&nd));
     let ml = ml.unwrap_or(Value::Null);
     let md = md.unwrap_or(Value::Null);
-    let patch = if changed { json_patch::diff(&ml, &md) } else { json_patch::Patch(vec![]) };
-    ObjectDiff { live: ml, desired: md, patch }
+    let patch = if changed {
+        json_patch::diff(&ml, &md)
+    } else {
+        json_patch::Patch(vec![])
+    };
+    ObjectDiff {
+        live: ml,
+        desired: md,
+        patch,
+    }
 }
 
 /// A unified diff of two objects rendered as YAML (`---`/`+++` headers
@@ -72,8 +80,11 @@ mod tests {
         let s = |v: &str| json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}, "data": {"p": v}});
         let d = compare(&s("c2VjcmV0MQ=="), &s("c2VjcmV0Mg=="), &[]);
         assert!(!d.is_unchanged());
-        let shown = format!("{}{}", serde_json::to_string(&d.patch).unwrap(),
-            unified(Some(&d.live), Some(&d.desired), 3));
+        let shown = format!(
+            "{}{}",
+            serde_json::to_string(&d.patch).unwrap(),
+            unified(Some(&d.live), Some(&d.desired), 3)
+        );
         assert!(!shown.contains("c2VjcmV0"), "{shown}");
     }
 
@@ -82,6 +93,9 @@ mod tests {
         let a = json!({"spec": {"replicas": 1}});
         let b = json!({"spec": {"replicas": 2}});
         let text = unified(Some(&a), Some(&b), 1);
-        assert!(text.contains("-  replicas: 1") && text.contains("+  replicas: 2"), "{text}");
+        assert!(
+            text.contains("-  replicas: 1") && text.contains("+  replicas: 2"),
+            "{text}"
+        );
     }
 }

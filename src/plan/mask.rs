@@ -35,8 +35,16 @@ pub fn mask_pair(live: Option<&Value>, desired: Option<&Value>) -> (Option<Value
     let mut l = live.cloned();
     let mut d = desired.cloned();
     for field in ["data", "stringData"] {
-        let lmap = l.as_ref().and_then(|v| v.get(field)).and_then(Value::as_object).cloned();
-        let dmap = d.as_ref().and_then(|v| v.get(field)).and_then(Value::as_object).cloned();
+        let lmap = l
+            .as_ref()
+            .and_then(|v| v.get(field))
+            .and_then(Value::as_object)
+            .cloned();
+        let dmap = d
+            .as_ref()
+            .and_then(|v| v.get(field))
+            .and_then(Value::as_object)
+            .cloned();
         if let Some(v) = l.as_mut() {
             replace_field(v, field, lmap.as_ref(), dmap.as_ref(), MASK_OLD);
         }
@@ -45,7 +53,10 @@ pub fn mask_pair(live: Option<&Value>, desired: Option<&Value>) -> (Option<Value
         }
     }
     for v in [l.as_mut(), d.as_mut()].into_iter().flatten() {
-        if let Some(ann) = v.pointer_mut("/metadata/annotations").and_then(Value::as_object_mut) {
+        if let Some(ann) = v
+            .pointer_mut("/metadata/annotations")
+            .and_then(Value::as_object_mut)
+        {
             if ann.contains_key("kubectl.kubernetes.io/last-applied-configuration") {
                 ann.insert(
                     "kubectl.kubernetes.io/last-applied-configuration".into(),
@@ -71,7 +82,10 @@ fn replace_field(
         .iter()
         .map(|(k, v)| {
             let same = other.and_then(|o| o.get(k)) == Some(v);
-            (k.clone(), Value::String(if same { MASK } else { changed }.into()))
+            (
+                k.clone(),
+                Value::String(if same { MASK } else { changed }.into()),
+            )
         })
         .collect();
     if let Some(m) = obj.as_object_mut() {
@@ -90,7 +104,9 @@ mod tests {
 
     #[test]
     fn single_object_masks_every_value() {
-        let s = mask(&secret(json!({"password": "aHVudGVyMg==", "user": "YWRtaW4="})));
+        let s = mask(&secret(
+            json!({"password": "aHVudGVyMg==", "user": "YWRtaW4="}),
+        ));
         let text = s.to_string();
         assert!(!text.contains("aHVudGVyMg=="));
         assert!(!text.contains("YWRtaW4="));

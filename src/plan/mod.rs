@@ -126,7 +126,10 @@ impl ClusterPlan {
 
     /// A plan for a reachable cluster that could not be planned.
     pub fn failed(name: &str, error: String) -> ClusterPlan {
-        ClusterPlan { reachable: true, ..ClusterPlan::unreachable(name, error) }
+        ClusterPlan {
+            reachable: true,
+            ..ClusterPlan::unreachable(name, error)
+        }
     }
 
     /// Whether applying this plan would change nothing on the cluster.

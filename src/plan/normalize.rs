@@ -31,7 +31,9 @@ const DROPPED_ANNOTATIONS: &[&str] = &[
 /// annotation and every matching ignore rule's pointers removed.
 pub fn normalize(obj: &Value, ignore: &[IgnoreRule]) -> Value {
     let mut out = obj.clone();
-    let Some(map) = out.as_object_mut() else { return out };
+    let Some(map) = out.as_object_mut() else {
+        return out;
+    };
     map.remove("status");
     if let Some(meta) = map.get_mut("metadata").and_then(Value::as_object_mut) {
         for f in DROPPED_METADATA {
@@ -47,7 +49,11 @@ pub fn normalize(obj: &Value, ignore: &[IgnoreRule]) -> Value {
         if empty {
             meta.remove("annotations");
         }
-        if meta.get("labels").and_then(Value::as_object).is_some_and(|l| l.is_empty()) {
+        if meta
+            .get("labels")
+            .and_then(Value::as_object)
+            .is_some_and(|l| l.is_empty())
+        {
             meta.remove("labels");
         }
     }
@@ -74,9 +80,15 @@ pub fn rule_matches(rule: &IgnoreRule, id: &ObjectRef) -> bool {
 
 /// Removes the value at an RFC 6901 pointer, if present.
 fn remove_pointer(root: &mut Value, pointer: &str) {
-    let Some((parent, last)) = pointer.rsplit_once('/') else { return };
+    let Some((parent, last)) = pointer.rsplit_once('/') else {
+        return;
+    };
     let last = last.replace("~1", "/").replace("~0", "~");
-    let parent = if parent.is_empty() { Some(root) } else { root.pointer_mut(parent) };
+    let parent = if parent.is_empty() {
+        Some(root)
+    } else {
+        root.pointer_mut(parent)
+    };
     match parent {
         Some(Value::Object(m)) => {
             m.remove(&last);
@@ -131,6 +143,9 @@ mod tests {
         assert_eq!(n.pointer("/metadata/labels/a~1b"), None);
         let sts = json!({"apiVersion": "apps/v1", "kind": "StatefulSet",
             "metadata": {"name": "d"}, "spec": {"replicas": 3}});
-        assert_eq!(normalize(&sts, &[rule]).pointer("/spec/replicas"), Some(&json!(3)));
+        assert_eq!(
+            normalize(&sts, &[rule]).pointer("/spec/replicas"),
+            Some(&json!(3))
+        );
     }
 }

@@ -21,7 +21,8 @@ use super::batch::{order_clusters, plan_batches};
 use super::event::{Observer, RolloutEvent};
 use super::gate::{self, GateEnd, GateTarget, GateTiming};
 use super::record::{
-    now, Failure, FleetMemory, HistoryEntry, Phase, RolloutOutcome, RolloutRecord, FLEET_KEY, ROLLOUT_KEY,
+    now, Failure, FleetMemory, HistoryEntry, Phase, RolloutOutcome, RolloutRecord, FLEET_KEY,
+    ROLLOUT_KEY,
 };
 use super::store::{StateStore, StoreError};
 use crate::apply::{apply_cluster, ClusterReport};
@@ -128,7 +129,8 @@ impl Rollout<'_> {
             .map(|(n, c)| (n.clone(), c.clone()))
             .collect();
         let plan = plan_fleet(&fleet_clusters, &rev.rendering, policies, self.parallel).await;
-        let participants: Vec<&ClusterPlan> = plan.clusters.iter().filter(|c| !c.is_empty()).collect();
+        let participants: Vec<&ClusterPlan> =
+            plan.clusters.iter().filter(|c| !c.is_empty()).collect();
         let mut record = RolloutRecord {
             commit: rev.commit.clone(),
             phase: Phase::Applying,
@@ -142,7 +144,9 @@ impl Rollout<'_> {
             started_at: now(),
         };
         if participants.is_empty() {
-            return self.finish(record, RolloutOutcome::NothingToDo, vec![], vec![]).await;
+            return self
+                .finish(record, RolloutOutcome::NothingToDo, vec![], vec![])
+                .await;
         }
         for p in &participants {
             let before = match self.api(&p.name) {
@@ -154,17 +158,31 @@ impl Rollout<'_> {
         let ordered = order_clusters(
             participants
                 .iter()
-                .map(|p| (p.name.clone(), rev.fleet.clusters.get(&p.name).and_then(|c| c.rollout_order)))
+                .map(|p| {
+                    (
+                        p.name.clone(),
+                        rev.fleet
+                            .clusters
+                            .get(&p.name)
+                            .and_then(|c| c.rollout_order),
+                    )
+                })
                 .collect(),
         );
         record.batches = plan_batches(&ordered, &policies.rollout.steps);
         self.store.save(ROLLOUT_KEY, &record)?;
-        self.observer.on_event(&RolloutEvent::Planned { commit: record.commit.clone(), batches: record.batches.clone() });
+        self.observer.on_event(&RolloutEvent::Planned {
+            commit: record.commit.clone(),
+            batches: record.batches.clone(),
+        });
         self.drive(record, &rev).await
     }
 
     fn api(&self, name: &str) -> Option<&dyn ClusterApi> {
-        self.clusters.get(name).and_then(|c| c.as_ref().ok()).map(|a| a.as_ref())
+        self.clusters
+            .get(name)
+            .and_then(|c| c.as_ref().ok())
+            .map(|a| a.as_ref())
     }
 
     fn parallel(&self, policy: &RolloutPolicy) -> usize {
@@ -172,17 +190,30 @@ impl Rollout<'_> {
     }
 
     /// Applies and gates batches from `record.batch` on.
-    async fn drive(&self, mut record: RolloutRecord, rev: &Revision) -> Result<RolloutReport, RolloutError> {
+    async fn drive(
+        &self,
+        mut record: RolloutRecord,
+        rev: &Revision,
+    ) -> Result<RolloutReport, RolloutError> {
         let policy = &rev.fleet.policies.rollout;
         let mut applied = Vec::new();
         while record.batch < record.batches.len() {
             let index = record.batch;
             if self.halt.is_some_and(|h| h.load(Ordering::Acquire)) {
-                return Err(RolloutError::Interrupted { commit: record.commit, batch: index });
+                return Err(RolloutError::Interrupted {
+                    commit: record.commit,
+                    batch: index,
+                });
             }
-            let clusters: Vec<String> =
-                record.batches[index].iter().filter(|c| !record.done.contains(*c)).cloned().collect();
-            self.observer.on_event(&RolloutEvent::BatchStarted { index, clusters: clusters.clone() });
+            let clusters: Vec<String> = record.batches[index]
+                .iter()
+                .filter(|c| !record.done.contains(*c))
+                .cloned()
+                .collect();
+            self.observer.on_event(&RolloutEvent::BatchStarted {
+                index,
+                clusters: clusters.clone(),
+            });
             let plans = self.plan_clusters(&clusters, rev).await;
             for p in plans.iter().filter(|p| p.reachable && !p.is_empty()) {
                 record.touched.insert(p.name.clone());
@@ -190,8 +221,15 @@ impl Rollout<'_> {
             self.store.save(ROLLOUT_KEY, &record)?;
             let reports = self.apply_plans(&plans, &rev.commit, policy).await;
             for r in &reports {
-                record.changed.entry(r.cluster.clone()).or_default().extend(r.changed().into_iter().cloned());
-                self.observer.on_event(&RolloutEvent::ClusterApplied { index, report: r.clone() });
+                record
+                    .changed
+                    .entry(r.cluster.clone())
+                    .or_default()
+                    .extend(r.changed().into_iter().cloned());
+                self.observer.on_event(&RolloutEvent::ClusterApplied {
+                    index,
+                    report: r.clone(),
+                });
             }
             self.store.save(ROLLOUT_KEY, &record)?;
             let failure = reports.iter().find(|r| r.failed()).map(failure_of);
@@ -203,22 +241,36 @@ impl Rollout<'_> {
             let targets: Vec<GateTarget> = clusters
                 .iter()
                 .filter_map(|c| {
-                    Some(GateTarget { api: self.api(c)?, objects: record.changed.get(c).unwrap_or(&empty) })
+                    Some(GateTarget {
+                        api: self.api(c)?,
+                        objects: record.changed.get(c).unwrap_or(&empty),
+                    })
                 })
                 .collect();
-            let timing = GateTiming { timeout: policy.health_timeout, bake: policy.bake_time, poll: self.poll };
+            let timing = GateTiming {
+                timeout: policy.health_timeout,
+                bake: policy.bake_time,
+                poll: self.poll,
+            };
             match gate::wait(&targets, timing, index, self.observer, self.halt).await {
                 GateEnd::Passed => {}
                 GateEnd::Failed(f) => return self.fail(record, rev, f, applied).await,
-                GateEnd::Halted => return Err(RolloutError::Interrupted { commit: record.commit, batch: index }),
+                GateEnd::Halted => {
+                    return Err(RolloutError::Interrupted {
+                        commit: record.commit,
+                        batch: index,
+                    })
+                }
             }
             record.done.extend(clusters);
             record.batch += 1;
             self.store.save(ROLLOUT_KEY, &record)?;
             let (done, total) = (record.done.len(), record.cluster_count());
-            self.observer.on_event(&RolloutEvent::BatchHealthy { index, done, total });
+            self.observer
+                .on_event(&RolloutEvent::BatchHealthy { index, done, total });
         }
-        self.finish(record, RolloutOutcome::Succeeded, applied, vec![]).await
+        self.finish(record, RolloutOutcome::Succeeded, applied, vec![])
+            .await
     }
 
     /// Re-plans clusters against `rev` just before applying them.
@@ -226,7 +278,12 @@ impl Rollout<'_> {
         let policies = &rev.fleet.policies;
         futures::stream::iter(clusters)
             .map(|name| async move {
-                let desired = rev.rendering.clusters.get(name).cloned().unwrap_or_else(|| empty_rendering(name));
+                let desired = rev
+                    .rendering
+                    .clusters
+                    .get(name)
+                    .cloned()
+                    .unwrap_or_else(|| empty_rendering(name));
                 match self.clusters.get(name) {
                     Some(Ok(api)) => plan_cluster(api.as_ref(), &desired, policies).await,
                     Some(Err(e)) => ClusterPlan::unreachable(name, e.to_string()),
@@ -238,7 +295,12 @@ impl Rollout<'_> {
             .await
     }
 
-    async fn apply_plans(&self, plans: &[ClusterPlan], commit: &str, policy: &RolloutPolicy) -> Vec<ClusterReport> {
+    async fn apply_plans(
+        &self,
+        plans: &[ClusterPlan],
+        commit: &str,
+        policy: &RolloutPolicy,
+    ) -> Vec<ClusterReport> {
         futures::stream::iter(plans)
             .map(|plan| async move {
                 match self.api(&plan.name) {
@@ -264,10 +326,14 @@ impl Rollout<'_> {
         applied: Vec<ClusterReport>,
     ) -> Result<RolloutReport, RolloutError> {
         tracing::warn!(commit = %record.commit, %failure, "rollout failed");
-        self.observer.on_event(&RolloutEvent::Failed { failure: failure.clone() });
+        self.observer.on_event(&RolloutEvent::Failed {
+            failure: failure.clone(),
+        });
         record.failure = Some(failure);
         if rev.fleet.policies.rollout.on_failure == OnFailure::Pause {
-            return self.finish(record, RolloutOutcome::Paused, applied, vec![]).await;
+            return self
+                .finish(record, RolloutOutcome::Paused, applied, vec![])
+                .await;
         }
         record.phase = Phase::RollingBack;
         self.store.save(ROLLOUT_KEY, &record)?;
@@ -286,14 +352,21 @@ impl Rollout<'_> {
         let mut incomplete = Vec::new();
         for cluster in &record.touched {
             let previous = record.previous.get(cluster).cloned().flatten();
-            let report = super::rollback::restore(self, cluster, previous.as_deref(), policy).await?;
-            self.observer.on_event(&RolloutEvent::ClusterRolledBack { report: report.clone() });
+            let report =
+                super::rollback::restore(self, cluster, previous.as_deref(), policy).await?;
+            self.observer.on_event(&RolloutEvent::ClusterRolledBack {
+                report: report.clone(),
+            });
             if report.failed() {
                 incomplete.push(cluster.clone());
             }
             reports.push(report);
         }
-        let outcome = if incomplete.is_empty() { RolloutOutcome::RolledBack } else { RolloutOutcome::RollbackFailed };
+        let outcome = if incomplete.is_empty() {
+            RolloutOutcome::RolledBack
+        } else {
+            RolloutOutcome::RollbackFailed
+        };
         self.finish(record, outcome, applied, reports).await
     }
 
@@ -311,13 +384,17 @@ impl Rollout<'_> {
         if outcome.is_success() {
             memory.last_good = Some(record.commit.clone());
             for c in record.batches.iter().flatten() {
-                memory.cluster_commits.insert(c.clone(), record.commit.clone());
+                memory
+                    .cluster_commits
+                    .insert(c.clone(), record.commit.clone());
             }
         } else {
             memory.failed.insert(record.commit.clone());
             for r in rolled_back.iter().filter(|r| !r.failed()) {
                 if let Some(Some(prev)) = record.previous.get(&r.cluster) {
-                    memory.cluster_commits.insert(r.cluster.clone(), prev.clone());
+                    memory
+                        .cluster_commits
+                        .insert(r.cluster.clone(), prev.clone());
                 }
             }
         }
@@ -335,7 +412,10 @@ impl Rollout<'_> {
         } else {
             self.store.remove(ROLLOUT_KEY)?;
         }
-        self.observer.on_event(&RolloutEvent::Finished { outcome, description: description.clone() });
+        self.observer.on_event(&RolloutEvent::Finished {
+            outcome,
+            description: description.clone(),
+        });
         Ok(RolloutReport {
             commit: record.commit,
             outcome,
@@ -350,11 +430,18 @@ impl Rollout<'_> {
 
 /// An empty rendering (the cluster runs nothing of this commit).
 pub(super) fn empty_rendering(name: &str) -> crate::render::ClusterRendering {
-    crate::render::ClusterRendering { cluster: name.to_string(), apps: BTreeMap::new() }
+    crate::render::ClusterRendering {
+        cluster: name.to_string(),
+        apps: BTreeMap::new(),
+    }
 }
 
 fn failure_of(r: &ClusterReport) -> Failure {
-    match r.results.iter().find(|o| o.outcome == crate::outcome::Outcome::Failed) {
+    match r
+        .results
+        .iter()
+        .find(|o| o.outcome == crate::outcome::Outcome::Failed)
+    {
         Some(o) => Failure {
             cluster: r.cluster.clone(),
             object: Some(o.id.to_string()),
@@ -368,8 +455,16 @@ fn failure_of(r: &ClusterReport) -> Failure {
     }
 }
 
-fn describe(record: &RolloutRecord, outcome: RolloutOutcome, rolled_back: &[ClusterReport]) -> String {
-    let failure = record.failure.as_ref().map(|f| f.to_string()).unwrap_or_default();
+fn describe(
+    record: &RolloutRecord,
+    outcome: RolloutOutcome,
+    rolled_back: &[ClusterReport],
+) -> String {
+    let failure = record
+        .failure
+        .as_ref()
+        .map(|f| f.to_string())
+        .unwrap_or_default();
     match outcome {
         RolloutOutcome::NothingToDo => "no changes: every cluster already runs this".into(),
         RolloutOutcome::Succeeded => format!(
@@ -380,7 +475,11 @@ fn describe(record: &RolloutRecord, outcome: RolloutOutcome, rolled_back: &[Clus
         RolloutOutcome::RolledBack => format!("rolled back: {failure}"),
         RolloutOutcome::Paused => format!("paused: {failure}"),
         RolloutOutcome::RollbackFailed => {
-            let bad: Vec<&str> = rolled_back.iter().filter(|r| r.failed()).map(|r| r.cluster.as_str()).collect();
+            let bad: Vec<&str> = rolled_back
+                .iter()
+                .filter(|r| r.failed())
+                .map(|r| r.cluster.as_str())
+                .collect();
             format!("rollback incomplete on {}: {failure}", bad.join(", "))
         }
         RolloutOutcome::Superseded => "superseded by a newer commit".into(),

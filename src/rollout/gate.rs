@@ -41,8 +41,12 @@ pub async fn check(targets: &[GateTarget<'_>]) -> GateVerdict {
         for id in t.objects {
             let health = match t.api.get(id).await {
                 Ok(live) => evaluate_live(live.as_ref()),
-                Err(e) if e.is_unreachable() => Health::Failed { reason: "cluster unreachable".into() },
-                Err(e) => Health::Failed { reason: e.to_string() },
+                Err(e) if e.is_unreachable() => Health::Failed {
+                    reason: "cluster unreachable".into(),
+                },
+                Err(e) => Health::Failed {
+                    reason: e.to_string(),
+                },
             };
             results.push((cluster.clone(), id.clone(), health));
         }
@@ -53,13 +57,23 @@ pub async fn check(targets: &[GateTarget<'_>]) -> GateVerdict {
 fn failure(verdict: GateVerdict, during_bake: bool) -> Option<Failure> {
     match verdict {
         GateVerdict::Passed => None,
-        GateVerdict::Failed { cluster, object, reason } => {
-            Some(Failure { cluster, object: Some(object.to_string()), reason })
-        }
+        GateVerdict::Failed {
+            cluster,
+            object,
+            reason,
+        } => Some(Failure {
+            cluster,
+            object: Some(object.to_string()),
+            reason,
+        }),
         GateVerdict::Waiting { pending } => pending.into_iter().next().map(|p| Failure {
             cluster: p.cluster,
             object: Some(p.object.to_string()),
-            reason: if during_bake { format!("regressed during bake time: {}", p.reason) } else { p.reason },
+            reason: if during_bake {
+                format!("regressed during bake time: {}", p.reason)
+            } else {
+                p.reason
+            },
         }),
     }
 }
@@ -113,17 +127,30 @@ async fn wait_inner(
         match check(targets).await {
             GateVerdict::Passed => break,
             GateVerdict::Waiting { pending } if Instant::now() < deadline => {
-                let lines = pending.iter().map(|p| format!("{} {}: {}", p.cluster, p.object, p.reason)).collect();
-                observer.on_event(&RolloutEvent::GateWaiting { index, pending: lines });
+                let lines = pending
+                    .iter()
+                    .map(|p| format!("{} {}: {}", p.cluster, p.object, p.reason))
+                    .collect();
+                observer.on_event(&RolloutEvent::GateWaiting {
+                    index,
+                    pending: lines,
+                });
                 tokio::time::sleep(timing.poll).await;
             }
-            verdict => return Err(failure(verdict.timed_out(timing.timeout), false).unwrap_or_else(unknown)),
+            verdict => {
+                return Err(
+                    failure(verdict.timed_out(timing.timeout), false).unwrap_or_else(unknown)
+                )
+            }
         }
     }
     if timing.bake.is_zero() {
         return Ok(true);
     }
-    observer.on_event(&RolloutEvent::Baking { index, bake: timing.bake });
+    observer.on_event(&RolloutEvent::Baking {
+        index,
+        bake: timing.bake,
+    });
     let bake_end = Instant::now() + timing.bake;
     while Instant::now() < bake_end {
         tokio::time::sleep(timing.poll.min(bake_end - Instant::now())).await;
@@ -138,5 +165,9 @@ async fn wait_inner(
 }
 
 fn unknown() -> Failure {
-    Failure { cluster: String::new(), object: None, reason: "health gate failed".into() }
+    Failure {
+        cluster: String::new(),
+        object: None,
+        reason: "health gate failed".into(),
+    }
 }

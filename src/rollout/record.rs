@@ -114,7 +114,10 @@ pub enum RolloutOutcome {
 impl RolloutOutcome {
     /// Whether the commit is now deployed where it should be.
     pub fn is_success(self) -> bool {
-        matches!(self, RolloutOutcome::NothingToDo | RolloutOutcome::Succeeded)
+        matches!(
+            self,
+            RolloutOutcome::NothingToDo | RolloutOutcome::Succeeded
+        )
     }
 
     /// Lowercase name for metrics and JSON.

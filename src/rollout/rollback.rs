@@ -25,7 +25,12 @@ pub async fn restore(
     let (desired, policies) = match previous {
         Some(commit) => {
             let rev = rollout.revisions.read(commit)?;
-            let desired = rev.rendering.clusters.get(cluster).cloned().unwrap_or_else(|| empty_rendering(cluster));
+            let desired = rev
+                .rendering
+                .clusters
+                .get(cluster)
+                .cloned()
+                .unwrap_or_else(|| empty_rendering(cluster));
             (desired, rev.fleet.policies)
         }
         None => {
@@ -39,8 +44,15 @@ pub async fn restore(
         return Ok(report);
     }
     let changed = report.changed().into_iter().cloned().collect();
-    let targets = [GateTarget { api, objects: &changed }];
-    let timing = GateTiming { timeout: policy.health_timeout, bake: std::time::Duration::ZERO, poll: rollout.poll };
+    let targets = [GateTarget {
+        api,
+        objects: &changed,
+    }];
+    let timing = GateTiming {
+        timeout: policy.health_timeout,
+        bake: std::time::Duration::ZERO,
+        poll: rollout.poll,
+    };
     if let GateEnd::Failed(f) = gate::wait(&targets, timing, 0, &Silent, None).await {
         report.error = Some(format!("restored but not healthy: {f}"));
     }

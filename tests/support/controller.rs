@@ -43,21 +43,41 @@ impl FakeController {
 
 async fn reconcile(fleet: &TestFleet, cluster: &str) {
     let path = "/apis/apps/v1/deployments?labelSelector=app.kubernetes.io%2Fmanaged-by%3Dtranche";
-    let (code, list) = fleet.request(cluster, Method::GET, path, None, "application/json").await;
+    let (code, list) = fleet
+        .request(cluster, Method::GET, path, None, "application/json")
+        .await;
     if code != 200 {
         return;
     }
     for d in list["items"].as_array().cloned().unwrap_or_default() {
-        let generation = d.pointer("/metadata/generation").and_then(Value::as_i64).unwrap_or(1);
-        let observed = d.pointer("/status/observedGeneration").and_then(Value::as_i64).unwrap_or(0);
+        let generation = d
+            .pointer("/metadata/generation")
+            .and_then(Value::as_i64)
+            .unwrap_or(1);
+        let observed = d
+            .pointer("/status/observedGeneration")
+            .and_then(Value::as_i64)
+            .unwrap_or(0);
         if observed >= generation {
             continue;
         }
-        let ns = d.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or("default");
-        let name = d.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default();
-        let replicas = d.pointer("/spec/replicas").and_then(Value::as_i64).unwrap_or(1);
+        let ns = d
+            .pointer("/metadata/namespace")
+            .and_then(Value::as_str)
+            .unwrap_or("default");
+        let name = d
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let replicas = d
+            .pointer("/spec/replicas")
+            .and_then(Value::as_i64)
+            .unwrap_or(1);
         let fail = d
-            .pointer(&format!("/spec/template/metadata/annotations/{}", FAIL_ANNOTATION.replace('/', "~1")))
+            .pointer(&format!(
+                "/spec/template/metadata/annotations/{}",
+                FAIL_ANNOTATION.replace('/', "~1")
+            ))
             .and_then(Value::as_str)
             == Some("true");
         let status = if fail {
@@ -87,6 +107,14 @@ async fn reconcile(fleet: &TestFleet, cluster: &str) {
         };
         let path = format!("/apis/apps/v1/namespaces/{ns}/deployments/{name}/status");
         let body = json!({ "status": status });
-        let _ = fleet.request(cluster, Method::PATCH, &path, Some(body), "application/merge-patch+json").await;
+        let _ = fleet
+            .request(
+                cluster,
+                Method::PATCH,
+                &path,
+                Some(body),
+                "application/merge-patch+json",
+            )
+            .await;
     }
 }

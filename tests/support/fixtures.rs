@@ -15,7 +15,9 @@ pub fn rollout_policy(on_failure: &str, bake: &str) -> String {
 
 /// A cluster registry entry; `order` sets `rolloutOrder`.
 pub fn cluster(name: &str, order: Option<i64>) -> String {
-    let order = order.map(|o| format!("\n  rolloutOrder: {o}")).unwrap_or_default();
+    let order = order
+        .map(|o| format!("\n  rolloutOrder: {o}"))
+        .unwrap_or_default();
     format!(
         "apiVersion: tranche.dev/v1alpha1\nkind: Cluster\nmetadata:\n  name: {name}\n  labels: {{env: test}}\nspec:\n  context: {name}{order}\n"
     )
@@ -46,7 +48,10 @@ pub fn shop_repo(clusters: &[&str]) -> FixtureRepo {
         "apps/shop/manifests/namespace.yaml",
         "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: shop\n",
     );
-    repo.write("apps/shop/manifests/deployment.yaml", &deployment("registry.example.com/shop/web:1.0.0", 2));
+    repo.write(
+        "apps/shop/manifests/deployment.yaml",
+        &deployment("registry.example.com/shop/web:1.0.0", 2),
+    );
     repo.write(
         "apps/shop/manifests/config.yaml",
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web-config\n  namespace: shop\ndata:\n  greeting: hello\n\

@@ -37,8 +37,8 @@
 mod audit;
 mod binaries;
 pub mod controller;
-pub mod fixtures;
 mod files;
+pub mod fixtures;
 mod fleet;
 mod http;
 mod process;

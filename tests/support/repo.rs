@@ -12,12 +12,16 @@ pub struct FixtureRepo {
 impl FixtureRepo {
     /// An empty repository on branch `main`.
     pub fn new() -> FixtureRepo {
-        let dir = tempfile::Builder::new().prefix("tranche-repo-").tempdir().expect("temp dir");
+        let dir = tempfile::Builder::new()
+            .prefix("tranche-repo-")
+            .tempdir()
+            .expect("temp dir");
         let repo = git2::Repository::init(dir.path()).expect("git init");
         repo.set_head("refs/heads/main").expect("set HEAD");
         let mut cfg = repo.config().expect("config");
         cfg.set_str("user.name", "Test User").expect("user.name");
-        cfg.set_str("user.email", "test@example.com").expect("user.email");
+        cfg.set_str("user.email", "test@example.com")
+            .expect("user.email");
         FixtureRepo { dir }
     }
 
@@ -45,7 +49,11 @@ impl FixtureRepo {
         for entry in walk(from) {
             let sub = entry.strip_prefix(from).expect("prefix");
             let text = std::fs::read_to_string(&entry).expect("read");
-            let target = if rel.is_empty() { sub.to_path_buf() } else { Path::new(rel).join(sub) };
+            let target = if rel.is_empty() {
+                sub.to_path_buf()
+            } else {
+                Path::new(rel).join(sub)
+            };
             self.write(target.to_str().expect("utf-8 path"), &text);
         }
         self
@@ -55,14 +63,20 @@ impl FixtureRepo {
     pub fn commit(&self, message: &str) -> String {
         let repo = git2::Repository::open(self.dir.path()).expect("open");
         let mut index = repo.index().expect("index");
-        index.add_all(["*"].iter(), git2::IndexAddOption::DEFAULT, None).expect("add");
+        index
+            .add_all(["*"].iter(), git2::IndexAddOption::DEFAULT, None)
+            .expect("add");
         index.update_all(["*"].iter(), None).expect("update");
         index.write().expect("write index");
-        let tree = repo.find_tree(index.write_tree().expect("tree")).expect("find tree");
+        let tree = repo
+            .find_tree(index.write_tree().expect("tree"))
+            .expect("find tree");
         let sig = repo.signature().expect("signature");
         let parent = repo.head().ok().and_then(|h| h.peel_to_commit().ok());
         let parents: Vec<&git2::Commit> = parent.iter().collect();
-        repo.commit(Some("HEAD"), &sig, &sig, message, &tree, &parents).expect("commit").to_string()
+        repo.commit(Some("HEAD"), &sig, &sig, message, &tree, &parents)
+            .expect("commit")
+            .to_string()
     }
 
     /// `git revert --no-edit <commit>` with the git CLI; returns the new commit.
@@ -73,8 +87,16 @@ impl FixtureRepo {
 
     /// Runs the git CLI in the repository and returns stdout.
     pub fn git(&self, args: &[&str]) -> String {
-        let out = Command::new("git").args(args).current_dir(self.dir.path()).output().expect("git");
-        assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        let out = Command::new("git")
+            .args(args)
+            .current_dir(self.dir.path())
+            .output()
+            .expect("git");
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 }
