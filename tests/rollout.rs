@@ -110,7 +110,6 @@ fn first_deploy_write(events: &[Value]) -> Option<String> {
                 && e["objectRef"]["resource"] == "deployments"
                 && e["objectRef"]["subresource"].is_null()
         })
-        .filter(|e| e["user"]["username"] != "admin")
         .filter_map(|e| e["requestReceivedTimestamp"].as_str().map(str::to_string))
         .next()
 }
@@ -191,7 +190,7 @@ async fn a_batch_2_failure_rolls_back_batches_1_and_2_and_a_revert_is_then_a_no_
     let bad = env.commit_v2(&["b"]);
     let (code, report, err) = env.apply().await;
     assert_eq!(code, 1, "{report}\n{err}");
-    assert_eq!(report["outcome"], "rolledBack");
+    assert_eq!(report["outcome"], "rolledBack", "{report:#}");
     let failure = &report["failure"];
     assert_eq!(failure["cluster"], "b");
     assert_eq!(failure["object"], "Deployment shop/web");

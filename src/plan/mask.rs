@@ -21,7 +21,7 @@ pub fn is_secret(obj: &Value) -> bool {
 /// Masks one object on its own (logs, JSON output): every value of
 /// `data` and `stringData`, and kubectl's last-applied annotation.
 pub fn mask(obj: &Value) -> Value {
-    mask_pair(Some(obj), None).0.unwrap_or(Value::Null)
+    mask_pair(Some(obj), Some(obj)).0.unwrap_or(Value::Null)
 }
 
 /// Masks a (live, desired) pair of Secrets so that their diff shows which

@@ -56,7 +56,7 @@ pub fn shop_repo(clusters: &[&str]) -> FixtureRepo {
         "apps/shop/manifests/config.yaml",
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web-config\n  namespace: shop\ndata:\n  greeting: hello\n\
          ---\napiVersion: v1\nkind: Service\nmetadata:\n  name: web\n  namespace: shop\nspec:\n  selector: {app: web}\n  \
-         ports: [{port: 80, targetPort: 8080}]\n",
+         ports: [{port: 80, targetPort: 8080, protocol: TCP}]\n",
     );
     repo.write(
         "apps/shop/manifests/secret.yaml",

@@ -1,5 +1,9 @@
 //! Deployment health, as `kubectl rollout status` judges it.
 //!
+//! * Progressing while the controller has not observed the latest
+//!   generation: its status (conditions included) describes an older spec,
+//!   so a ProgressDeadlineExceeded left from a bad version must not fail the
+//!   version that replaced it (a rollback, typically).
 //! * Failed when the `Progressing` condition is `False` with reason
 //!   `ProgressDeadlineExceeded` (the controller gave up after
 //!   `spec.progressDeadlineSeconds`).
@@ -20,6 +24,10 @@ use serde_json::Value;
 
 /// Health of a live `apps/v1` (or `extensions/v1beta1`) Deployment.
 pub fn health(obj: &Value) -> Health {
+    let observed = generation_observed(obj);
+    if !observed.is_healthy() {
+        return observed;
+    }
     let deadline = deadline_exceeded(obj);
     if deadline.is_failed() {
         return deadline;
@@ -27,8 +35,7 @@ pub fn health(obj: &Value) -> Health {
     if obj.pointer("/spec/paused").and_then(Value::as_bool) == Some(true) {
         return Health::Healthy;
     }
-    generation_observed
-        .and(replicas_updated)
+    replicas_updated
         .and(old_replicas_gone)
         .and(replicas_available)
         .check(obj)
@@ -112,6 +119,21 @@ mod tests {
                 ]
             }
         })
+    }
+
+    #[test]
+    fn stale_deadline_condition_does_not_fail_a_newer_generation() {
+        let mut d = rolled_out();
+        d["metadata"]["generation"] = json!(5);
+        d["status"]["conditions"][1] = json!({"type": "Progressing", "status": "False",
+            "reason": "ProgressDeadlineExceeded", "message": "old version timed out"});
+        assert!(
+            matches!(health(&d), Health::Progressing { .. }),
+            "{:?}",
+            health(&d)
+        );
+        d["status"]["observedGeneration"] = json!(5);
+        assert!(health(&d).is_failed());
     }
 
     #[test]
@@ -239,6 +261,11 @@ mod tests {
         let mut d = rolled_out();
         d["metadata"]["generation"] = json!(6);
         d["spec"]["paused"] = json!(true);
+        assert!(
+            matches!(health(&d), Health::Progressing { .. }),
+            "not observed yet"
+        );
+        d["status"]["observedGeneration"] = json!(6);
         assert_eq!(health(&d), Health::Healthy);
         d["status"]["conditions"][1] = json!({
             "type": "Progressing", "status": "False", "reason": "ProgressDeadlineExceeded"
