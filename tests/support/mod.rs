@@ -37,9 +37,11 @@
 mod audit;
 mod binaries;
 pub mod controller;
+pub mod daemon;
 mod files;
 pub mod fixtures;
 mod fleet;
+pub mod forge;
 mod http;
 mod process;
 pub mod repo;

@@ -1,0 +1,423 @@
+//! The daemon end to end (issue 5): the real `tranche run` binary watching a
+//! real git repository, rolling out to REAL kube-apiservers (a fake
+//! controller plays kube-controller-manager), posting commit statuses to a
+//! local server speaking GitHub's statuses API (no forge can run here, so
+//! the wire exchange is tested against that stand-in).
+
+mod support;
+
+use serde_json::{json, Value};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use support::controller::FAIL_ANNOTATION;
+use support::daemon::{free_port, Daemon};
+use support::fixtures::{deployment, rollout_policy, shop_repo};
+use support::forge::{ForgeStub, Posted};
+use support::{eventually, FakeController, FixtureRepo, TestFleet};
+
+const V1: &str = "registry.example.com/shop/web:1.0.0";
+const V2: &str = "registry.example.com/shop/web:2.0.0";
+const TOKEN: &str = "ghp_test_token_do_not_log";
+
+struct Env {
+    fleet: Arc<TestFleet>,
+    repo: FixtureRepo,
+    dir: tempfile::TempDir,
+    _controller: FakeController,
+}
+
+async fn env(names: &[&str], bake: &str) -> Env {
+    let fleet = Arc::new(TestFleet::start(names).await);
+    let controller = FakeController::spawn(fleet.clone(), names);
+    let repo = shop_repo(names);
+    repo.write("policies/rollout.yaml", &rollout_policy("Rollback", bake));
+    repo.commit("shop v1");
+    Env {
+        fleet,
+        repo,
+        dir: tempfile::tempdir().unwrap(),
+        _controller: controller,
+    }
+}
+
+impl Env {
+    fn config(&self, name: &str, port: u16, forge: &str, extra: &str) -> String {
+        format!(
+            "repo:\n  path: {repo}\n  branch: main\npollInterval: 1s\nclusters:\n  kubeconfig: {kc}\n\
+             stateDir: {state}\nlisten: 127.0.0.1:{port}\npublicUrl: http://127.0.0.1:{port}\n\
+             forge:\n  provider: github\n  apiUrl: {forge}\n  repository: acme/fleet\n  tokenEnv: TRANCHE_TEST_FORGE_TOKEN\n\
+             webhook:\n  secretEnv: TRANCHE_TEST_WEBHOOK_SECRET\nresyncInterval: 0s\n{extra}",
+            repo = self.repo.path().display(),
+            kc = self.fleet.kubeconfig_path().display(),
+            state = self.dir.path().join(format!("state-{name}")).display(),
+        )
+    }
+
+    async fn daemon(&self, name: &str, forge: &ForgeStub, extra: &str) -> Daemon {
+        let port = free_port();
+        Daemon::start(
+            self.dir.path(),
+            name,
+            &self.config(name, port, &forge.url, extra),
+            port,
+        )
+        .await
+    }
+
+    async fn image(&self, c: &str) -> String {
+        let d = self
+            .fleet
+            .get(c, "apps/v1", "Deployment", Some("shop"), "web")
+            .await
+            .expect("deployment");
+        d["spec"]["template"]["spec"]["containers"][0]["image"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    fn head(&self) -> String {
+        self.repo.git(&["rev-parse", "HEAD"]).trim().to_string()
+    }
+}
+
+/// Waits for the final (non-pending) `tranche/rollout` status of `sha`.
+async fn final_status(forge: &ForgeStub, sha: &str) -> Vec<Posted> {
+    eventually(
+        &format!("final status of {sha}"),
+        Duration::from_secs(120),
+        || async {
+            let s = forge.for_commit(sha, "tranche/rollout");
+            s.last().filter(|p| p.state != "pending").map(|_| s.clone())
+        },
+    )
+    .await
+}
+
+fn descriptions(s: &[Posted]) -> Vec<String> {
+    s.iter()
+        .map(|p| format!("{}: {}", p.state, p.description))
+        .collect()
+}
+
+async fn post_webhook(url: &str, body: &[u8], signature: &str) -> u16 {
+    reqwest::Client::new()
+        .post(format!("{url}/webhook"))
+        .header("X-GitHub-Event", "push")
+        .header("X-Hub-Signature-256", signature)
+        .body(body.to_vec())
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+fn github_signature(secret: &str, body: &[u8]) -> String {
+    use hmac::{KeyInit, Mac};
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(body);
+    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn merged_commits_are_deployed_reported_rolled_back_and_reverted() {
+    let env = env(&["a", "b", "c", "d"], "0s").await;
+    let forge = ForgeStub::start(false).await;
+    let daemon = env.daemon("main", &forge, "").await;
+    let v1 = env.head();
+
+    // v1: pending through the batches, then success.
+    let s = final_status(&forge, &v1).await;
+    let d = descriptions(&s);
+    assert_eq!(
+        d.first().unwrap(),
+        "pending: batch 1/3 · 0/4 clusters",
+        "{d:#?}"
+    );
+    assert_eq!(
+        d.last().unwrap(),
+        "success: deployed to 4 cluster(s) in 3 batch(es)",
+        "{d:#?}"
+    );
+    assert!(s[..s.len() - 1].iter().all(|p| p.state == "pending"));
+    assert!(
+        d.iter().any(|x| x.starts_with("pending: batch 2/3")),
+        "{d:#?}"
+    );
+    assert!(s.iter().all(|p| p.auth == format!("Bearer {TOKEN}")));
+    for c in ["a", "b", "c", "d"] {
+        assert_eq!(env.image(c).await, V1);
+    }
+
+    // A bad commit (b's pods never become available): failure, rollback, note.
+    env.repo
+        .write("apps/shop/manifests/deployment.yaml", &deployment(V2, 2));
+    env.repo.write(
+        "apps/shop/overrides/broken.yaml",
+        &format!(
+            "apiVersion: tranche.dev/v1alpha1\nkind: Override\nmetadata: {{name: broken}}\nspec:\n  overrideRules:\n    \
+             - targetCluster: {{clusterNames: [b]}}\n      overriders:\n        plaintext:\n          \
+             - {{path: /spec/template/metadata/annotations, operator: add, value: {{\"{FAIL_ANNOTATION}\": \"true\"}}}}\n  \
+             resourceSelectors:\n    - {{kind: Deployment, name: web}}\n"
+        ),
+    );
+    let v2 = env.repo.commit("shop 2.0.0");
+    let s = final_status(&forge, &v2).await;
+    let last = s.last().unwrap();
+    assert_eq!(last.state, "failure", "{:#?}", descriptions(&s));
+    assert!(
+        last.description
+            .starts_with("rolled back: b Deployment shop/web ProgressDeadlineExceeded"),
+        "{}",
+        last.description
+    );
+    assert!(last.description.chars().count() <= 140);
+    for c in ["a", "b", "c", "d"] {
+        assert_eq!(env.image(c).await, V1, "{c} runs the last good commit");
+    }
+    let note = env.repo.git(&["notes", "--ref=tranche", "show", &v2]);
+    assert!(
+        note.contains("outcome: rolled_back") && note.contains("ProgressDeadlineExceeded"),
+        "{note}"
+    );
+    let (_, badge) = daemon.text("/badge.svg").await;
+    assert!(
+        badge.contains("failed") && badge.contains("#e05d44"),
+        "{badge}"
+    );
+    let status = daemon.json("/api/status").await;
+    assert_eq!(status["last"]["state"], "failed");
+    assert_eq!(status["lastGood"], v1.as_str());
+
+    // `git revert` is an ordinary commit that deploys the old state.
+    let v3 = env.repo.revert(&v2);
+    let s = final_status(&forge, &v3).await;
+    assert_eq!(
+        s.last().unwrap().state,
+        "success",
+        "{:#?}",
+        descriptions(&s)
+    );
+    let (_, badge) = daemon.text("/badge.svg").await;
+    assert!(
+        badge.contains(&v3[..7]) && badge.contains("deployed"),
+        "{badge}"
+    );
+    let (code, app_badge) = daemon.text("/badge/shop.svg").await;
+    assert_eq!(code, 200);
+    assert!(app_badge.contains("<title>shop:"), "{app_badge}");
+    let status = daemon.json("/api/status").await;
+    assert_eq!(status["last"]["commit"], v3.as_str());
+    assert_eq!(status["last"]["state"], "deployed");
+    assert!(status["history"].as_array().unwrap().len() >= 3);
+    let metrics = daemon.text("/metrics").await.1;
+    assert!(
+        metrics.contains("tranche_rollouts_total{outcome=\"rolled_back\"} 1"),
+        "{metrics}"
+    );
+
+    // Webhooks are verified before anything is read.
+    let body = json!({"ref": "refs/heads/main", "after": v3}).to_string();
+    assert_eq!(
+        post_webhook(&daemon.url, body.as_bytes(), "sha256=0000").await,
+        401
+    );
+    assert_eq!(
+        post_webhook(
+            &daemon.url,
+            body.as_bytes(),
+            &github_signature("wrong", body.as_bytes())
+        )
+        .await,
+        401
+    );
+    let good = github_signature("webhook-secret", body.as_bytes());
+    assert_eq!(post_webhook(&daemon.url, body.as_bytes(), &good).await, 202);
+
+    assert!(
+        !daemon.log().contains(TOKEN),
+        "the forge token leaked into the log"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forge_that_answers_500_does_not_stop_deployment() {
+    let env = env(&["a", "b"], "0s").await;
+    let forge = ForgeStub::start(true).await;
+    let daemon = env.daemon("main", &forge, "").await;
+    let v1 = env.head();
+    eventually("v1 deployed", Duration::from_secs(60), || async {
+        let s = daemon.json("/api/status").await;
+        (s["last"]["commit"] == v1.as_str() && s["last"]["state"] == "deployed").then_some(())
+    })
+    .await;
+    for c in ["a", "b"] {
+        assert_eq!(env.image(c).await, V1);
+    }
+    assert!(!forge.posted().is_empty(), "statuses were attempted");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_daemon_killed_mid_rollout_finishes_it_after_restart() {
+    let env = env(&["a", "b", "c", "d"], "3s").await;
+    let forge = ForgeStub::start(false).await;
+    let mut daemon = env.daemon("main", &forge, "").await;
+    let v1 = env.head();
+    final_status(&forge, &v1).await;
+    env.repo
+        .write("apps/shop/manifests/deployment.yaml", &deployment(V2, 2));
+    let v2 = env.repo.commit("shop 2.0.0");
+    let record = env.dir.path().join("state-main").join("rollout.json");
+    eventually("batch 1 of v2 done", Duration::from_secs(60), || async {
+        let v: Value = serde_json::from_str(&std::fs::read_to_string(&record).ok()?).ok()?;
+        (v["commit"] == v2.as_str() && v["batch"].as_u64()? >= 1).then_some(())
+    })
+    .await;
+    daemon.kill().await;
+    assert!(record.exists(), "the in-flight record survives SIGKILL");
+    daemon.restart().await;
+    let s = final_status(&forge, &v2).await;
+    assert_eq!(
+        s.last().unwrap().state,
+        "success",
+        "{:#?}",
+        descriptions(&s)
+    );
+    assert!(
+        s.iter().any(|p| p.description.starts_with("resuming")),
+        "{:#?}",
+        descriptions(&s)
+    );
+    for c in ["a", "b", "c", "d"] {
+        assert_eq!(env.image(c).await, V2, "{c}");
+    }
+    assert!(!record.exists());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_daemons_share_a_lease_only_the_leader_applies_and_a_standby_takes_over() {
+    let env = env(&["a", "b"], "0s").await;
+    env.fleet.create_namespace("a", "tranche-system").await;
+    let forge = ForgeStub::start(false).await;
+    let lease = |id: &str| {
+        format!(
+            "leaderElection:\n  kubeconfig: {}\n  context: a\n  namespace: tranche-system\n  leaseName: tranche-leader\n  \
+             identity: {id}\n  leaseDuration: 4s\n  renewInterval: 1s\n",
+            env.fleet.kubeconfig_path().display()
+        )
+    };
+    let mut one = env.daemon("one", &forge, &lease("daemon-one")).await;
+    eventually("daemon-one leads", Duration::from_secs(30), || async {
+        (one.json("/api/status").await["role"] == "leader").then_some(())
+    })
+    .await;
+    let two = env.daemon("two", &forge, &lease("daemon-two")).await;
+    let v1 = env.head();
+    final_status(&forge, &v1).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let s2 = two.json("/api/status").await;
+    assert_eq!(s2["role"], "standby");
+    assert!(
+        s2["history"].as_array().unwrap().is_empty(),
+        "the standby applied nothing: {s2}"
+    );
+    let held = env
+        .fleet
+        .get(
+            "a",
+            "coordination.k8s.io/v1",
+            "Lease",
+            Some("tranche-system"),
+            "tranche-leader",
+        )
+        .await
+        .unwrap();
+    assert_eq!(held["spec"]["holderIdentity"], "daemon-one");
+
+    one.kill().await;
+    let killed = Instant::now();
+    eventually("daemon-two takes over", Duration::from_secs(30), || async {
+        (two.json("/api/status").await["role"] == "leader").then_some(())
+    })
+    .await;
+    let handover = killed.elapsed();
+    println!("handover took {handover:?} (lease 4s, renew 1s)");
+    assert!(
+        handover < Duration::from_secs(4 + 1 + 3),
+        "handover took {handover:?}"
+    );
+    env.repo
+        .write("apps/shop/manifests/deployment.yaml", &deployment(V2, 2));
+    let v2 = env.repo.commit("shop 2.0.0");
+    let s = final_status(&forge, &v2).await;
+    assert_eq!(s.last().unwrap().state, "success");
+    assert_eq!(env.image("b").await, V2);
+    let held = env
+        .fleet
+        .get(
+            "a",
+            "coordination.k8s.io/v1",
+            "Lease",
+            Some("tranche-system"),
+            "tranche-leader",
+        )
+        .await
+        .unwrap();
+    assert_eq!(held["spec"]["holderIdentity"], "daemon-two");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_manifest_in_deploy_passes_a_server_side_dry_run() {
+    use tranche::cluster::ApplyOptions;
+    let fleet = TestFleet::start(&["m"]).await;
+    let api = fleet.cluster("m").await;
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy");
+    let mut objects = Vec::new();
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    files.sort();
+    for f in files
+        .iter()
+        .filter(|f| f.extension().is_some_and(|e| e == "yaml"))
+    {
+        let text = std::fs::read_to_string(f).unwrap();
+        for (_, doc) in tranche::yaml::parse_documents(&text)
+            .unwrap_or_else(|(i, e)| panic!("{}[{i}]: {e}", f.display()))
+        {
+            objects.push((f.display().to_string(), doc));
+        }
+    }
+    assert!(objects.len() >= 8, "{}", objects.len());
+    // The namespace must exist for namespaced dry-runs: create it for real.
+    let ns = objects
+        .iter()
+        .find(|(_, o)| o["kind"] == "Namespace")
+        .expect("namespace")
+        .1
+        .clone();
+    api.apply(&ns, ApplyOptions::default())
+        .await
+        .expect("namespace");
+    for (file, obj) in &objects {
+        let r = api
+            .apply(
+                obj,
+                ApplyOptions {
+                    dry_run: true,
+                    force: false,
+                },
+            )
+            .await;
+        assert!(
+            r.is_ok(),
+            "{file}: {} {}: {:?}",
+            obj["kind"],
+            obj["metadata"]["name"],
+            r.err()
+        );
+    }
+}
