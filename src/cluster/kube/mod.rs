@@ -14,8 +14,11 @@
 
 mod classify;
 mod discovery;
+mod kubeconfig;
 mod retry;
 
+use kubeconfig::first_line;
+pub use kubeconfig::read_kubeconfig;
 pub use retry::Backoff;
 
 use crate::cluster::connect::install_crypto_provider;
@@ -217,24 +220,6 @@ impl KubeCluster {
             _ => err,
         }
     }
-}
-
-/// Reads a kubeconfig file (`None`: `$KUBECONFIG` or `~/.kube/config`).
-pub fn read_kubeconfig(path: Option<&Path>) -> Result<Kubeconfig, String> {
-    let read = match path {
-        Some(p) => Kubeconfig::read_from(p).map_err(|e| (p.display().to_string(), e)),
-        None => Kubeconfig::read().map_err(|e| ("$KUBECONFIG or ~/.kube/config".to_string(), e)),
-    };
-    read.map_err(|(where_, e)| {
-        let cause = classify::chain_text(&e);
-        format!("cannot read kubeconfig {where_}: {}", first_line(&cause))
-    })
-}
-
-/// The first line of a kubeconfig error: YAML errors go on to quote the
-/// file around the fault, which may hold a token.
-fn first_line(text: &str) -> &str {
-    text.lines().next().unwrap_or_default().trim_end()
 }
 
 /// Converts an apiserver answer back to plain JSON, filling in apiVersion
