@@ -421,3 +421,109 @@ async fn every_manifest_in_deploy_passes_a_server_side_dry_run() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn drift_is_corrected_jumped_commits_are_superseded_and_branches_get_previews() {
+    let env = env(&["a", "b"], "2s").await;
+    let forge = ForgeStub::start(false).await;
+    let extra = "preview:\n  refs: [refs/heads/feature]\n";
+    let config = env
+        .config("main", 0, &forge.url, extra)
+        .replace("resyncInterval: 0s", "resyncInterval: 2s");
+    let port = free_port();
+    let config = config.replace("127.0.0.1:0", &format!("127.0.0.1:{port}"));
+    let daemon = Daemon::start(env.dir.path(), "main", &config, port).await;
+    let v1 = env.head();
+    final_status(&forge, &v1).await;
+
+    // Drift: someone changes the image behind tranche's back.
+    let patch = json!({"spec": {"template": {"spec": {"containers": [{"name": "web", "image": "evil/web:6.6.6"}]}}}});
+    let path = "/apis/apps/v1/namespaces/shop/deployments/web";
+    let (code, _) = env
+        .fleet
+        .request(
+            "a",
+            reqwest::Method::PATCH,
+            path,
+            Some(patch),
+            "application/strategic-merge-patch+json",
+        )
+        .await;
+    assert_eq!(code, 200);
+    let corrected = tokio::time::timeout(Duration::from_secs(60), async {
+        while env.image("a").await != V1 {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    })
+    .await;
+    assert!(
+        corrected.is_ok(),
+        "drift not corrected; daemon log:\n{}",
+        daemon.log()
+    );
+    let metrics = daemon.text("/metrics").await.1;
+    assert!(
+        metrics.contains("tranche_drift_detected_total{cluster=\"a\"}"),
+        "{metrics}"
+    );
+
+    // Commits arriving during a rollout wait; only the newest runs next.
+    env.repo
+        .write("apps/shop/manifests/deployment.yaml", &deployment(V2, 2));
+    let v2 = env.repo.commit("v2");
+    eventually("v2 rolling out", Duration::from_secs(30), || async {
+        (!forge.for_commit(&v2, "tranche/rollout").is_empty()).then_some(())
+    })
+    .await;
+    env.repo.write(
+        "apps/shop/manifests/deployment.yaml",
+        &deployment("registry.example.com/shop/web:3.0.0", 2),
+    );
+    let v3 = env.repo.commit("v3");
+    env.repo.write(
+        "apps/shop/manifests/deployment.yaml",
+        &deployment("registry.example.com/shop/web:4.0.0", 2),
+    );
+    let v4 = env.repo.commit("v4");
+    assert_eq!(
+        final_status(&forge, &v2).await.last().unwrap().state,
+        "success"
+    );
+    assert_eq!(
+        final_status(&forge, &v4).await.last().unwrap().state,
+        "success"
+    );
+    let v3s = final_status(&forge, &v3).await;
+    let last = v3s.last().unwrap();
+    assert_eq!(last.state, "error");
+    assert!(
+        last.description
+            .starts_with(&format!("superseded by {}", &v4[..7])),
+        "{}",
+        last.description
+    );
+    assert_eq!(env.image("b").await, "registry.example.com/shop/web:4.0.0");
+
+    // A branch other than the tracked one gets a plan, never an apply.
+    env.repo.git(&["checkout", "-q", "-b", "feature"]);
+    env.repo.write(
+        "apps/shop/manifests/deployment.yaml",
+        &deployment("registry.example.com/shop/web:5.0.0", 2),
+    );
+    let feature = env.repo.commit("try 5.0.0");
+    env.repo.git(&["checkout", "-q", "main"]);
+    let plan = eventually("preview", Duration::from_secs(60), || async {
+        forge
+            .for_commit(&feature, "tranche/plan")
+            .into_iter()
+            .rfind(|p| p.state != "pending")
+    })
+    .await;
+    assert_eq!(plan.state, "success");
+    assert_eq!(plan.description, "would change 2 objects in 2 clusters");
+    assert_eq!(
+        env.image("a").await,
+        "registry.example.com/shop/web:4.0.0",
+        "a preview never applies"
+    );
+}

@@ -37,6 +37,7 @@ pub async fn run(
         parallel: targets.parallel,
         poll: Duration::from_millis(500),
         halt: None,
+        force_conflicts: false,
     };
     let report = match rollout.run(&rev.commit).await {
         Ok(r) => r,

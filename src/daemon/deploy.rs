@@ -78,6 +78,7 @@ impl Daemon {
             parallel: self.config.clusters.parallel,
             poll: self.poll,
             halt: Some(&self.halt),
+            force_conflicts: false,
         };
         let report = rollout.run(commit).await?;
         self.after_rollout(&report, started);
@@ -110,6 +111,7 @@ impl Daemon {
             parallel: self.config.clusters.parallel,
             poll: self.poll,
             halt: Some(&self.halt),
+            force_conflicts: false,
         };
         if let Some(report) = rollout.resume().await? {
             self.after_rollout(&report, started);
@@ -294,6 +296,7 @@ impl Daemon {
                 parallel: self.config.clusters.parallel,
                 poll: self.poll,
                 halt: Some(&self.halt),
+                force_conflicts: true,
             };
             rollout.run(&good).await?;
         }

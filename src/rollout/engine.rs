@@ -96,6 +96,9 @@ pub struct Rollout<'a> {
     /// Checked before each step: when set, stop and leave the record for
     /// a later resume (SIGTERM, lost leadership).
     pub halt: Option<&'a AtomicBool>,
+    /// Take fields other managers wrote, whatever the RolloutPolicy says:
+    /// drift correction must win back fields changed behind tranche's back.
+    pub force_conflicts: bool,
 }
 
 impl Rollout<'_> {
@@ -105,7 +108,7 @@ impl Rollout<'_> {
             return Ok(None);
         };
         tracing::info!(commit = %record.commit, phase = ?record.phase, "resuming rollout left in flight");
-        let rev = self.revisions.read(&record.commit)?;
+        let rev = self.read(&record.commit)?;
         let report = match record.phase {
             Phase::Applying => self.drive(record, &rev).await?,
             Phase::RollingBack => self.roll_back(record, &rev, Vec::new()).await?,
@@ -120,7 +123,7 @@ impl Rollout<'_> {
                 return Ok(previous);
             }
         }
-        let rev = self.revisions.read(commit)?;
+        let rev = self.read(commit)?;
         let policies = &rev.fleet.policies;
         let fleet_clusters: Connections = self
             .clusters
@@ -176,6 +179,15 @@ impl Rollout<'_> {
             batches: record.batches.clone(),
         });
         self.drive(record, &rev).await
+    }
+
+    /// Reads a revision, applying the `force_conflicts` override.
+    pub(super) fn read(&self, commit: &str) -> Result<Revision, RevisionError> {
+        let mut rev = self.revisions.read(commit)?;
+        if self.force_conflicts {
+            rev.fleet.policies.rollout.force_conflicts = true;
+        }
+        Ok(rev)
     }
 
     fn api(&self, name: &str) -> Option<&dyn ClusterApi> {

@@ -24,7 +24,7 @@ pub async fn restore(
     };
     let (desired, policies) = match previous {
         Some(commit) => {
-            let rev = rollout.revisions.read(commit)?;
+            let rev = rollout.read(commit)?;
             let desired = rev
                 .rendering
                 .clusters
