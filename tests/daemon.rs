@@ -293,6 +293,32 @@ async fn a_daemon_killed_mid_rollout_finishes_it_after_restart() {
         assert_eq!(env.image(c).await, V2, "{c}");
     }
     assert!(!record.exists());
+
+    // SIGTERM: the current step finishes, the process exits cleanly, and
+    // the rollout resumes on the next start.
+    let v3_image = "registry.example.com/shop/web:3.0.0";
+    env.repo.write(
+        "apps/shop/manifests/deployment.yaml",
+        &deployment(v3_image, 2),
+    );
+    let v3 = env.repo.commit("shop 3.0.0");
+    eventually("batch 1 of v3 done", Duration::from_secs(60), || async {
+        let v: Value = serde_json::from_str(&std::fs::read_to_string(&record).ok()?).ok()?;
+        (v["commit"] == v3.as_str() && v["batch"].as_u64()? >= 1).then_some(())
+    })
+    .await;
+    assert_eq!(daemon.terminate().await, Some(0), "clean exit on SIGTERM");
+    let left: Value = serde_json::from_str(&std::fs::read_to_string(&record).unwrap()).unwrap();
+    assert_eq!(left["commit"], v3.as_str());
+    assert!(daemon.log().contains("interrupted"), "{}", daemon.log());
+    daemon.restart().await;
+    assert_eq!(
+        final_status(&forge, &v3).await.last().unwrap().state,
+        "success"
+    );
+    for c in ["a", "b", "c", "d"] {
+        assert_eq!(env.image(c).await, v3_image, "{c}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

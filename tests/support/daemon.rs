@@ -84,6 +84,21 @@ impl Daemon {
         }
     }
 
+    /// SIGTERM, then wait for a clean exit; returns the exit code.
+    pub async fn terminate(&mut self) -> Option<i32> {
+        let mut c = self.child.take()?;
+        let pid = c.id()?.to_string();
+        let sent = std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill");
+        assert!(sent.success());
+        let status = tokio::time::timeout(Duration::from_secs(60), c.wait())
+            .await
+            .expect("exit after SIGTERM");
+        status.expect("wait").code()
+    }
+
     /// Starts the same daemon again (same config, same state dir).
     pub async fn restart(&mut self) {
         self.kill().await;
