@@ -5,6 +5,14 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let cli = tranche::cli::Cli::parse();
+    if !tranche::cli::is_daemon(&cli) {
+        // `tranche plan | head` should end quietly, like other Unix tools,
+        // not panic on a closed stdout.
+        // SAFETY: called before any thread starts; SIG_DFL is always valid.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
+    }
     tranche::cli::init_logging(&cli);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

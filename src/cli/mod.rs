@@ -136,13 +136,13 @@ pub fn init_logging(cli: &Cli) {
 pub async fn run(cli: Cli) -> anyhow::Result<u8> {
     crate::cluster::connect::install_crypto_provider();
     match cli.command {
-        Command::Validate(repo) => validate::run(&repo),
+        Command::Validate(repo) => errors_exit(validate::run(&repo), 1),
         Command::Render { repo, out } => render::run(&repo, &out),
         Command::Plan {
             repo,
             targets,
             output,
-        } => plan::run(&repo, &targets, output).await,
+        } => errors_exit(plan::run(&repo, &targets, output).await, 1),
         Command::Apply {
             repo,
             targets,
@@ -152,4 +152,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Run(args) => run::run(&args).await,
         Command::Status { state_dir, json } => status::run(&state_dir, json),
     }
+}
+
+/// Reports an error on stderr and turns it into `code` (commands whose
+/// documented exit codes leave no room for a separate "error" code).
+fn errors_exit(result: anyhow::Result<u8>, code: u8) -> anyhow::Result<u8> {
+    result.or_else(|e| {
+        eprintln!("error: {e:#}");
+        Ok(code)
+    })
+}
+
+/// Whether the command is the long-running daemon (which must keep
+/// ignoring SIGPIPE: its sockets report EPIPE as errors instead).
+pub fn is_daemon(cli: &Cli) -> bool {
+    matches!(cli.command, Command::Run(_))
 }

@@ -111,9 +111,17 @@ impl Observer for Progress {
                     index + 1
                 ));
             }
-            RolloutEvent::Failed { failure } => {
+            RolloutEvent::Failed {
+                failure,
+                rolling_back,
+            } => {
                 self.with_bar(|b| b.abandon_with_message("failed"));
-                self.line(&format!("FAILED: {failure}"));
+                let next = if *rolling_back {
+                    "rolling back"
+                } else {
+                    "pausing"
+                };
+                self.line(&format!("FAILED: {failure}; {next}"));
             }
             RolloutEvent::ClusterRolledBack { report } => {
                 let status = match &report.error {

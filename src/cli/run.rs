@@ -34,9 +34,12 @@ pub struct RunArgs {
     /// kubeconfig with one context per cluster.
     #[arg(long, conflicts_with = "clusters_dir")]
     pub kubeconfig: Option<PathBuf>,
-    /// Directory clusters (the embedded default).
+    /// Directory clusters (the embedded default when no kubeconfig exists).
     #[arg(long)]
     pub clusters_dir: Option<PathBuf>,
+    /// In-cluster config (when deployed with deploy/).
+    #[arg(long, conflicts_with_all = ["kubeconfig", "clusters_dir"])]
+    pub in_cluster: bool,
     /// Poll interval for remote repositories (e.g. `30s`).
     #[arg(long, value_parser = humantime::parse_duration)]
     pub poll_interval: Option<Duration>,
@@ -104,6 +107,11 @@ impl RunArgs {
         if let Some(d) = &self.clusters_dir {
             config.clusters.clusters_dir = Some(d.clone());
             config.clusters.kubeconfig = None;
+        }
+        if self.in_cluster {
+            config.clusters.in_cluster = true;
+            config.clusters.kubeconfig = None;
+            config.clusters.clusters_dir = None;
         }
         if let Some(p) = self.poll_interval {
             config.poll_interval = p;

@@ -8,17 +8,16 @@ use anyhow::bail;
 use clap::Args;
 use std::path::PathBuf;
 
-/// Default directory for directory clusters when nothing else is configured.
-pub const DEFAULT_CLUSTERS_DIR: &str = ".tranche/clusters";
-
 /// Cluster selection and access flags.
 #[derive(Debug, Clone, Args)]
 pub struct TargetArgs {
     /// Only these clusters (repeatable); default all.
     #[arg(long = "cluster", value_name = "NAME")]
     pub clusters: Vec<String>,
-    /// kubeconfig file; each cluster is reached through its `spec.context`.
-    #[arg(long, env = "KUBECONFIG", conflicts_with_all = ["clusters_dir", "in_cluster"])]
+    /// kubeconfig file (or a directory of them, merged); each cluster is
+    /// reached through its `spec.context`. `--clusters-dir` and
+    /// `--in-cluster` take precedence over `$KUBECONFIG`.
+    #[arg(long, env = "KUBECONFIG")]
     pub kubeconfig: Option<PathBuf>,
     /// Use directory clusters: `<DIR>/<cluster>/` holds each cluster's objects.
     #[arg(long, conflicts_with = "in_cluster")]
@@ -35,27 +34,11 @@ impl TargetArgs {
     /// Where clusters live, falling back to directory clusters under
     /// `.tranche/clusters` when no kubeconfig exists at all.
     pub fn source(&self) -> ClusterSource {
-        if let Some(dir) = &self.clusters_dir {
-            return ClusterSource::Directory(dir.clone());
-        }
-        if self.in_cluster {
-            return ClusterSource::InCluster;
-        }
-        if self.kubeconfig.is_some() {
-            return ClusterSource::Kubeconfig {
-                path: self.kubeconfig.clone(),
-            };
-        }
-        let home = std::env::var_os("HOME")
-            .map(PathBuf::from)
-            .unwrap_or_default();
-        if home.join(".kube/config").exists() {
-            return ClusterSource::Kubeconfig { path: None };
-        }
-        tracing::info!(
-            "no kubeconfig found: using directory clusters under {DEFAULT_CLUSTERS_DIR}"
-        );
-        ClusterSource::Directory(PathBuf::from(DEFAULT_CLUSTERS_DIR))
+        ClusterSource::choose(
+            self.clusters_dir.as_ref(),
+            self.in_cluster,
+            self.kubeconfig.as_ref(),
+        )
     }
 
     /// Names of the selected clusters; unknown names are an error.

@@ -11,6 +11,43 @@ use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+/// Default directory for directory clusters when nothing else is configured.
+pub const DEFAULT_CLUSTERS_DIR: &str = ".tranche/clusters";
+
+impl ClusterSource {
+    /// Where clusters live: a clusters dir, then in-cluster, then a kubeconfig
+    /// (a `:`-separated `$KUBECONFIG` list is left to kube to merge), then
+    /// `~/.kube/config`, else directory clusters under `.tranche/clusters`.
+    pub fn choose(
+        clusters_dir: Option<&PathBuf>,
+        in_cluster: bool,
+        kubeconfig: Option<&PathBuf>,
+    ) -> ClusterSource {
+        if let Some(dir) = clusters_dir {
+            return ClusterSource::Directory(dir.clone());
+        }
+        if in_cluster {
+            return ClusterSource::InCluster;
+        }
+        if let Some(path) = kubeconfig {
+            let list = path.to_string_lossy().contains(':') && !path.exists();
+            return ClusterSource::Kubeconfig {
+                path: (!list).then(|| path.clone()),
+            };
+        }
+        let home = std::env::var_os("HOME")
+            .map(PathBuf::from)
+            .unwrap_or_default();
+        if home.join(".kube/config").exists() {
+            return ClusterSource::Kubeconfig { path: None };
+        }
+        tracing::info!(
+            "no kubeconfig found: using directory clusters under {DEFAULT_CLUSTERS_DIR}"
+        );
+        ClusterSource::Directory(PathBuf::from(DEFAULT_CLUSTERS_DIR))
+    }
+}
+
 /// One cluster's connection, or why there is none.
 pub type Connection = Result<Arc<dyn ClusterApi>, ClusterError>;
 

@@ -63,7 +63,13 @@ impl Daemon {
                 tracing::error!(commit = %short(commit), error = %e, "commit cannot be deployed");
                 observer.post(ROLLOUT_CONTEXT, StatusState::Error, &text);
                 self.remember_invalid(commit, &text)?;
-                self.note(commit, "invalid", &text, &[], now_rfc3339());
+                self.note(
+                    commit,
+                    RolloutOutcome::Invalid.as_str(),
+                    &text,
+                    &[],
+                    now_rfc3339(),
+                );
                 return Ok(true);
             }
         };
@@ -145,7 +151,7 @@ impl Daemon {
         let now = crate::rollout::record::now();
         memory.remember(HistoryEntry {
             commit: commit.to_string(),
-            outcome: RolloutOutcome::RollbackFailed,
+            outcome: RolloutOutcome::Invalid,
             description: text.to_string(),
             batches: vec![],
             started_at: now,

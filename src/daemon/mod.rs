@@ -75,15 +75,7 @@ pub struct Daemon {
 
 fn cluster_source(config: &DaemonConfig) -> ClusterSource {
     let c = &config.clusters;
-    if let Some(dir) = &c.clusters_dir {
-        ClusterSource::Directory(dir.clone())
-    } else if c.in_cluster {
-        ClusterSource::InCluster
-    } else {
-        ClusterSource::Kubeconfig {
-            path: c.kubeconfig.clone(),
-        }
-    }
+    ClusterSource::choose(c.clusters_dir.as_ref(), c.in_cluster, c.kubeconfig.as_ref())
 }
 
 /// Runs the daemon until SIGTERM/SIGINT.

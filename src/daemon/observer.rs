@@ -8,7 +8,6 @@ use crate::report::{CommitStatus, Metrics, StatusReporter, StatusState};
 use crate::revision::short;
 use crate::rollout::event::{Observer, RolloutEvent};
 use crate::rollout::record::RolloutOutcome;
-use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -38,7 +37,6 @@ struct Progress {
     batch: usize,
     done: usize,
     batch_started: Option<Instant>,
-    apps: BTreeSet<String>,
 }
 
 impl DaemonObserver {
@@ -138,13 +136,6 @@ impl Observer for DaemonObserver {
                 if report.error.is_some() && !report.reachable {
                     self.metrics.record_api_error(&report.cluster);
                 }
-                for r in report
-                    .results
-                    .iter()
-                    .filter(|r| r.outcome != crate::outcome::Outcome::Unchanged)
-                {
-                    p.apps.insert(r.app.clone());
-                }
             }
             RolloutEvent::GateWaiting { .. } | RolloutEvent::Baking { .. } => {}
             RolloutEvent::BatchHealthy { index, done, .. } => {
@@ -165,8 +156,16 @@ impl Observer for DaemonObserver {
                     }
                 }
             }
-            RolloutEvent::Failed { failure } => {
-                let line = format!("failed: {failure}; rolling back");
+            RolloutEvent::Failed {
+                failure,
+                rolling_back,
+            } => {
+                let next = if *rolling_back {
+                    "rolling back"
+                } else {
+                    "pausing"
+                };
+                let line = format!("failed: {failure}; {next}");
                 self.post(ROLLOUT_CONTEXT, StatusState::Pending, &line);
                 self.set_current(line, p.batches.clone());
             }
@@ -189,9 +188,9 @@ impl Observer for DaemonObserver {
                 let state = match outcome {
                     RolloutOutcome::Succeeded | RolloutOutcome::NothingToDo => StatusState::Success,
                     RolloutOutcome::RolledBack | RolloutOutcome::Paused => StatusState::Failure,
-                    RolloutOutcome::RollbackFailed | RolloutOutcome::Superseded => {
-                        StatusState::Error
-                    }
+                    RolloutOutcome::RollbackFailed
+                    | RolloutOutcome::Superseded
+                    | RolloutOutcome::Invalid => StatusState::Error,
                 };
                 self.post(ROLLOUT_CONTEXT, state, description);
                 self.metrics.record_rollout(outcome.as_str());
@@ -200,13 +199,11 @@ impl Observer for DaemonObserver {
                     state: BadgeState::from_outcome(*outcome),
                     description: description.clone(),
                 };
-                let apps = p.apps.clone();
+                // Per-app outcomes come from the fleet memory, which the
+                // daemon reloads into the view once the rollout returns.
                 self.live.update(|v| {
                     v.current = None;
-                    v.last = Some(result.clone());
-                    for app in apps {
-                        v.apps.insert(app, result.clone());
-                    }
+                    v.last = Some(result);
                 });
             }
         }

@@ -110,6 +110,18 @@ impl LiveStatus {
             v.last_good = memory.last_good.clone();
             v.clusters = memory.cluster_commits.clone();
             v.history = memory.history.clone();
+            v.apps = memory
+                .apps
+                .iter()
+                .map(|(app, o)| {
+                    let outcome = Outcome {
+                        commit: o.commit.clone(),
+                        state: BadgeState::from_outcome(o.outcome),
+                        description: o.description.clone(),
+                    };
+                    (app.clone(), outcome)
+                })
+                .collect();
             v.last = memory.history.last().map(|h| Outcome {
                 commit: h.commit.clone(),
                 state: BadgeState::from_outcome(h.outcome),

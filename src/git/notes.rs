@@ -32,7 +32,7 @@ pub enum NoteError {
 /// What happened when tranche rolled out one commit.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeployNote {
-    /// `success`, `failure`, `rolled_back`, `error`.
+    /// `succeeded`, `nothing_to_do`, `rolled_back`, `paused`, `rollback_failed`, `superseded`, `invalid` (`RolloutOutcome::as_str`).
     pub outcome: String,
     /// One line, as in the commit status.
     pub description: String,

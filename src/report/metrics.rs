@@ -2,7 +2,7 @@
 //!
 //! Series (labels in braces):
 //! * `tranche_rollouts_total{outcome}`: finished rollouts by outcome
-//!   (`success`, `failure`, `rolled_back`, `error`, as the caller names them).
+//!   (`succeeded`, `nothing_to_do`, `rolled_back`, `paused`, `rollback_failed`, `superseded`, `invalid`: `RolloutOutcome::as_str`).
 //! * `tranche_batch_duration_seconds`: time from a batch's first apply to its
 //!   health verdict.
 //! * `tranche_apply_results_total{cluster, action}`: objects per
@@ -129,7 +129,7 @@ impl Metrics {
         }
     }
 
-    /// Counts a finished rollout (`success`, `failure`, `rolled_back`, `error`).
+    /// Counts a finished rollout by outcome (`succeeded`, `nothing_to_do`, `rolled_back`, `paused`, `rollback_failed`, `superseded`, `invalid`).
     pub fn record_rollout(&self, outcome: &str) {
         let labels = OutcomeLabel {
             outcome: outcome.to_string(),

@@ -21,8 +21,8 @@ use super::batch::{order_clusters, plan_batches};
 use super::event::{Observer, RolloutEvent};
 use super::gate::{self, GateEnd, GateTarget, GateTiming};
 use super::record::{
-    now, Failure, FleetMemory, HistoryEntry, Phase, RolloutOutcome, RolloutRecord, FLEET_KEY,
-    ROLLOUT_KEY,
+    now, AppOutcome, Failure, FleetMemory, HistoryEntry, Phase, RolloutOutcome, RolloutRecord,
+    FLEET_KEY, ROLLOUT_KEY,
 };
 use super::store::{StateStore, StoreError};
 use crate::apply::{apply_cluster, ClusterReport};
@@ -338,8 +338,10 @@ impl Rollout<'_> {
         applied: Vec<ClusterReport>,
     ) -> Result<RolloutReport, RolloutError> {
         tracing::warn!(commit = %record.commit, %failure, "rollout failed");
+        let rolling_back = rev.fleet.policies.rollout.on_failure == OnFailure::Rollback;
         self.observer.on_event(&RolloutEvent::Failed {
             failure: failure.clone(),
+            rolling_back,
         });
         record.failure = Some(failure);
         if rev.fleet.policies.rollout.on_failure == OnFailure::Pause {
@@ -408,6 +410,16 @@ impl Rollout<'_> {
                         .cluster_commits
                         .insert(r.cluster.clone(), prev.clone());
                 }
+            }
+        }
+        let app_outcome = AppOutcome {
+            commit: record.commit.clone(),
+            outcome,
+            description: description.clone(),
+        };
+        for r in applied.iter().flat_map(|c| &c.results) {
+            if r.outcome != crate::outcome::Outcome::Unchanged {
+                memory.apps.insert(r.app.clone(), app_outcome.clone());
             }
         }
         memory.remember(HistoryEntry {
@@ -495,5 +507,6 @@ fn describe(
             format!("rollback incomplete on {}: {failure}", bad.join(", "))
         }
         RolloutOutcome::Superseded => "superseded by a newer commit".into(),
+        RolloutOutcome::Invalid => "invalid commit".into(),
     }
 }

@@ -57,6 +57,8 @@ pub enum RolloutEvent {
     Failed {
         /// Why.
         failure: Failure,
+        /// Whether touched clusters are rolled back next (else: paused).
+        rolling_back: bool,
     },
     /// A touched cluster was set back to its previous commit.
     ClusterRolledBack {

@@ -109,6 +109,8 @@ pub enum RolloutOutcome {
     RollbackFailed,
     /// A newer commit arrived before this one started.
     Superseded,
+    /// The commit cannot be read, validated or rendered: nothing was applied.
+    Invalid,
 }
 
 impl RolloutOutcome {
@@ -129,6 +131,7 @@ impl RolloutOutcome {
             RolloutOutcome::Paused => "paused",
             RolloutOutcome::RollbackFailed => "rollback_failed",
             RolloutOutcome::Superseded => "superseded",
+            RolloutOutcome::Invalid => "invalid",
         }
     }
 }
@@ -163,6 +166,21 @@ pub struct FleetMemory {
     pub cluster_commits: BTreeMap<String, String>,
     /// Recent rollouts, newest last.
     pub history: Vec<HistoryEntry>,
+    /// Last rollout that changed each app (what per-app badges show).
+    #[serde(default)]
+    pub apps: BTreeMap<String, AppOutcome>,
+}
+
+/// The last rollout that changed an app.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AppOutcome {
+    /// Commit.
+    pub commit: String,
+    /// Outcome.
+    pub outcome: RolloutOutcome,
+    /// One-line description.
+    pub description: String,
 }
 
 impl FleetMemory {
