@@ -45,6 +45,27 @@ impl Daemon {
         )
     }
 
+    /// A rollout over `clusters` with the daemon's settings; `force` takes
+    /// back fields other managers changed (drift correction).
+    fn rollout<'a>(
+        &'a self,
+        revisions: &'a dyn Revisions,
+        clusters: &'a Connections,
+        observer: &'a dyn Observer,
+        force: bool,
+    ) -> Rollout<'a> {
+        Rollout {
+            revisions,
+            clusters,
+            store: &self.store,
+            observer,
+            parallel: self.config.clusters.parallel,
+            poll: self.poll,
+            halt: Some(&self.halt),
+            force_conflicts: force,
+        }
+    }
+
     /// Rolls `commit` out. Returns whether it failed (not to be retried).
     pub(super) async fn deploy(&self, commit: &str) -> Result<bool, RolloutError> {
         let revisions = self.source.revisions();
@@ -76,16 +97,7 @@ impl Daemon {
         let clusters = self.connect(&rev).await;
         let _running = self.metrics.rollout_in_progress();
         let started = now_rfc3339();
-        let rollout = Rollout {
-            revisions: &revisions,
-            clusters: &clusters,
-            store: &self.store,
-            observer: &observer,
-            parallel: self.config.clusters.parallel,
-            poll: self.poll,
-            halt: Some(&self.halt),
-            force_conflicts: false,
-        };
+        let rollout = self.rollout(&revisions, &clusters, &observer, false);
         let report = rollout.run(commit).await?;
         self.after_rollout(&report, started);
         Ok(!report.outcome.is_success())
@@ -109,16 +121,7 @@ impl Daemon {
             &format!("resuming: {}", record.progress()),
         );
         let started = now_rfc3339();
-        let rollout = Rollout {
-            revisions: &revisions,
-            clusters: &clusters,
-            store: &self.store,
-            observer: &observer,
-            parallel: self.config.clusters.parallel,
-            poll: self.poll,
-            halt: Some(&self.halt),
-            force_conflicts: false,
-        };
+        let rollout = self.rollout(&revisions, &clusters, &observer, false);
         if let Some(report) = rollout.resume().await? {
             self.after_rollout(&report, started);
         }
@@ -294,16 +297,7 @@ impl Daemon {
             tracing::info!(commit = %short(&good), "correcting drift");
             let observer = crate::rollout::event::Silent;
             let revisions = self.source.revisions();
-            let rollout = Rollout {
-                revisions: &revisions,
-                clusters: &clusters,
-                store: &self.store,
-                observer: &observer as &dyn Observer,
-                parallel: self.config.clusters.parallel,
-                poll: self.poll,
-                halt: Some(&self.halt),
-                force_conflicts: true,
-            };
+            let rollout = self.rollout(&revisions, &clusters, &observer, true);
             rollout.run(&good).await?;
         }
         Ok(())
