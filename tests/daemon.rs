@@ -323,7 +323,7 @@ async fn a_daemon_killed_mid_rollout_finishes_it_after_restart() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_daemons_share_a_lease_only_the_leader_applies_and_a_standby_takes_over() {
-    let env = env(&["a", "b"], "0s").await;
+    let env = env(&["a", "b"], "3s").await;
     env.fleet.create_namespace("a", "tranche-system").await;
     let forge = ForgeStub::start(false).await;
     let lease = |id: &str| {
@@ -341,7 +341,6 @@ async fn two_daemons_share_a_lease_only_the_leader_applies_and_a_standby_takes_o
     let two = env.daemon("two", &forge, &lease("daemon-two")).await;
     let v1 = env.head();
     final_status(&forge, &v1).await;
-    tokio::time::sleep(Duration::from_secs(2)).await;
     let s2 = two.json("/api/status").await;
     assert_eq!(s2["role"], "standby");
     assert!(
@@ -361,6 +360,32 @@ async fn two_daemons_share_a_lease_only_the_leader_applies_and_a_standby_takes_o
         .unwrap();
     assert_eq!(held["spec"]["holderIdentity"], "daemon-one");
 
+    // Kill the leader in the middle of a rollout: the standby takes the
+    // Lease, restores the replicated record and finishes that rollout.
+    env.repo
+        .write("apps/shop/manifests/deployment.yaml", &deployment(V2, 2));
+    let v2 = env.repo.commit("shop 2.0.0");
+    let record = env.dir.path().join("state-one").join("rollout.json");
+    eventually("batch 1 of v2 done", Duration::from_secs(60), || async {
+        let v: Value = serde_json::from_str(&std::fs::read_to_string(&record).ok()?).ok()?;
+        (v["commit"] == v2.as_str() && v["batch"].as_u64()? >= 1).then_some(())
+    })
+    .await;
+    let mirrored = env
+        .fleet
+        .get(
+            "a",
+            "v1",
+            "ConfigMap",
+            Some("tranche-system"),
+            "tranche-leader-state",
+        )
+        .await
+        .unwrap();
+    assert!(
+        mirrored["data"]["rollout"].as_str().unwrap().contains(&v2),
+        "{mirrored}"
+    );
     one.kill().await;
     let killed = Instant::now();
     eventually("daemon-two takes over", Duration::from_secs(30), || async {
@@ -373,12 +398,32 @@ async fn two_daemons_share_a_lease_only_the_leader_applies_and_a_standby_takes_o
         handover < Duration::from_secs(4 + 1 + 3),
         "handover took {handover:?}"
     );
-    env.repo
-        .write("apps/shop/manifests/deployment.yaml", &deployment(V2, 2));
-    let v2 = env.repo.commit("shop 2.0.0");
     let s = final_status(&forge, &v2).await;
-    assert_eq!(s.last().unwrap().state, "success");
+    assert_eq!(
+        s.last().unwrap().state,
+        "success",
+        "{:#?}",
+        descriptions(&s)
+    );
+    assert!(
+        s.iter().any(|p| p.description.starts_with("resuming")),
+        "{:#?}",
+        descriptions(&s)
+    );
+    assert_eq!(env.image("a").await, V2);
     assert_eq!(env.image("b").await, V2);
+    let s2 = two.json("/api/status").await;
+    assert_eq!(s2["lastGood"], v2.as_str());
+    let commits: Vec<&str> = s2["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["commit"].as_str().unwrap())
+        .collect();
+    assert!(
+        commits.contains(&v1.as_str()),
+        "the new leader knows the old leader's history: {commits:?}"
+    );
     let held = env
         .fleet
         .get(

@@ -12,6 +12,7 @@ mod deploy;
 pub mod lease;
 pub mod observer;
 pub mod queue;
+pub mod replica;
 pub mod server;
 pub mod source;
 pub mod status;
@@ -66,6 +67,8 @@ pub struct Daemon {
     metrics: Arc<Metrics>,
     reporter: Option<StatusReporter>,
     cluster_source: ClusterSource,
+    /// Replicated state (with leader election): restored on taking the lead.
+    mirror: Option<replica::ConfigMapMirror>,
     /// Stop rollouts between steps (lost leadership or shutdown).
     halt: AtomicBool,
     /// Exit the worker loop.
@@ -81,7 +84,7 @@ fn cluster_source(config: &DaemonConfig) -> ClusterSource {
 /// Runs the daemon until SIGTERM/SIGINT.
 pub async fn run(config: DaemonConfig) -> Result<(), DaemonError> {
     crate::cluster::connect::install_crypto_provider();
-    let store = StateStore::open(&config.state_dir)?;
+    let mut store = StateStore::open(&config.state_dir)?;
     let _lock = store.lock()?;
     let source = GitSource::open(&config.repo, &config.state_dir)?;
     let metrics = Arc::new(Metrics::new());
@@ -130,8 +133,15 @@ pub async fn run(config: DaemonConfig) -> Result<(), DaemonError> {
         }
     });
     let (leader_tx, leader_rx) = watch::channel(config.leader_election.is_none());
+    let mut mirror = None;
     if let Some(le) = &config.leader_election {
         let client = lease_client(le).await?;
+        let name = format!("{}-state", le.lease_name);
+        let m = replica::ConfigMapMirror::new(client.clone(), &le.namespace, &name)
+            .await
+            .map_err(|e| DaemonError::Lease(e.to_string()))?;
+        store = store.with_mirror(Arc::new(m.clone()));
+        mirror = Some(m);
         let identity = lease::identity(le);
         live.update(|v| v.identity = Some(identity.clone()));
         tracing::info!(%identity, lease = %le.lease_name, "leader election enabled");
@@ -152,6 +162,7 @@ pub async fn run(config: DaemonConfig) -> Result<(), DaemonError> {
         metrics,
         reporter,
         cluster_source,
+        mirror,
         halt: AtomicBool::new(false),
         shutdown: AtomicBool::new(false),
         poll: deploy::HEALTH_POLL,

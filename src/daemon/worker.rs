@@ -44,6 +44,25 @@ impl Daemon {
             });
             if is_leader && !was_leader {
                 self.halt.store(false, Ordering::Release);
+                if let Some(mirror) = &self.mirror {
+                    match mirror.restore_into(&self.store).await {
+                        Ok(()) => {
+                            let memory: FleetMemory = self
+                                .store
+                                .load(FLEET_KEY)
+                                .ok()
+                                .flatten()
+                                .unwrap_or_default();
+                            let last = memory.history.last().map(|h| h.commit.clone());
+                            queue = CommitQueue::new(last, memory.failed.clone());
+                            self.live.load_memory(&memory);
+                            tracing::info!("took the lead: state restored from the cluster");
+                        }
+                        Err(e) => {
+                            tracing::warn!(error = %e, "cannot restore replicated state; using the local copy")
+                        }
+                    }
+                }
                 if let Err(e) = self.resume().await {
                     tracing::error!(error = %e, "cannot resume the rollout in flight");
                 }

@@ -25,10 +25,13 @@ use std::fs::{self, File, OpenOptions, TryLockError};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 mod error;
+mod mirror;
 
 pub use error::StoreError;
+pub use mirror::Mirror;
 
 /// Name of the lock file inside the state directory (never a valid key file).
 const LOCK_FILE: &str = "state.lock";
@@ -40,10 +43,21 @@ const MAX_KEY_LEN: usize = 128;
 /// Distinguishes temp files of concurrent saves within one process.
 static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
-/// A directory of JSON state files, one per key.
-#[derive(Debug, Clone)]
+/// A directory of JSON state files, one per key, optionally mirrored
+/// elsewhere (see [`Mirror`]).
+#[derive(Clone)]
 pub struct StateStore {
     dir: PathBuf,
+    mirror: Option<Arc<dyn Mirror>>,
+}
+
+impl std::fmt::Debug for StateStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StateStore")
+            .field("dir", &self.dir)
+            .field("mirrored", &self.mirror.is_some())
+            .finish()
+    }
 }
 
 /// Exclusive hold on a state directory; released when dropped (or when the
@@ -69,7 +83,29 @@ impl StateStore {
             dir: dir.clone(),
             source,
         })?;
-        Ok(StateStore { dir })
+        Ok(StateStore { dir, mirror: None })
+    }
+
+    /// The same store, also telling `mirror` about every change.
+    pub fn with_mirror(mut self, mirror: Arc<dyn Mirror>) -> StateStore {
+        self.mirror = Some(mirror);
+        self
+    }
+
+    /// Replaces the local value of `key` with `json` from a mirror (not
+    /// mirrored back). The JSON is checked before it is written.
+    pub fn restore(&self, key: &str, json: &str) -> Result<(), StoreError> {
+        let value: serde_json::Value =
+            serde_json::from_str(json).map_err(|source| StoreError::Corrupt {
+                path: self.path_of(key).unwrap_or_default(),
+                source,
+            })?;
+        self.write_local(key, &value)
+    }
+
+    /// Removes the local value of `key` (not mirrored).
+    pub fn forget(&self, key: &str) -> Result<(), StoreError> {
+        self.remove_local(key)
     }
 
     /// The state directory.
@@ -77,8 +113,19 @@ impl StateStore {
         &self.dir
     }
 
-    /// Saves `value` under `key`, atomically replacing any previous value.
+    /// Saves `value` under `key`, atomically replacing any previous value,
+    /// then tells the mirror (which never fails the save).
     pub fn save<T: Serialize>(&self, key: &str, value: &T) -> Result<(), StoreError> {
+        self.write_local(key, value)?;
+        if let Some(m) = &self.mirror {
+            if let Ok(json) = serde_json::to_string(value) {
+                m.put(key, &json);
+            }
+        }
+        Ok(())
+    }
+
+    fn write_local<T: Serialize>(&self, key: &str, value: &T) -> Result<(), StoreError> {
         let path = self.path_of(key)?;
         let mut bytes = serde_json::to_vec_pretty(value).map_err(|source| StoreError::Encode {
             key: key.to_string(),
@@ -111,8 +158,17 @@ impl StateStore {
             .map_err(|source| StoreError::Corrupt { path, source })
     }
 
-    /// Removes the value under `key`; removing a missing key is fine.
+    /// Removes the value under `key` (and from the mirror); removing a
+    /// missing key is fine.
     pub fn remove(&self, key: &str) -> Result<(), StoreError> {
+        self.remove_local(key)?;
+        if let Some(m) = &self.mirror {
+            m.delete(key);
+        }
+        Ok(())
+    }
+
+    fn remove_local(&self, key: &str) -> Result<(), StoreError> {
         let path = self.path_of(key)?;
         match fs::remove_file(&path) {
             Ok(()) => sync_dir(&self.dir).map_err(|source| StoreError::Write { path, source }),
