@@ -7,31 +7,10 @@ use std::time::Duration;
 use tranche::git::Snapshot;
 use tranche::model::{self, ModelError, OnFailure, ReplicaScheduling};
 
-/// Reads a directory from disk into a snapshot (tests only: tranche itself
-/// reads commits, never work trees).
-fn snapshot_of_dir(root: &Path) -> Snapshot {
-    fn walk(dir: &Path, root: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                walk(&path, root, out);
-            } else {
-                let rel = path
-                    .strip_prefix(root)
-                    .unwrap()
-                    .to_string_lossy()
-                    .replace('\\', "/");
-                out.insert(rel, std::fs::read(&path).unwrap());
-            }
-        }
-    }
-    let mut files = BTreeMap::new();
-    walk(root, root, &mut files);
-    Snapshot::from_files("0123456789abcdef0123456789abcdef01234567", files)
-}
-
 fn example() -> Snapshot {
-    snapshot_of_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/repo-layout"))
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/repo-layout");
+    Snapshot::from_dir("0123456789abcdef0123456789abcdef01234567", &root)
+        .expect("read examples/repo-layout")
 }
 
 #[test]

@@ -21,7 +21,8 @@ pub enum GitError {
         path: PathBuf,
     },
     /// A revision could not be resolved to a commit.
-    #[error("revision {rev:?} does not name a commit in {repo}: {source}")]
+    // The git reason is the source: `{:#}` (anyhow) prints it once, after this.
+    #[error("revision {rev:?} does not name a commit in {repo}")]
     BadRevision {
         /// The revision asked for.
         rev: String,
@@ -68,6 +69,38 @@ impl Snapshot {
                 .map(|(p, c)| (p.into(), c.into()))
                 .collect(),
         }
+    }
+
+    /// Reads the files under `root` from disk into a snapshot labelled
+    /// `commit`, paths relative to `root` and `/`-separated, as a commit of
+    /// that directory would hold them. For tests and benchmarks over
+    /// checked-in fleets: tranche itself reads commits, never work trees.
+    pub fn from_dir(commit: &str, root: &Path) -> std::io::Result<Snapshot> {
+        fn walk(
+            dir: &Path,
+            root: &Path,
+            out: &mut BTreeMap<String, Vec<u8>>,
+        ) -> std::io::Result<()> {
+            for entry in std::fs::read_dir(dir)? {
+                let path = entry?.path();
+                if path.is_dir() {
+                    walk(&path, root, out)?;
+                } else if let Ok(rel) = path.strip_prefix(root) {
+                    let rel: Vec<_> = rel
+                        .components()
+                        .map(|c| c.as_os_str().to_string_lossy())
+                        .collect();
+                    out.insert(rel.join("/"), std::fs::read(&path)?);
+                }
+            }
+            Ok(())
+        }
+        let mut files = BTreeMap::new();
+        walk(root, root, &mut files)?;
+        Ok(Snapshot {
+            commit: commit.to_string(),
+            files,
+        })
     }
 }
 

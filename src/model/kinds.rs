@@ -9,63 +9,76 @@
 
 use super::names;
 
-/// Cluster-scoped kinds of Kubernetes itself and of very common add-ons.
-const CLUSTER_SCOPED_KINDS: &[&str] = &[
-    // core/v1
-    "Namespace",
-    "Node",
-    "PersistentVolume",
-    "ComponentStatus",
-    // rbac.authorization.k8s.io
-    "ClusterRole",
-    "ClusterRoleBinding",
-    // apiextensions / apiregistration
-    "CustomResourceDefinition",
-    "APIService",
-    // admissionregistration.k8s.io
-    "MutatingWebhookConfiguration",
-    "ValidatingWebhookConfiguration",
-    "ValidatingAdmissionPolicy",
-    "ValidatingAdmissionPolicyBinding",
-    "MutatingAdmissionPolicy",
-    "MutatingAdmissionPolicyBinding",
-    // storage.k8s.io
-    "StorageClass",
-    "CSIDriver",
-    "CSINode",
-    "VolumeAttachment",
-    "VolumeAttributesClass",
-    // scheduling, node, networking
-    "PriorityClass",
-    "RuntimeClass",
-    "IngressClass",
-    "IPAddress",
-    "ServiceCIDR",
-    // certificates, flowcontrol, resource
-    "CertificateSigningRequest",
-    "ClusterTrustBundle",
-    "FlowSchema",
-    "PriorityLevelConfiguration",
-    "DeviceClass",
-    "ResourceSlice",
-    // policy (PodSecurityPolicy on old clusters)
-    "PodSecurityPolicy",
-    // authentication / authorization reviews
-    "TokenReview",
-    "SelfSubjectReview",
-    "SelfSubjectAccessReview",
-    "SelfSubjectRulesReview",
-    "SubjectAccessReview",
-    // common add-ons: cert-manager, Gateway API
-    "ClusterIssuer",
-    "GatewayClass",
+/// Cluster-scoped kinds of Kubernetes itself and of very common add-ons,
+/// by (API group, kind). The directory cluster driver reads the same table
+/// ([`crate::cluster`]), so the model and the driver agree on scope.
+const CLUSTER_SCOPED_KINDS: &[(&str, &str)] = &[
+    ("", "Namespace"),
+    ("", "Node"),
+    ("", "PersistentVolume"),
+    ("", "ComponentStatus"),
+    ("rbac.authorization.k8s.io", "ClusterRole"),
+    ("rbac.authorization.k8s.io", "ClusterRoleBinding"),
+    ("apiextensions.k8s.io", "CustomResourceDefinition"),
+    ("apiregistration.k8s.io", "APIService"),
+    (
+        "admissionregistration.k8s.io",
+        "MutatingWebhookConfiguration",
+    ),
+    (
+        "admissionregistration.k8s.io",
+        "ValidatingWebhookConfiguration",
+    ),
+    ("admissionregistration.k8s.io", "ValidatingAdmissionPolicy"),
+    (
+        "admissionregistration.k8s.io",
+        "ValidatingAdmissionPolicyBinding",
+    ),
+    ("admissionregistration.k8s.io", "MutatingAdmissionPolicy"),
+    (
+        "admissionregistration.k8s.io",
+        "MutatingAdmissionPolicyBinding",
+    ),
+    ("storage.k8s.io", "StorageClass"),
+    ("storage.k8s.io", "CSIDriver"),
+    ("storage.k8s.io", "CSINode"),
+    ("storage.k8s.io", "VolumeAttachment"),
+    ("storage.k8s.io", "VolumeAttributesClass"),
+    ("scheduling.k8s.io", "PriorityClass"),
+    ("node.k8s.io", "RuntimeClass"),
+    ("networking.k8s.io", "IngressClass"),
+    ("networking.k8s.io", "IPAddress"),
+    ("networking.k8s.io", "ServiceCIDR"),
+    ("certificates.k8s.io", "CertificateSigningRequest"),
+    ("certificates.k8s.io", "ClusterTrustBundle"),
+    ("flowcontrol.apiserver.k8s.io", "FlowSchema"),
+    ("flowcontrol.apiserver.k8s.io", "PriorityLevelConfiguration"),
+    ("resource.k8s.io", "DeviceClass"),
+    ("resource.k8s.io", "ResourceSlice"),
+    // PodSecurityPolicy, on old clusters.
+    ("policy", "PodSecurityPolicy"),
+    ("authentication.k8s.io", "TokenReview"),
+    ("authentication.k8s.io", "SelfSubjectReview"),
+    ("authorization.k8s.io", "SelfSubjectAccessReview"),
+    ("authorization.k8s.io", "SelfSubjectRulesReview"),
+    ("authorization.k8s.io", "SubjectAccessReview"),
+    // Common add-ons: cert-manager, Gateway API.
+    ("cert-manager.io", "ClusterIssuer"),
+    ("gateway.networking.k8s.io", "GatewayClass"),
 ];
 
 /// Whether `kind` is a well-known cluster-scoped kind (Namespace,
 /// CustomResourceDefinition, ClusterRole, StorageClass, webhook
-/// configurations, …). Unknown kinds count as namespaced.
+/// configurations, …) in any API group. Unknown kinds count as namespaced.
 pub fn is_cluster_scoped_kind(kind: &str) -> bool {
-    CLUSTER_SCOPED_KINDS.contains(&kind)
+    CLUSTER_SCOPED_KINDS.iter().any(|&(_, k)| k == kind)
+}
+
+/// Whether `kind` of API group `group` (empty for the core group) is a
+/// well-known cluster-scoped kind; a kind of the same name in another group
+/// (a custom resource) is not.
+pub fn is_builtin_cluster_scoped(group: &str, kind: &str) -> bool {
+    CLUSTER_SCOPED_KINDS.contains(&(group, kind))
 }
 
 /// Checks `metadata.name` of an object of `kind` the way the apiserver
@@ -106,6 +119,17 @@ mod tests {
         ] {
             assert!(!is_cluster_scoped_kind(kind), "{kind}");
         }
+    }
+
+    #[test]
+    fn group_qualified_lookup_needs_the_right_group() {
+        assert!(is_builtin_cluster_scoped("", "Namespace"));
+        assert!(is_builtin_cluster_scoped(
+            "rbac.authorization.k8s.io",
+            "ClusterRole"
+        ));
+        assert!(!is_builtin_cluster_scoped("example.com", "Namespace"));
+        assert!(!is_builtin_cluster_scoped("apps", "Deployment"));
     }
 
     #[test]

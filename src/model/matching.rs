@@ -1,37 +1,73 @@
 //! Small pure queries on the model that loading and rendering share: which
-//! clusters a target names, which objects a resource selector picks, and
-//! how a manifest is identified in messages.
+//! clusters a target or an affinity selects, which objects a resource
+//! selector picks, and how a manifest is identified in messages.
+//!
+//! Cluster selection has one definition, Karmada's (`ClusterMatches` in
+//! karmada-io/karmada `pkg/util/selector.go`), used for placements, weight
+//! rules and override rules alike: a cluster is selected when it is in
+//! `clusterNames` (if any are given) AND matches `labelSelector` (if one is
+//! set) AND is not in `exclude`. Setting both names and a selector narrows
+//! the selection, it does not widen it; setting neither selects every
+//! cluster (minus exclusions).
 
-use super::{Cluster, ClusterTarget, Fleet, Manifest, ResourceSelector};
+use super::{
+    Cluster, ClusterAffinity, ClusterTarget, Fleet, LabelSelector, Manifest, ResourceSelector,
+};
 use crate::object::ObjectRef;
-use serde_json::Value;
+
+/// The one selection rule (see the module doc).
+fn selects(
+    names: &[String],
+    selector: Option<&LabelSelector>,
+    exclude: &[String],
+    cluster: &Cluster,
+) -> bool {
+    (names.is_empty() || names.contains(&cluster.name))
+        && selector.is_none_or(|s| s.matches(&cluster.labels))
+        && !exclude.contains(&cluster.name)
+}
 
 impl ClusterTarget {
     /// Whether `cluster` is in the target: in `cluster_names` (when any),
     /// matched by `label_selector` (when set), and not excluded — the
     /// Karmada semantics. An empty target matches every cluster.
     pub fn matches(&self, cluster: &Cluster) -> bool {
-        let named = self.cluster_names.is_empty() || self.cluster_names.contains(&cluster.name);
-        let selected = self
-            .label_selector
-            .as_ref()
-            .is_none_or(|s| s.matches(&cluster.labels));
-        named && selected && !self.exclude.contains(&cluster.name)
+        selects(
+            &self.cluster_names,
+            self.label_selector.as_ref(),
+            &self.exclude,
+            cluster,
+        )
+    }
+}
+
+impl ClusterAffinity {
+    /// Whether the affinity's own criteria accept `cluster`, read exactly as
+    /// [`ClusterTarget::matches`] reads a target. The candidates they filter
+    /// are the registry, or — with `follow_apps` — the union of the followed
+    /// apps' clusters; validation allows only `exclude` beside `follow_apps`,
+    /// so a follower goes to that union minus its exclusions.
+    pub fn selects(&self, cluster: &Cluster) -> bool {
+        selects(
+            &self.cluster_names,
+            self.label_selector.as_ref(),
+            &self.exclude,
+            cluster,
+        )
     }
 }
 
 impl ResourceSelector {
-    /// Whether `object` has every field this selector sets (apiVersion and
-    /// kind exactly, namespace and name).
-    pub fn matches(&self, object: &Value) -> bool {
-        let field = |pointer: &str| object.pointer(pointer).and_then(Value::as_str);
-        let same = |want: &Option<String>, pointer: &str| {
-            want.as_deref().is_none_or(|w| field(pointer) == Some(w))
+    /// Whether the object `id` has every field this selector sets
+    /// (apiVersion and kind exactly, namespace and name).
+    pub fn matches(&self, id: &ObjectRef) -> bool {
+        let same = |want: &Option<String>, have: Option<&str>| {
+            want.as_deref().is_none_or(|w| have == Some(w))
         };
-        same(&self.api_version, "/apiVersion")
-            && same(&self.kind, "/kind")
-            && same(&self.namespace, "/metadata/namespace")
-            && same(&self.name, "/metadata/name")
+        same(&self.api_version, Some(&id.api_version))
+            && same(&self.kind, Some(&id.kind))
+            && same(&self.namespace, id.namespace.as_deref())
+            && same(&self.name, Some(&id.name))
     }
 }
 
@@ -57,8 +93,6 @@ impl Fleet {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::LabelSelector;
-    use serde_json::json;
 
     fn cluster(name: &str, env: &str) -> Cluster {
         Cluster {
@@ -70,47 +104,124 @@ mod tests {
         }
     }
 
-    #[test]
-    fn targets_and_their_criteria() {
-        let prod = LabelSelector {
+    fn prod() -> Option<LabelSelector> {
+        Some(LabelSelector {
             match_labels: [("env".into(), "prod".into())].into(),
             ..Default::default()
-        };
+        })
+    }
+
+    fn names(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn targets_and_their_criteria() {
         let a = cluster("a", "prod");
         let b = cluster("b", "staging");
         assert!(ClusterTarget::default().matches(&a));
         let by_selector = ClusterTarget {
-            label_selector: Some(prod.clone()),
+            label_selector: prod(),
             ..Default::default()
         };
         assert!(by_selector.matches(&a) && !by_selector.matches(&b));
-        let both = ClusterTarget {
-            cluster_names: vec!["b".into()],
-            label_selector: Some(prod),
-            exclude: vec![],
+        let by_name = ClusterTarget {
+            cluster_names: names(&["b"]),
+            ..Default::default()
         };
-        assert!(!both.matches(&a) && !both.matches(&b));
+        assert!(!by_name.matches(&a) && by_name.matches(&b));
         let excluded = ClusterTarget {
-            exclude: vec!["a".into()],
+            exclude: names(&["a"]),
             ..Default::default()
         };
         assert!(!excluded.matches(&a) && excluded.matches(&b));
     }
 
+    /// Karmada ANDs the criteria: names and a selector together narrow the
+    /// selection (a union would have matched both clusters here).
+    #[test]
+    fn names_and_selector_together_select_their_intersection() {
+        let a = cluster("a", "prod");
+        let b = cluster("b", "staging");
+        let c = cluster("c", "prod");
+        let both = ClusterTarget {
+            cluster_names: names(&["a", "b"]),
+            label_selector: prod(),
+            exclude: vec![],
+        };
+        assert!(both.matches(&a));
+        assert!(!both.matches(&b), "named but not matched by the selector");
+        assert!(!both.matches(&c), "matched by the selector but not named");
+        let minus = ClusterTarget {
+            exclude: names(&["a"]),
+            ..both
+        };
+        assert!(!minus.matches(&a), "exclusions win over names and selector");
+    }
+
+    #[test]
+    fn affinities_select_as_targets_do() {
+        let clusters = [
+            cluster("a", "prod"),
+            cluster("b", "staging"),
+            cluster("c", "prod"),
+        ];
+        let affinities = [
+            ClusterAffinity::default(),
+            ClusterAffinity {
+                cluster_names: names(&["a", "b"]),
+                label_selector: prod(),
+                exclude: names(&["c"]),
+                follow_apps: vec![],
+            },
+            ClusterAffinity {
+                exclude: names(&["b"]),
+                follow_apps: names(&["other"]),
+                ..Default::default()
+            },
+        ];
+        for affinity in &affinities {
+            let target = ClusterTarget {
+                cluster_names: affinity.cluster_names.clone(),
+                label_selector: affinity.label_selector.clone(),
+                exclude: affinity.exclude.clone(),
+            };
+            for c in &clusters {
+                assert_eq!(affinity.selects(c), target.matches(c), "{affinity:?} {c:?}");
+            }
+        }
+        assert!(!affinities[2].selects(&clusters[1]));
+    }
+
     #[test]
     fn resource_selectors_match_set_fields() {
-        let obj = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "shop"}});
-        assert!(ResourceSelector::default().matches(&obj));
+        let id = ObjectRef {
+            api_version: "apps/v1".into(),
+            kind: "Deployment".into(),
+            namespace: Some("shop".into()),
+            name: "web".into(),
+        };
+        assert!(ResourceSelector::default().matches(&id));
         let sel = ResourceSelector {
+            api_version: Some("apps/v1".into()),
             kind: Some("Deployment".into()),
             name: Some("web".into()),
             ..Default::default()
         };
-        assert!(sel.matches(&obj));
+        assert!(sel.matches(&id));
         let other = ResourceSelector {
             namespace: Some("other".into()),
             ..Default::default()
         };
-        assert!(!other.matches(&obj));
+        assert!(!other.matches(&id));
+        let cluster_scoped = ObjectRef {
+            namespace: None,
+            ..id
+        };
+        let in_shop = ResourceSelector {
+            namespace: Some("shop".into()),
+            ..Default::default()
+        };
+        assert!(!in_shop.matches(&cluster_scoped));
     }
 }

@@ -92,8 +92,10 @@ pub struct Placement {
     pub hpa: HpaMode,
 }
 
-/// `spec.clusterAffinity`: names or selector, minus exclusions, or the union
-/// of other apps' clusters (`followApps`).
+/// `spec.clusterAffinity`: the clusters in `cluster_names` (if any) AND
+/// matched by `label_selector` (if set), or — with `follow_apps` — the
+/// union of other apps' clusters; minus `exclude` either way (see
+/// [`ClusterAffinity::selects`]).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ClusterAffinity {
     /// Clusters selected by name.
@@ -106,9 +108,10 @@ pub struct ClusterAffinity {
     pub follow_apps: Vec<String>,
 }
 
-/// A set of clusters named by names and/or a selector, minus exclusions.
-/// Used by weight rules and override rules. Empty names and no selector
-/// means "every cluster".
+/// The clusters in `cluster_names` (if any) AND matched by `label_selector`
+/// (if set), minus `exclude`: Karmada's semantics, see
+/// [`ClusterTarget::matches`]. Used by weight rules and override rules.
+/// Empty names and no selector means "every cluster".
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ClusterTarget {
     /// Clusters selected by name.

@@ -16,11 +16,10 @@
 //! [`RenderError`] naming file, rule, op, cluster and object; the remaining
 //! ops still run so that every failure is reported at once.
 
-use crate::model::{App, Cluster, OverrideFile, OverrideOp, OverrideRule, ResourceSelector};
+use crate::model::{App, Cluster, OverrideFile, OverrideOp, OverrideRule};
 use crate::object::ObjectRef;
 use crate::render::image::apply_image;
 use crate::render::overriders::{apply_list, apply_map};
-use crate::render::placement::target_includes;
 use crate::render::RenderError;
 use json_patch::PatchOperation;
 use serde_json::{json, Value};
@@ -96,29 +95,16 @@ pub fn ordered_rules(app: &App) -> Result<Vec<OrderedRule<'_>>, Vec<RenderError>
     Ok(rules)
 }
 
-/// Whether a resource selector picks the object.
-pub fn selector_matches(sel: &ResourceSelector, id: &ObjectRef) -> bool {
-    sel.api_version
-        .as_ref()
-        .is_none_or(|v| *v == id.api_version)
-        && sel.kind.as_ref().is_none_or(|k| *k == id.kind)
-        && sel
-            .namespace
-            .as_ref()
-            .is_none_or(|n| Some(n) == id.namespace.as_ref())
-        && sel.name.as_ref().is_none_or(|n| *n == id.name)
-}
-
 impl OrderedRule<'_> {
     /// Whether the rule applies on `cluster`.
     pub fn targets(&self, cluster: &Cluster) -> bool {
-        target_includes(&self.rule.target, cluster)
+        self.rule.target.matches(cluster)
     }
 
     /// Whether the rule's file picks the object (`id` as in the manifest).
     pub fn selects(&self, id: &ObjectRef) -> bool {
         let selectors = &self.file.resource_selectors;
-        selectors.is_empty() || selectors.iter().any(|s| selector_matches(s, id))
+        selectors.is_empty() || selectors.iter().any(|s| s.matches(id))
     }
 
     /// Applies every overrider of the rule to `obj` (an object of kind

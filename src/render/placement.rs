@@ -1,16 +1,19 @@
 //! Placement: which clusters each app goes to.
 //!
-//! An app's clusters are `((clusterNames ∪ labelSelector matches) − exclude)
-//! ∪ (the clusters of every app in followApps)`. Exclusions do not remove
-//! followed clusters: an app follows others because their objects need its
-//! objects (a shared ConfigMap or Secret), wherever they go. An affinity
-//! with neither names nor selector selects nothing by itself (only what it
-//! follows); an empty label selector matches every cluster.
+//! An app's candidates are the whole registry, or — with `followApps` —
+//! the union of the clusters of the apps it follows (how a ConfigMap or
+//! Secret shared by several apps goes wherever they go). Its clusters are
+//! the candidates its affinity selects by the one rule every target obeys
+//! ([`crate::model::ClusterAffinity::selects`], as
+//! [`crate::model::ClusterTarget::matches`]): in `clusterNames` if any, AND
+//! matched by `labelSelector` if set, AND not in `exclude`. Validation
+//! allows only `exclude` beside `followApps`, so a follower goes to the
+//! followed union minus its exclusions.
 //!
 //! Validation already rejects unknown names and follow cycles; placement
 //! checks again and returns an error instead of looping or skipping.
 
-use crate::model::{App, Cluster, ClusterTarget, Fleet};
+use crate::model::{App, Fleet};
 use crate::render::RenderError;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -41,42 +44,20 @@ impl PlacementError {
     }
 }
 
-/// Whether `target` includes `cluster`: by name or selector (no names and no
-/// selector = every cluster), and not excluded.
-pub fn target_includes(target: &ClusterTarget, cluster: &Cluster) -> bool {
-    if target.exclude.iter().any(|n| n == &cluster.name) {
-        return false;
-    }
-    if target.cluster_names.is_empty() && target.label_selector.is_none() {
-        return true;
-    }
-    target.cluster_names.iter().any(|n| n == &cluster.name)
-        || target
-            .label_selector
-            .as_ref()
-            .is_some_and(|s| s.matches(&cluster.labels))
-}
-
 /// The clusters of every app, by app name.
 pub fn placed_clusters(
     fleet: &Fleet,
 ) -> Result<BTreeMap<String, BTreeSet<String>>, Vec<PlacementError>> {
-    let mut errors = Vec::new();
-    let mut own = BTreeMap::new();
-    for (name, app) in &fleet.apps {
-        match own_clusters(fleet, app) {
-            Ok(set) => {
-                own.insert(name.as_str(), set);
-            }
-            Err(mut e) => errors.append(&mut e),
-        }
-    }
+    let mut errors: Vec<PlacementError> = fleet
+        .apps
+        .values()
+        .flat_map(|app| unknown_names(fleet, app))
+        .collect();
     if !errors.is_empty() {
         return Err(errors);
     }
     let mut resolver = Resolver {
         fleet,
-        own,
         done: BTreeMap::new(),
         path: Vec::new(),
     };
@@ -99,8 +80,9 @@ pub fn placed_clusters(
     }
 }
 
-/// `(clusterNames ∪ selector matches) − exclude`, without followed apps.
-fn own_clusters(fleet: &Fleet, app: &App) -> Result<BTreeSet<String>, Vec<PlacementError>> {
+/// Cluster names in `clusterNames` or `exclude` that are not in the
+/// registry, and `followApps` entries that are not apps.
+fn unknown_names(fleet: &Fleet, app: &App) -> Vec<PlacementError> {
     let affinity = &app.placement.affinity;
     let error = |field: &str, message: String| PlacementError {
         file: app.placement.file.clone(),
@@ -130,30 +112,14 @@ fn own_clusters(fleet: &Fleet, app: &App) -> Result<BTreeSet<String>, Vec<Placem
             format!("app {followed:?} does not exist under apps/; fix the name"),
         ));
     }
-    if !errors.is_empty() {
-        return Err(errors);
-    }
-    let mut set: BTreeSet<String> = affinity.cluster_names.iter().cloned().collect();
-    if let Some(selector) = &affinity.label_selector {
-        set.extend(
-            fleet
-                .clusters
-                .values()
-                .filter(|c| selector.matches(&c.labels))
-                .map(|c| c.name.clone()),
-        );
-    }
-    for excluded in &affinity.exclude {
-        set.remove(excluded);
-    }
-    Ok(set)
+    errors
 }
 
-/// Adds followed apps' clusters, depth first, memoized; `path` holds the
-/// apps being resolved so a cycle is detected instead of recursing forever.
+/// Works out apps' clusters depth first (an app after the apps it
+/// follows), memoized; `path` holds the apps being resolved so a cycle is
+/// detected instead of recursing forever.
 struct Resolver<'a> {
     fleet: &'a Fleet,
-    own: BTreeMap<&'a str, BTreeSet<String>>,
     done: BTreeMap<&'a str, BTreeSet<String>>,
     path: Vec<&'a str>,
 }
@@ -164,49 +130,63 @@ impl<'a> Resolver<'a> {
             return Ok(());
         }
         if let Some(start) = self.path.iter().position(|p| *p == name) {
-            let mut cycle: Vec<String> = self.path[start..].iter().map(|s| s.to_string()).collect();
-            // Report a cycle the same way whichever app it was entered from.
-            let first = cycle
-                .iter()
-                .enumerate()
-                .min_by_key(|(_, n)| n.as_str())
-                .map_or(0, |(i, _)| i);
-            cycle.rotate_left(first);
-            cycle.push(cycle[0].clone());
-            let file = self
-                .fleet
-                .apps
-                .get(cycle[0].as_str())
-                .map(|a| a.placement.file.clone());
-            return Err(PlacementError {
-                file: file.unwrap_or_default(),
-                app: cycle[0].clone(),
-                field: "spec.clusterAffinity.followApps".into(),
-                message: format!(
-                    "apps follow each other in a cycle ({}); give one of them its own clusterNames or labelSelector",
-                    cycle.join(" → ")
-                ),
-            });
+            return Err(self.cycle_error(start));
         }
         let fleet = self.fleet;
         let Some(app) = fleet.apps.get(name) else {
             return Ok(());
         };
-        self.path.push(name);
-        let mut set = self.own.get(name).cloned().unwrap_or_default();
-        for followed in &app.placement.affinity.follow_apps {
-            let result = self.resolve(followed.as_str());
-            if let Err(e) = result {
-                self.path.pop();
-                return Err(e);
+        let affinity = &app.placement.affinity;
+        let candidates: BTreeSet<String> = if affinity.follow_apps.is_empty() {
+            fleet.clusters.keys().cloned().collect()
+        } else {
+            self.path.push(name);
+            let mut union = BTreeSet::new();
+            for followed in &affinity.follow_apps {
+                if let Err(e) = self.resolve(followed.as_str()) {
+                    self.path.pop();
+                    return Err(e);
+                }
+                if let Some(theirs) = self.done.get(followed.as_str()) {
+                    union.extend(theirs.iter().cloned());
+                }
             }
-            if let Some(theirs) = self.done.get(followed.as_str()) {
-                set.extend(theirs.iter().cloned());
-            }
-        }
-        self.path.pop();
+            self.path.pop();
+            union
+        };
+        let set = candidates
+            .into_iter()
+            .filter(|c| fleet.clusters.get(c).is_some_and(|c| affinity.selects(c)))
+            .collect();
         self.done.insert(name, set);
         Ok(())
+    }
+
+    /// The cycle `path[start..]`, reported the same way whichever app it
+    /// was entered from.
+    fn cycle_error(&self, start: usize) -> PlacementError {
+        let mut cycle: Vec<String> = self.path[start..].iter().map(|s| s.to_string()).collect();
+        let first = cycle
+            .iter()
+            .enumerate()
+            .min_by_key(|(_, n)| n.as_str())
+            .map_or(0, |(i, _)| i);
+        cycle.rotate_left(first);
+        cycle.push(cycle[0].clone());
+        let file = self
+            .fleet
+            .apps
+            .get(cycle[0].as_str())
+            .map(|a| a.placement.file.clone());
+        PlacementError {
+            file: file.unwrap_or_default(),
+            app: cycle[0].clone(),
+            field: "spec.clusterAffinity.followApps".into(),
+            message: format!(
+                "apps follow each other in a cycle ({}); give one of them its own clusterNames or labelSelector",
+                cycle.join(" → ")
+            ),
+        }
     }
 }
 
@@ -214,91 +194,74 @@ impl<'a> Resolver<'a> {
 mod tests {
     use super::*;
     use crate::model::{App, ClusterAffinity, LabelSelector};
-    use crate::render::testkit::{cluster, eu, fleet, names, set};
+    use crate::render::testkit::{eu, fleet, names, set};
 
-    fn app(name: &str, affinity: ClusterAffinity) -> App {
+    /// An app whose affinity is (clusterNames, labelSelector, exclude,
+    /// followApps).
+    fn app(
+        name: &str,
+        (cluster_names, label_selector, exclude, follow_apps): (
+            &[&str],
+            Option<LabelSelector>,
+            &[&str],
+            &[&str],
+        ),
+    ) -> App {
         let mut app = crate::render::testkit::app(name, vec![]);
-        app.placement.affinity = affinity;
+        app.placement.affinity = ClusterAffinity {
+            cluster_names: names(cluster_names),
+            label_selector,
+            exclude: names(exclude),
+            follow_apps: names(follow_apps),
+        };
         app
     }
 
+    fn follows(name: &str, apps: &[&str]) -> App {
+        app(name, (&[], None, &[], apps))
+    }
+
     #[test]
-    fn names_union_selector_minus_exclude_union_followed() {
+    fn names_and_selector_minus_exclude_and_followers_minus_exclude() {
         let f = fleet(vec![
-            app(
-                "a",
-                ClusterAffinity {
-                    label_selector: eu(),
-                    exclude: names(&["eu-2"]),
-                    ..Default::default()
-                },
-            ),
-            app(
-                "b",
-                ClusterAffinity {
-                    cluster_names: names(&["us-1"]),
-                    ..Default::default()
-                },
-            ),
-            app(
-                "shared",
-                ClusterAffinity {
-                    follow_apps: names(&["a", "b"]),
-                    ..Default::default()
-                },
-            ),
-            app(
-                "c",
-                ClusterAffinity {
-                    cluster_names: names(&["eu-2"]),
-                    exclude: names(&["us-1"]),
-                    follow_apps: names(&["b"]),
-                    ..Default::default()
-                },
-            ),
-            app("none", ClusterAffinity::default()),
-            app(
-                "all",
-                ClusterAffinity {
-                    label_selector: Some(LabelSelector::default()),
-                    ..Default::default()
-                },
-            ),
+            app("a", (&[], eu(), &["eu-2"], &[])),
+            app("b", (&["us-1"], None, &[], &[])),
+            follows("shared", &["a", "b"]),
+            app("shared-but-us", (&[], None, &["us-1"], &["a", "b"])),
+            // Names AND selector: eu-1 and us-1 are named, only eu-1 is in eu.
+            app("named-in-eu", (&["eu-1", "us-1"], eu(), &[], &[])),
+            app("all-but-eu-1", (&[], None, &["eu-1"], &[])),
+            app("all", (&[], Some(LabelSelector::default()), &[], &[])),
         ]);
         let placed = placed_clusters(&f).unwrap();
         assert_eq!(placed["a"], set(&["eu-1"]));
         assert_eq!(placed["b"], set(&["us-1"]));
         assert_eq!(placed["shared"], set(&["eu-1", "us-1"]));
-        // Exclusions apply to the app's own selection, not to what it follows.
-        assert_eq!(placed["c"], set(&["eu-2", "us-1"]));
-        assert_eq!(placed["none"], set(&[]));
+        // Exclusions apply to the followed union too.
+        assert_eq!(placed["shared-but-us"], set(&["eu-1"]));
+        assert_eq!(placed["named-in-eu"], set(&["eu-1"]));
+        assert_eq!(placed["all-but-eu-1"], set(&["eu-2", "us-1"]));
         assert_eq!(placed["all"], set(&["eu-1", "eu-2", "us-1"]));
+    }
+
+    /// Validation rejects followApps beside clusterNames or labelSelector;
+    /// should such a fleet reach rendering, the criteria filter the followed
+    /// union like any candidates (never widening it).
+    #[test]
+    fn criteria_beside_follow_apps_only_narrow_the_union() {
+        let f = fleet(vec![
+            app("b", (&["eu-1", "us-1"], None, &[], &[])),
+            app("c", (&["eu-2", "us-1"], None, &[], &["b"])),
+        ]);
+        assert_eq!(placed_clusters(&f).unwrap()["c"], set(&["us-1"]));
     }
 
     #[test]
     fn follow_chains_resolve_in_dependency_order() {
         let f = fleet(vec![
-            app(
-                "a",
-                ClusterAffinity {
-                    follow_apps: names(&["b"]),
-                    ..Default::default()
-                },
-            ),
-            app(
-                "b",
-                ClusterAffinity {
-                    follow_apps: names(&["c"]),
-                    ..Default::default()
-                },
-            ),
-            app(
-                "c",
-                ClusterAffinity {
-                    cluster_names: names(&["eu-1"]),
-                    ..Default::default()
-                },
-            ),
+            follows("a", &["b"]),
+            follows("b", &["c"]),
+            app("c", (&["eu-1"], None, &[], &[])),
         ]);
         assert_eq!(placed_clusters(&f).unwrap()["a"], set(&["eu-1"]));
     }
@@ -306,34 +269,10 @@ mod tests {
     #[test]
     fn cycles_are_an_error_not_a_hang() {
         let f = fleet(vec![
-            app(
-                "a",
-                ClusterAffinity {
-                    follow_apps: names(&["b"]),
-                    ..Default::default()
-                },
-            ),
-            app(
-                "b",
-                ClusterAffinity {
-                    follow_apps: names(&["c"]),
-                    ..Default::default()
-                },
-            ),
-            app(
-                "c",
-                ClusterAffinity {
-                    follow_apps: names(&["a"]),
-                    ..Default::default()
-                },
-            ),
-            app(
-                "d",
-                ClusterAffinity {
-                    follow_apps: names(&["d"]),
-                    ..Default::default()
-                },
-            ),
+            follows("a", &["b"]),
+            follows("b", &["c"]),
+            follows("c", &["a"]),
+            follows("d", &["d"]),
         ]);
         let errors = placed_clusters(&f).unwrap_err();
         let text: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
@@ -345,15 +284,7 @@ mod tests {
 
     #[test]
     fn unknown_names_are_errors() {
-        let f = fleet(vec![app(
-            "a",
-            ClusterAffinity {
-                cluster_names: names(&["mars-1"]),
-                exclude: names(&["venus"]),
-                follow_apps: names(&["ghost"]),
-                ..Default::default()
-            },
-        )]);
+        let f = fleet(vec![app("a", (&["mars-1"], None, &["venus"], &["ghost"]))]);
         let errors = placed_clusters(&f).unwrap_err();
         assert_eq!(errors.len(), 3);
         assert!(errors[0]
@@ -368,32 +299,5 @@ mod tests {
             errors[2].to_render_error().to_string(),
             "apps/a/placement.yaml: spec.clusterAffinity.followApps: app a: app \"ghost\" does not exist under apps/; fix the name"
         );
-    }
-
-    #[test]
-    fn targets_without_names_or_selector_match_everything_but_exclusions() {
-        let c = cluster("eu-1", &[("region", "eu")]);
-        assert!(target_includes(&ClusterTarget::default(), &c));
-        let excluded = ClusterTarget {
-            exclude: names(&["eu-1"]),
-            ..Default::default()
-        };
-        assert!(!target_includes(&excluded, &c));
-        let by_name = ClusterTarget {
-            cluster_names: names(&["us-1"]),
-            ..Default::default()
-        };
-        assert!(!target_includes(&by_name, &c));
-        let by_label = ClusterTarget {
-            label_selector: eu(),
-            ..Default::default()
-        };
-        assert!(target_includes(&by_label, &c));
-        let either = ClusterTarget {
-            cluster_names: names(&["us-1"]),
-            label_selector: eu(),
-            ..Default::default()
-        };
-        assert!(target_includes(&either, &c));
     }
 }

@@ -16,7 +16,6 @@
 //! one per cluster) one at a time.
 
 use crate::model::{Cluster, WeightRule};
-use crate::render::placement::target_includes;
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
 
@@ -129,7 +128,7 @@ pub fn app_weights(
         .map(|cluster| {
             let weight = rules
                 .iter()
-                .filter(|r| target_includes(&r.target, cluster))
+                .filter(|r| r.target.matches(cluster))
                 .map(|r| r.weight)
                 .max()
                 .unwrap_or(0);

@@ -12,10 +12,7 @@ use std::time::Duration;
 pub fn cluster(name: &str, labels: &[(&str, &str)]) -> Cluster {
     Cluster {
         name: name.into(),
-        labels: labels
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
+        labels: crate::model::selector::labels(labels),
         context: name.into(),
         rollout_order: None,
         file: format!("clusters/{name}.yaml"),

@@ -77,11 +77,24 @@ where
 /// Runs the real `tranche` binary with `args` (async, so fake controllers
 /// keep running) and returns its output.
 pub async fn tranche(args: &[&str]) -> std::process::Output {
-    tokio::process::Command::new(env!("CARGO_BIN_EXE_tranche"))
-        .args(args)
-        .env("NO_COLOR", "1")
-        .env_remove("KUBECONFIG")
+    tokio::process::Command::from(tranche_command(args))
         .output()
         .await
         .expect("run tranche")
+}
+
+/// Runs the real `tranche` binary with `args` and waits for it, for tests
+/// without an async runtime.
+pub fn tranche_blocking(args: &[&str]) -> std::process::Output {
+    tranche_command(args).output().expect("run tranche")
+}
+
+/// The real binary with `args`, no colors and no ambient kubeconfig.
+fn tranche_command(args: &[&str]) -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_tranche"));
+    command
+        .args(args)
+        .env("NO_COLOR", "1")
+        .env_remove("KUBECONFIG");
+    command
 }

@@ -59,9 +59,26 @@ impl FixtureRepo {
         self
     }
 
-    /// Stages everything and commits; returns the commit id.
+    /// Stages everything and commits (the configured user, now); returns
+    /// the commit id.
     pub fn commit(&self, message: &str) -> String {
         let repo = git2::Repository::open(self.dir.path()).expect("open");
+        let sig = repo.signature().expect("signature");
+        self.commit_as(&repo, message, &sig)
+    }
+
+    /// Stages everything and commits as a fixed author and committer at
+    /// `seconds` after the epoch (UTC), so the same files, message, time
+    /// and parent always give the same commit id (golden files that show
+    /// it stay valid); returns the commit id.
+    pub fn commit_at(&self, message: &str, seconds: i64) -> String {
+        let repo = git2::Repository::open(self.dir.path()).expect("open");
+        let time = git2::Time::new(seconds, 0);
+        let sig = git2::Signature::new("Test User", "test@example.com", &time).expect("signature");
+        self.commit_as(&repo, message, &sig)
+    }
+
+    fn commit_as(&self, repo: &git2::Repository, message: &str, sig: &git2::Signature) -> String {
         let mut index = repo.index().expect("index");
         index
             .add_all(["*"].iter(), git2::IndexAddOption::DEFAULT, None)
@@ -71,10 +88,9 @@ impl FixtureRepo {
         let tree = repo
             .find_tree(index.write_tree().expect("tree"))
             .expect("find tree");
-        let sig = repo.signature().expect("signature");
         let parent = repo.head().ok().and_then(|h| h.peel_to_commit().ok());
         let parents: Vec<&git2::Commit> = parent.iter().collect();
-        repo.commit(Some("HEAD"), &sig, &sig, message, &tree, &parents)
+        repo.commit(Some("HEAD"), sig, sig, message, &tree, &parents)
             .expect("commit")
             .to_string()
     }

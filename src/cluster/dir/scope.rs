@@ -1,7 +1,11 @@
 //! Which kinds are namespaced, for the directory driver (there is no
-//! apiserver to ask). Built-in kinds come from the table below; custom
-//! kinds from a CRD stored in the same directory cluster; anything else is
-//! decided by the object itself (a namespace means namespaced).
+//! apiserver to ask). Built-in cluster-scoped kinds come from the model's
+//! table ([`crate::model::kinds`], so loading and the driver agree),
+//! built-in namespaced kinds from the table below; custom kinds from a CRD
+//! stored in the same directory cluster; anything else is decided by the
+//! object itself (a namespace means namespaced).
+
+use crate::model::kinds::is_builtin_cluster_scoped;
 
 /// Scope of a kind as far as the directory driver knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -13,37 +17,6 @@ pub enum KnownScope {
     /// Not a built-in kind tranche knows.
     Unknown,
 }
-
-/// Built-in cluster-scoped kinds, by (group, kind).
-const CLUSTER_SCOPED: &[(&str, &str)] = &[
-    ("", "Namespace"),
-    ("", "Node"),
-    ("", "PersistentVolume"),
-    ("", "ComponentStatus"),
-    ("rbac.authorization.k8s.io", "ClusterRole"),
-    ("rbac.authorization.k8s.io", "ClusterRoleBinding"),
-    ("apiextensions.k8s.io", "CustomResourceDefinition"),
-    ("apiregistration.k8s.io", "APIService"),
-    (
-        "admissionregistration.k8s.io",
-        "MutatingWebhookConfiguration",
-    ),
-    (
-        "admissionregistration.k8s.io",
-        "ValidatingWebhookConfiguration",
-    ),
-    ("storage.k8s.io", "StorageClass"),
-    ("storage.k8s.io", "CSIDriver"),
-    ("storage.k8s.io", "CSINode"),
-    ("storage.k8s.io", "VolumeAttachment"),
-    ("scheduling.k8s.io", "PriorityClass"),
-    ("networking.k8s.io", "IngressClass"),
-    ("node.k8s.io", "RuntimeClass"),
-    ("policy", "PodSecurityPolicy"),
-    ("certificates.k8s.io", "CertificateSigningRequest"),
-    ("flowcontrol.apiserver.k8s.io", "FlowSchema"),
-    ("flowcontrol.apiserver.k8s.io", "PriorityLevelConfiguration"),
-];
 
 /// Built-in namespaced kinds, by (group, kind).
 const NAMESPACED: &[(&str, &str)] = &[
@@ -78,7 +51,7 @@ const NAMESPACED: &[(&str, &str)] = &[
 
 /// The scope of a built-in kind (any version of its group).
 pub fn builtin_scope(group: &str, kind: &str) -> KnownScope {
-    if CLUSTER_SCOPED.iter().any(|&(g, k)| g == group && k == kind) {
+    if is_builtin_cluster_scoped(group, kind) {
         KnownScope::Cluster
     } else if NAMESPACED.iter().any(|&(g, k)| g == group && k == kind) {
         KnownScope::Namespaced

@@ -118,7 +118,10 @@ pub fn unmatched_selectors(
     p: &mut Problems,
 ) {
     for (i, sel) in file.resource_selectors.iter().enumerate() {
-        if !manifests.iter().any(|m| sel.matches(&m.object)) {
+        if !manifests
+            .iter()
+            .any(|m| m.id().is_some_and(|id| sel.matches(&id)))
+        {
             p.push(
                 loc,
                 &format!("spec.resourceSelectors[{i}]"),

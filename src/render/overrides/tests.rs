@@ -3,6 +3,7 @@
 use super::*;
 use crate::model::{
     ClusterTarget, ImageComponent, ImageOverrider, MapOverrider, Overriders, PlaintextOp,
+    ResourceSelector,
 };
 use crate::render::testkit::{app, cluster, config_map, deployment, eu, names};
 
@@ -169,12 +170,12 @@ fn resource_selectors_pick_objects_as_written() {
         namespace: Some("other".into()),
         ..Default::default()
     };
-    assert!(!selector_matches(&ns, &id));
+    assert!(!ns.matches(&id));
     let version = ResourceSelector {
         api_version: Some("apps/v1".into()),
         ..Default::default()
     };
-    assert!(selector_matches(&version, &id));
+    assert!(version.matches(&id));
 }
 
 fn plaintext(ops: Vec<(OverrideOp, &str, Option<Value>)>) -> Overriders {
