@@ -46,7 +46,12 @@ impl FixtureRepo {
 
     /// Copies a directory tree into the repository at `rel`.
     pub fn copy_dir(&self, from: &Path, rel: &str) -> &Self {
-        for entry in walk(from) {
+        self.copy_dir_filtered(from, rel, |_| true)
+    }
+
+    /// Copies the files of a directory tree for which `keep` is true.
+    pub fn copy_dir_filtered(&self, from: &Path, rel: &str, keep: impl Fn(&Path) -> bool) -> &Self {
+        for entry in walk(from).into_iter().filter(|p| keep(p)) {
             let sub = entry.strip_prefix(from).expect("prefix");
             let text = std::fs::read_to_string(&entry).expect("read");
             let target = if rel.is_empty() {
