@@ -116,22 +116,18 @@ pub async fn read_all(api: &dyn ClusterApi) -> Result<BTreeMap<String, Inventory
 
 /// Writes (server-side applies) one inventory, creating `tranche-system` first.
 pub async fn write(api: &dyn ClusterApi, inv: &Inventory) -> Result<(), ClusterError> {
-    api.apply(
-        &system_namespace(),
-        ApplyOptions {
-            force: true,
-            ..Default::default()
-        },
-    )
-    .await?;
-    api.apply(
-        &inv.to_configmap(),
-        ApplyOptions {
-            force: true,
-            ..Default::default()
-        },
-    )
-    .await?;
+    write_system(api, &inv.to_configmap()).await
+}
+
+/// Applies a ConfigMap of tranche's own into `tranche-system`, creating
+/// the namespace first. Forced: these objects belong to tranche alone.
+async fn write_system(api: &dyn ClusterApi, cm: &Value) -> Result<(), ClusterError> {
+    let force = ApplyOptions {
+        force: true,
+        ..Default::default()
+    };
+    api.apply(&system_namespace(), force).await?;
+    api.apply(cm, force).await?;
     Ok(())
 }
 
@@ -170,23 +166,7 @@ pub async fn set_cluster_commit(api: &dyn ClusterApi, commit: &str) -> Result<()
         },
         "data": {"commit": commit},
     });
-    api.apply(
-        &system_namespace(),
-        ApplyOptions {
-            force: true,
-            ..Default::default()
-        },
-    )
-    .await?;
-    api.apply(
-        &cm,
-        ApplyOptions {
-            force: true,
-            ..Default::default()
-        },
-    )
-    .await?;
-    Ok(())
+    write_system(api, &cm).await
 }
 
 #[cfg(test)]

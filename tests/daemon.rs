@@ -94,6 +94,19 @@ async fn final_status(forge: &ForgeStub, sha: &str) -> Vec<Posted> {
     .await
 }
 
+/// Waits until the rollout record at `record` shows `commit` past batch 1.
+async fn batch_done(record: &std::path::Path, commit: &str) {
+    eventually(
+        &format!("batch 1 of {commit} done"),
+        Duration::from_secs(60),
+        || async {
+            let v: Value = serde_json::from_str(&std::fs::read_to_string(record).ok()?).ok()?;
+            (v["commit"] == commit && v["batch"].as_u64()? >= 1).then_some(())
+        },
+    )
+    .await;
+}
+
 fn descriptions(s: &[Posted]) -> Vec<String> {
     s.iter()
         .map(|p| format!("{}: {}", p.state, p.description))
@@ -269,11 +282,7 @@ async fn a_daemon_killed_mid_rollout_finishes_it_after_restart() {
         .write("apps/shop/manifests/deployment.yaml", &deployment(V2, 2));
     let v2 = env.repo.commit("shop 2.0.0");
     let record = env.dir.path().join("state-main").join("rollout.json");
-    eventually("batch 1 of v2 done", Duration::from_secs(60), || async {
-        let v: Value = serde_json::from_str(&std::fs::read_to_string(&record).ok()?).ok()?;
-        (v["commit"] == v2.as_str() && v["batch"].as_u64()? >= 1).then_some(())
-    })
-    .await;
+    batch_done(&record, &v2).await;
     daemon.kill().await;
     assert!(record.exists(), "the in-flight record survives SIGKILL");
     daemon.restart().await;
@@ -302,11 +311,7 @@ async fn a_daemon_killed_mid_rollout_finishes_it_after_restart() {
         &deployment(v3_image, 2),
     );
     let v3 = env.repo.commit("shop 3.0.0");
-    eventually("batch 1 of v3 done", Duration::from_secs(60), || async {
-        let v: Value = serde_json::from_str(&std::fs::read_to_string(&record).ok()?).ok()?;
-        (v["commit"] == v3.as_str() && v["batch"].as_u64()? >= 1).then_some(())
-    })
-    .await;
+    batch_done(&record, &v3).await;
     assert_eq!(daemon.terminate().await, Some(0), "clean exit on SIGTERM");
     let left: Value = serde_json::from_str(&std::fs::read_to_string(&record).unwrap()).unwrap();
     assert_eq!(left["commit"], v3.as_str());
@@ -366,11 +371,7 @@ async fn two_daemons_share_a_lease_only_the_leader_applies_and_a_standby_takes_o
         .write("apps/shop/manifests/deployment.yaml", &deployment(V2, 2));
     let v2 = env.repo.commit("shop 2.0.0");
     let record = env.dir.path().join("state-one").join("rollout.json");
-    eventually("batch 1 of v2 done", Duration::from_secs(60), || async {
-        let v: Value = serde_json::from_str(&std::fs::read_to_string(&record).ok()?).ok()?;
-        (v["commit"] == v2.as_str() && v["batch"].as_u64()? >= 1).then_some(())
-    })
-    .await;
+    batch_done(&record, &v2).await;
     let mirrored = env
         .fleet
         .get(

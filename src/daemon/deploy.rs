@@ -66,6 +66,31 @@ impl Daemon {
         }
     }
 
+    /// What the fleet remembers (empty when nothing was saved or the file
+    /// cannot be read: the daemon then starts afresh, and says so).
+    pub(super) fn memory(&self) -> FleetMemory {
+        self.store
+            .load(FLEET_KEY)
+            .unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "cannot read the fleet memory; starting afresh");
+                None
+            })
+            .unwrap_or_default()
+    }
+
+    /// Connects to a revision's clusters and plans them against it.
+    async fn plan_revision(&self, rev: &Revision) -> (Connections, crate::plan::Plan) {
+        let clusters = self.connect(rev).await;
+        let plan = plan_fleet(
+            &clusters,
+            &rev.rendering,
+            &rev.fleet.policies,
+            self.config.clusters.parallel,
+        )
+        .await;
+        (clusters, plan)
+    }
+
     /// Rolls `commit` out. Returns whether it failed (not to be retried).
     pub(super) async fn deploy(&self, commit: &str) -> Result<bool, RolloutError> {
         let revisions = self.source.revisions();
@@ -137,12 +162,7 @@ impl Daemon {
             &report.batches,
             started,
         );
-        let memory: FleetMemory = self
-            .store
-            .load(FLEET_KEY)
-            .ok()
-            .flatten()
-            .unwrap_or_default();
+        let memory = self.memory();
         self.live.load_memory(&memory);
         tracing::info!(commit = %short(&report.commit), outcome = report.outcome.as_str(),
             clusters = clusters.len(), "{}", report.description);
@@ -232,14 +252,7 @@ impl Daemon {
                 return;
             }
         };
-        let clusters = self.connect(&rev).await;
-        let plan = plan_fleet(
-            &clusters,
-            &rev.rendering,
-            &rev.fleet.policies,
-            self.config.clusters.parallel,
-        )
-        .await;
+        let (_, plan) = self.plan_revision(&rev).await;
         let s = plan.summary();
         let objects = s.create + s.update + s.prune;
         let mut text = format!(
@@ -268,14 +281,7 @@ impl Daemon {
             return Ok(());
         };
         let rev = self.source.revisions().read(&good)?;
-        let clusters = self.connect(&rev).await;
-        let plan = plan_fleet(
-            &clusters,
-            &rev.rendering,
-            &rev.fleet.policies,
-            self.config.clusters.parallel,
-        )
-        .await;
+        let (clusters, plan) = self.plan_revision(&rev).await;
         let mut drifted = 0;
         self.live.update(|v| v.drift.clear());
         for c in plan

@@ -7,7 +7,7 @@ use super::trigger::{debounce, Trigger};
 use super::Daemon;
 use crate::revision::short;
 use crate::rollout::engine::RolloutError;
-use crate::rollout::record::{FleetMemory, FLEET_KEY};
+use crate::rollout::record::FleetMemory;
 use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
 use tokio::sync::{mpsc, watch};
@@ -19,14 +19,7 @@ impl Daemon {
         mut rx: mpsc::UnboundedReceiver<Trigger>,
         mut leader: watch::Receiver<bool>,
     ) {
-        let memory: FleetMemory = self
-            .store
-            .load(FLEET_KEY)
-            .ok()
-            .flatten()
-            .unwrap_or_default();
-        let last = memory.history.last().map(|h| h.commit.clone());
-        let mut queue = CommitQueue::new(last, memory.failed.clone());
+        let mut queue = queue_from(&self.memory());
         let mut previewed: BTreeMap<String, String> = BTreeMap::new();
         let mut was_leader = false;
         let mut triggers = vec![Trigger::Poll];
@@ -47,14 +40,8 @@ impl Daemon {
                 if let Some(mirror) = &self.mirror {
                     match mirror.restore_into(&self.store).await {
                         Ok(()) => {
-                            let memory: FleetMemory = self
-                                .store
-                                .load(FLEET_KEY)
-                                .ok()
-                                .flatten()
-                                .unwrap_or_default();
-                            let last = memory.history.last().map(|h| h.commit.clone());
-                            queue = CommitQueue::new(last, memory.failed.clone());
+                            let memory = self.memory();
+                            queue = queue_from(&memory);
                             self.live.load_memory(&memory);
                             tracing::info!("took the lead: state restored from the cluster");
                         }
@@ -203,4 +190,11 @@ impl Daemon {
             }
         }
     }
+}
+
+/// A queue that neither redeploys the last commit handled nor retries the
+/// failed ones (as remembered in the state store).
+fn queue_from(memory: &FleetMemory) -> CommitQueue {
+    let last = memory.history.last().map(|h| h.commit.clone());
+    CommitQueue::new(last, memory.failed.clone())
 }
