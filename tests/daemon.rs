@@ -599,3 +599,64 @@ async fn drift_is_corrected_jumped_commits_are_superseded_and_branches_get_previ
         "a preview never applies"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_remote_repository_is_cloned_and_a_signed_webhook_fetches_at_once() {
+    // Directory clusters: this test is about git, not Kubernetes.
+    let repo = shop_repo(&["a", "b"]);
+    let v1 = repo.commit("shop v1");
+    let dir = tempfile::tempdir().unwrap();
+    let bare = dir.path().join("fleet.git");
+    let init = std::process::Command::new("git")
+        .args(["init", "-q", "--bare"])
+        .arg(&bare)
+        .status()
+        .unwrap();
+    assert!(init.success());
+    repo.git(&["remote", "add", "origin", bare.to_str().unwrap()]);
+    repo.git(&["push", "-q", "origin", "main"]);
+    let port = free_port();
+    let config = format!(
+        "repo:\n  url: file://{bare}\n  branch: main\npollInterval: 1h\nclusters:\n  clustersDir: {clusters}\n\
+         stateDir: {state}\nlisten: 127.0.0.1:{port}\nwebhook:\n  secretEnv: TRANCHE_TEST_WEBHOOK_SECRET\nresyncInterval: 0s\n",
+        bare = bare.display(),
+        clusters = dir.path().join("clusters").display(),
+        state = dir.path().join("state").display(),
+    );
+    let daemon = Daemon::start(dir.path(), "remote", &config, port).await;
+    let deployed = |sha: String| {
+        let daemon = &daemon;
+        async move {
+            eventually(
+                &format!("{sha} deployed"),
+                Duration::from_secs(60),
+                || async {
+                    let s = daemon.json("/api/status").await;
+                    (s["last"]["commit"] == sha.as_str() && s["last"]["state"] == "deployed")
+                        .then_some(())
+                },
+            )
+            .await
+        }
+    };
+    deployed(v1).await;
+    repo.write("apps/shop/manifests/deployment.yaml", &deployment(V2, 2));
+    let v2 = repo.commit("shop 2.0.0");
+    repo.git(&["push", "-q", "origin", "main"]);
+    // Polling is hourly: only the webhook can make the daemon fetch now.
+    let body = json!({"ref": "refs/heads/main", "after": v2}).to_string();
+    let signature = github_signature("webhook-secret", body.as_bytes());
+    assert_eq!(
+        post_webhook(&daemon.url, body.as_bytes(), &signature).await,
+        202
+    );
+    deployed(v2).await;
+    for c in ["a", "b"] {
+        let path = dir
+            .path()
+            .join(format!("clusters/{c}/apps/Deployment/shop/web.yaml"));
+        let text =
+            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert!(text.contains(V2), "{c}: {text}");
+    }
+}

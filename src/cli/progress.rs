@@ -1,6 +1,7 @@
 //! Showing a rollout as it happens: progress bars per batch on a terminal
 //! (indicatif), plain lines otherwise. Reads only [`RolloutEvent`]s.
 
+use crate::outcome::Outcome;
 use crate::revision::short;
 use crate::rollout::event::{Observer, RolloutEvent};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -88,6 +89,27 @@ impl Observer for Progress {
                     None => format!("{changed} object(s) changed"),
                 };
                 self.line(&format!("  {} applied: {status}", report.cluster));
+                for r in report
+                    .results
+                    .iter()
+                    .filter(|r| r.outcome != Outcome::Unchanged)
+                {
+                    let why = r
+                        .message
+                        .as_deref()
+                        .map(|m| format!(" — {m}"))
+                        .unwrap_or_default();
+                    self.line(&format!(
+                        "    {:<10} {} [{}]{why}",
+                        r.outcome.as_str(),
+                        r.id,
+                        r.app
+                    ));
+                }
+                let unchanged = report.count(Outcome::Unchanged);
+                if unchanged > 0 {
+                    self.line(&format!("    {unchanged} unchanged"));
+                }
                 self.with_bar(|b| b.inc(1));
             }
             RolloutEvent::GateWaiting { pending, .. } => {

@@ -15,6 +15,7 @@ use crate::rollout::engine::{Rollout, RolloutError, RolloutReport};
 use crate::rollout::event::Observer;
 use crate::rollout::record::{FleetMemory, HistoryEntry, RolloutOutcome, FLEET_KEY};
 use std::time::Duration;
+use tracing::Instrument;
 
 /// Context of PR preview statuses.
 pub const PLAN_CONTEXT: &str = "tranche/plan";
@@ -123,7 +124,8 @@ impl Daemon {
         let _running = self.metrics.rollout_in_progress();
         let started = now_rfc3339();
         let rollout = self.rollout(&revisions, &clusters, &observer, false);
-        let report = rollout.run(commit).await?;
+        let span = tracing::info_span!("rollout", commit = %short(commit));
+        let report = rollout.run(commit).instrument(span).await?;
         self.after_rollout(&report, started);
         Ok(!report.outcome.is_success())
     }

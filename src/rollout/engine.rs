@@ -37,6 +37,7 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
+use tracing::Instrument;
 
 /// Why a rollout could not run at all (nothing was changed by it).
 #[derive(Debug, thiserror::Error)]
@@ -316,7 +317,12 @@ impl Rollout<'_> {
         futures::stream::iter(plans)
             .map(|plan| async move {
                 match self.api(&plan.name) {
-                    Some(api) => apply_cluster(api, plan, commit, policy).await,
+                    Some(api) => {
+                        let span = tracing::info_span!("cluster", cluster = %plan.name);
+                        apply_cluster(api, plan, commit, policy)
+                            .instrument(span)
+                            .await
+                    }
                     None => {
                         let mut r = ClusterReport::new(&plan.name, commit);
                         r.reachable = false;

@@ -40,6 +40,8 @@ impl Daemon {
     }
 
     async fn spawn(&mut self) {
+        // reqwest (readiness polls) needs the process-wide rustls provider.
+        tranche::cluster::connect::install_crypto_provider();
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
