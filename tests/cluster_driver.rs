@@ -444,3 +444,60 @@ async fn a_stopped_apiserver_is_unreachable_and_connect_isolates_bad_clusters() 
     fleet.restart("down").await;
     down.ping().await.unwrap();
 }
+
+/// `deploy/` (issue 5): every manifest passes a server-side dry-run apply
+/// on a real apiserver.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_manifest_in_deploy_passes_a_server_side_dry_run() {
+    use tranche::cluster::ApplyOptions;
+    let fleet = TestFleet::start(&["m"]).await;
+    let api = fleet.cluster("m").await;
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy");
+    let mut objects = Vec::new();
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    files.sort();
+    for f in files
+        .iter()
+        .filter(|f| f.extension().is_some_and(|e| e == "yaml"))
+    {
+        let text = std::fs::read_to_string(f).unwrap();
+        for (_, doc) in tranche::yaml::parse_documents(&text)
+            .unwrap_or_else(|(i, e)| panic!("{}[{i}]: {e}", f.display()))
+        {
+            objects.push((f.display().to_string(), doc));
+        }
+    }
+    assert!(objects.len() >= 8, "{}", objects.len());
+    // The namespace must exist for namespaced dry-runs: create it for real.
+    let ns = objects
+        .iter()
+        .find(|(_, o)| o["kind"] == "Namespace")
+        .expect("namespace")
+        .1
+        .clone();
+    api.apply(&ns, ApplyOptions::default())
+        .await
+        .expect("namespace");
+    for (file, obj) in &objects {
+        let r = api
+            .apply(
+                obj,
+                ApplyOptions {
+                    dry_run: true,
+                    force: false,
+                },
+            )
+            .await;
+        assert!(
+            r.is_ok(),
+            "{file}: {} {}: {:?}",
+            obj["kind"],
+            obj["metadata"]["name"],
+            r.err()
+        );
+    }
+}

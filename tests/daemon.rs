@@ -10,9 +10,9 @@ use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use support::controller::FAIL_ANNOTATION;
-use support::daemon::{free_port, Daemon};
+use support::daemon::{batch_done, free_port, github_signature, post_webhook, Daemon};
 use support::fixtures::{deployment, rollout_policy, shop_repo};
-use support::forge::{ForgeStub, Posted};
+use support::forge::{descriptions, final_status, ForgeStub};
 use support::{eventually, FakeController, FixtureRepo, TestFleet};
 
 const V1: &str = "registry.example.com/shop/web:1.0.0";
@@ -79,58 +79,6 @@ impl Env {
     fn head(&self) -> String {
         self.repo.git(&["rev-parse", "HEAD"]).trim().to_string()
     }
-}
-
-/// Waits for the final (non-pending) `tranche/rollout` status of `sha`.
-async fn final_status(forge: &ForgeStub, sha: &str) -> Vec<Posted> {
-    eventually(
-        &format!("final status of {sha}"),
-        Duration::from_secs(120),
-        || async {
-            let s = forge.for_commit(sha, "tranche/rollout");
-            s.last().filter(|p| p.state != "pending").map(|_| s.clone())
-        },
-    )
-    .await
-}
-
-/// Waits until the rollout record at `record` shows `commit` past batch 1.
-async fn batch_done(record: &std::path::Path, commit: &str) {
-    eventually(
-        &format!("batch 1 of {commit} done"),
-        Duration::from_secs(60),
-        || async {
-            let v: Value = serde_json::from_str(&std::fs::read_to_string(record).ok()?).ok()?;
-            (v["commit"] == commit && v["batch"].as_u64()? >= 1).then_some(())
-        },
-    )
-    .await;
-}
-
-fn descriptions(s: &[Posted]) -> Vec<String> {
-    s.iter()
-        .map(|p| format!("{}: {}", p.state, p.description))
-        .collect()
-}
-
-async fn post_webhook(url: &str, body: &[u8], signature: &str) -> u16 {
-    reqwest::Client::new()
-        .post(format!("{url}/webhook"))
-        .header("X-GitHub-Event", "push")
-        .header("X-Hub-Signature-256", signature)
-        .body(body.to_vec())
-        .send()
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
-}
-
-fn github_signature(secret: &str, body: &[u8]) -> String {
-    use hmac::{KeyInit, Mac};
-    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
-    mac.update(body);
-    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -437,61 +385,6 @@ async fn two_daemons_share_a_lease_only_the_leader_applies_and_a_standby_takes_o
         .await
         .unwrap();
     assert_eq!(held["spec"]["holderIdentity"], "daemon-two");
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_manifest_in_deploy_passes_a_server_side_dry_run() {
-    use tranche::cluster::ApplyOptions;
-    let fleet = TestFleet::start(&["m"]).await;
-    let api = fleet.cluster("m").await;
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy");
-    let mut objects = Vec::new();
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .collect();
-    files.sort();
-    for f in files
-        .iter()
-        .filter(|f| f.extension().is_some_and(|e| e == "yaml"))
-    {
-        let text = std::fs::read_to_string(f).unwrap();
-        for (_, doc) in tranche::yaml::parse_documents(&text)
-            .unwrap_or_else(|(i, e)| panic!("{}[{i}]: {e}", f.display()))
-        {
-            objects.push((f.display().to_string(), doc));
-        }
-    }
-    assert!(objects.len() >= 8, "{}", objects.len());
-    // The namespace must exist for namespaced dry-runs: create it for real.
-    let ns = objects
-        .iter()
-        .find(|(_, o)| o["kind"] == "Namespace")
-        .expect("namespace")
-        .1
-        .clone();
-    api.apply(&ns, ApplyOptions::default())
-        .await
-        .expect("namespace");
-    for (file, obj) in &objects {
-        let r = api
-            .apply(
-                obj,
-                ApplyOptions {
-                    dry_run: true,
-                    force: false,
-                },
-            )
-            .await;
-        assert!(
-            r.is_ok(),
-            "{file}: {} {}: {:?}",
-            obj["kind"],
-            obj["metadata"]["name"],
-            r.err()
-        );
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

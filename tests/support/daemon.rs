@@ -1,6 +1,8 @@
 //! The real `tranche run` daemon as a child process, with a config file
 //! written for the test. Killed (SIGKILL) on drop.
 
+use super::eventually;
+use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -129,4 +131,39 @@ impl Daemon {
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
+}
+
+/// Waits until the rollout record at `record` shows `commit` past batch 1.
+pub async fn batch_done(record: &std::path::Path, commit: &str) {
+    eventually(
+        &format!("batch 1 of {commit} done"),
+        Duration::from_secs(60),
+        || async {
+            let v: Value = serde_json::from_str(&std::fs::read_to_string(record).ok()?).ok()?;
+            (v["commit"] == commit && v["batch"].as_u64()? >= 1).then_some(())
+        },
+    )
+    .await;
+}
+
+/// POSTs a GitHub push delivery to the daemon's `/webhook`; the status code.
+pub async fn post_webhook(url: &str, body: &[u8], signature: &str) -> u16 {
+    reqwest::Client::new()
+        .post(format!("{url}/webhook"))
+        .header("X-GitHub-Event", "push")
+        .header("X-Hub-Signature-256", signature)
+        .body(body.to_vec())
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+/// The `X-Hub-Signature-256` value GitHub would send.
+pub fn github_signature(secret: &str, body: &[u8]) -> String {
+    use hmac::{KeyInit, Mac};
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(body);
+    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
 }

@@ -2,12 +2,14 @@
 //! real forge can run here, so the daemon's HTTP exchange is tested against
 //! this local server, which records every request.
 
+use super::eventually;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use axum::{Json, Router};
 use serde_json::Value;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 /// One recorded status.
 #[derive(Debug, Clone)]
@@ -105,4 +107,24 @@ async fn status(
     } else {
         (StatusCode::CREATED, Json(body))
     }
+}
+
+/// Waits for the final (non-pending) `tranche/rollout` status of `sha`.
+pub async fn final_status(forge: &ForgeStub, sha: &str) -> Vec<Posted> {
+    eventually(
+        &format!("final status of {sha}"),
+        Duration::from_secs(120),
+        || async {
+            let s = forge.for_commit(sha, "tranche/rollout");
+            s.last().filter(|p| p.state != "pending").map(|_| s.clone())
+        },
+    )
+    .await
+}
+
+/// `state: description` of each status, for assertion messages.
+pub fn descriptions(s: &[Posted]) -> Vec<String> {
+    s.iter()
+        .map(|p| format!("{}: {}", p.state, p.description))
+        .collect()
 }
