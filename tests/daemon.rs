@@ -241,10 +241,12 @@ async fn a_daemon_killed_mid_rollout_finishes_it_after_restart() {
         "{:#?}",
         descriptions(&s)
     );
+    // (A queued `resuming: …` status may be replaced by a newer one before
+    // it is sent, by design; the daemon's log is the reliable witness.)
     assert!(
-        s.iter().any(|p| p.description.starts_with("resuming")),
-        "{:#?}",
-        descriptions(&s)
+        daemon.log().contains("resuming rollout left in flight"),
+        "{}",
+        daemon.log()
     );
     for c in ["a", "b", "c", "d"] {
         assert_eq!(env.image(c).await, V2, "{c}");
@@ -358,9 +360,9 @@ async fn two_daemons_share_a_lease_only_the_leader_applies_and_a_standby_takes_o
         descriptions(&s)
     );
     assert!(
-        s.iter().any(|p| p.description.starts_with("resuming")),
-        "{:#?}",
-        descriptions(&s)
+        two.log().contains("resuming rollout left in flight"),
+        "{}",
+        two.log()
     );
     assert_eq!(env.image("a").await, V2);
     assert_eq!(env.image("b").await, V2);
