@@ -133,6 +133,7 @@ impl GitSource {
         let refspecs = [
             "+refs/heads/*:refs/remotes/origin/*",
             "+refs/pull/*/head:refs/remotes/origin/pull/*",
+            "+refs/merge-requests/*/head:refs/remotes/origin/merge-requests/*",
         ];
         r.fetch(&refspecs, Some(&mut opts), None)
             .map_err(git(format!("fetch {}", redact(&remote.url))))
