@@ -201,6 +201,11 @@ fn result(c: &Change, outcome: Outcome, error: Option<String>) -> ObjectResult {
             .then(|| c.reason.clone())
             .flatten()
     });
+    // An apiserver message about a Secret may quote one of its values.
+    let message = match (&c.object, message) {
+        (Some(obj), Some(m)) => Some(crate::plan::mask::redact_values(&m, obj)),
+        (_, m) => m,
+    };
     ObjectResult {
         app: c.app.clone(),
         id: c.id(),

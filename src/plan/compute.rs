@@ -202,7 +202,10 @@ async fn plan_object(
         Err(e) if e.is_unreachable() => return Err(e),
         Err(e) => {
             c.action = Action::Update;
-            c.reason = Some(format!("server-side dry-run failed: {e}"));
+            c.reason = Some(super::mask::redact_values(
+                &format!("server-side dry-run failed: {e}"),
+                &obj.object,
+            ));
         }
     }
     Ok(c)

@@ -68,6 +68,27 @@ pub fn mask_pair(live: Option<&Value>, desired: Option<&Value>) -> (Option<Value
     (l, d)
 }
 
+/// Removes from `text` every value of a Secret's `data`/`stringData` (a
+/// message from the apiserver about a Secret may quote one). Values shorter
+/// than 4 characters are left, as they would match innocent text.
+pub fn redact_values(text: &str, obj: &Value) -> String {
+    if !is_secret(obj) {
+        return text.to_string();
+    }
+    let mut out = text.to_string();
+    for field in ["data", "stringData"] {
+        let values = obj
+            .get(field)
+            .and_then(Value::as_object)
+            .into_iter()
+            .flat_map(|m| m.values());
+        for v in values.filter_map(Value::as_str).filter(|v| v.len() >= 4) {
+            out = out.replace(v, MASK);
+        }
+    }
+    out
+}
+
 /// Replaces `obj[field]` with a map of the same keys whose values are masks:
 /// `MASK` when `other` has the same value, `changed` otherwise.
 fn replace_field(
@@ -127,6 +148,16 @@ mod tests {
             assert!(!text.contains(secret), "{secret} leaked into {text}");
         }
         assert!(text.contains("/data/password") && text.contains("/data/added"));
+    }
+
+    #[test]
+    fn messages_lose_secret_values() {
+        let s = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"},
+            "stringData": {"password": "hunter2-long"}, "data": {"k": "c2VjcmV0"}});
+        let text = redact_values("invalid value \"hunter2-long\" and c2VjcmV0", &s);
+        assert_eq!(text, "invalid value \"***\" and ***");
+        let cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "data": {"k": "visible"}});
+        assert_eq!(redact_values("visible", &cm), "visible");
     }
 
     #[test]
