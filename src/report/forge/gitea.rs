@@ -4,11 +4,10 @@
 //! The states tranche uses (pending, success, failure, error) are spelled as
 //! on GitHub; Gitea's extra `warning` is never sent.
 
-use super::http::{check_sha, encode_segment, owner_and_name, Endpoint};
-use super::{truncate_description, CommitStatus, Forge, ForgeError};
+use super::http::{check_sha, encode_segment, owner_and_name, status_body, Endpoint};
+use super::{CommitStatus, Forge, ForgeError};
 use crate::report::secret::Secret;
 use reqwest::header::{HeaderValue, ACCEPT, AUTHORIZATION};
-use serde_json::json;
 
 /// Gitea stores descriptions as text; this keeps them to one readable line
 /// in its commit list.
@@ -54,12 +53,7 @@ impl Forge for Gitea {
             encode_segment(&self.owner),
             encode_segment(&self.name)
         );
-        let body = json!({
-            "state": status.state.as_str(),
-            "target_url": status.target_url,
-            "description": truncate_description(&status.description, DESCRIPTION_LIMIT),
-            "context": status.context,
-        });
+        let body = status_body(status, DESCRIPTION_LIMIT);
         let headers = vec![
             (AUTHORIZATION, self.endpoint.auth_value("token ")?),
             (ACCEPT, HeaderValue::from_static("application/json")),

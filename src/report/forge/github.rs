@@ -1,11 +1,10 @@
 //! GitHub and GitHub Enterprise Server commit statuses
 //! (`POST {api}/repos/{owner}/{repo}/statuses/{sha}`, REST API 2022-11-28).
 
-use super::http::{check_sha, encode_segment, owner_and_name, Endpoint};
-use super::{truncate_description, CommitStatus, Forge, ForgeError};
+use super::http::{check_sha, encode_segment, owner_and_name, status_body, Endpoint};
+use super::{CommitStatus, Forge, ForgeError};
 use crate::report::secret::Secret;
 use reqwest::header::{HeaderName, HeaderValue, ACCEPT, AUTHORIZATION};
-use serde_json::json;
 
 /// github.com's API; GitHub Enterprise uses `https://HOST/api/v3`.
 pub(super) const DEFAULT_API: &str = "https://api.github.com";
@@ -52,12 +51,7 @@ impl Forge for GitHub {
             encode_segment(&self.owner),
             encode_segment(&self.name)
         );
-        let body = json!({
-            "state": status.state.as_str(),
-            "target_url": status.target_url,
-            "description": truncate_description(&status.description, DESCRIPTION_LIMIT),
-            "context": status.context,
-        });
+        let body = status_body(status, DESCRIPTION_LIMIT);
         let headers = vec![
             (AUTHORIZATION, self.endpoint.auth_value("Bearer ")?),
             (
