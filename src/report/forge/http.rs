@@ -136,6 +136,17 @@ pub(super) fn owner_and_name(
     }
 }
 
+/// The JSON body GitHub and Gitea/Forgejo both take for a commit status
+/// (`state`, `target_url`, `description` cut to `limit`, `context`).
+pub(super) fn status_body(status: &super::CommitStatus, limit: usize) -> serde_json::Value {
+    serde_json::json!({
+        "state": status.state.as_str(),
+        "target_url": status.target_url,
+        "description": super::truncate_description(&status.description, limit),
+        "context": status.context,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -180,15 +191,4 @@ mod tests {
         assert_eq!(clip("abc", 5), "abc");
         assert_eq!(clip("abcdef", 3), "abc…");
     }
-}
-
-/// The JSON body GitHub and Gitea/Forgejo both take for a commit status
-/// (`state`, `target_url`, `description` cut to `limit`, `context`).
-pub(super) fn status_body(status: &super::CommitStatus, limit: usize) -> serde_json::Value {
-    serde_json::json!({
-        "state": status.state.as_str(),
-        "target_url": status.target_url,
-        "description": super::truncate_description(&status.description, limit),
-        "context": status.context,
-    })
 }
