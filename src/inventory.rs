@@ -114,21 +114,26 @@ pub async fn read_all(api: &dyn ClusterApi) -> Result<BTreeMap<String, Inventory
         .collect())
 }
 
-/// Writes (server-side applies) one inventory, creating `tranche-system` first.
+/// Writes (server-side applies) one inventory (see [`ensure_namespace`]).
 pub async fn write(api: &dyn ClusterApi, inv: &Inventory) -> Result<(), ClusterError> {
     write_system(api, &inv.to_configmap()).await
 }
 
-/// Applies a ConfigMap of tranche's own into `tranche-system`, creating
-/// the namespace first. Forced: these objects belong to tranche alone.
+/// Forced apply: inventories and the cluster record belong to tranche alone.
+const FORCE: ApplyOptions = ApplyOptions {
+    dry_run: false,
+    force: true,
+};
+
+/// Creates (or keeps) the `tranche-system` namespace. Call once before
+/// [`write`] and [`set_cluster_commit`].
+pub async fn ensure_namespace(api: &dyn ClusterApi) -> Result<(), ClusterError> {
+    api.apply(&system_namespace(), FORCE).await.map(|_| ())
+}
+
+/// Applies a ConfigMap of tranche's own into `tranche-system`.
 async fn write_system(api: &dyn ClusterApi, cm: &Value) -> Result<(), ClusterError> {
-    let force = ApplyOptions {
-        force: true,
-        ..Default::default()
-    };
-    api.apply(&system_namespace(), force).await?;
-    api.apply(cm, force).await?;
-    Ok(())
+    api.apply(cm, FORCE).await.map(|_| ())
 }
 
 /// Deletes an app's inventory (the app left the cluster and all is pruned).

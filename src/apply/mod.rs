@@ -53,6 +53,15 @@ pub async fn apply_cluster(
         return report;
     }
     let (new_sets, apps) = desired_sets(plan);
+    // Only apps that change (or whose inventory is unsettled) are written.
+    let apps: BTreeSet<String> = apps
+        .into_iter()
+        .filter(|a| needs_write(plan, a, &new_sets))
+        .collect();
+    if let Err(e) = inventory::ensure_namespace(api).await {
+        report.fail_cluster(&e);
+        return report;
+    }
     // 1. Track everything before writing anything.
     for app in &apps {
         let old = plan.inventories.get(app);
@@ -130,6 +139,25 @@ pub async fn apply_cluster(
         }
     }
     report
+}
+
+/// Whether `app`'s inventory must be written by this apply: one of its
+/// objects changes, its inventory is missing or unfinished, or the set of
+/// objects it tracks changes (e.g. an object was detached).
+fn needs_write(
+    plan: &ClusterPlan,
+    app: &str,
+    new_sets: &BTreeMap<String, BTreeSet<ObjectRef>>,
+) -> bool {
+    let mutates = plan
+        .changes
+        .iter()
+        .any(|c| c.app == app && c.action.mutates());
+    let tracked = plan.inventories.get(app);
+    let unsettled = tracked.is_none_or(|i| i.pending.is_some());
+    let empty = BTreeSet::new();
+    let differs = tracked.map(|i| &i.objects) != Some(new_sets.get(app).unwrap_or(&empty));
+    mutates || unsettled || differs
 }
 
 /// Objects each app should track after this commit (created, updated or
@@ -211,5 +239,66 @@ fn result(c: &Change, outcome: Outcome, error: Option<String>) -> ObjectResult {
         id: c.id(),
         outcome,
         message,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn change(app: &str, name: &str, action: Action) -> Change {
+        Change {
+            action,
+            api_version: "v1".into(),
+            kind: "ConfigMap".into(),
+            namespace: Some("ns".into()),
+            name: name.into(),
+            app: app.into(),
+            patch: None,
+            reason: None,
+            live: None,
+            desired: None,
+            object: None,
+        }
+    }
+
+    fn settled(app: &str, names: &[&str]) -> Inventory {
+        Inventory {
+            app: app.into(),
+            commit: Some("old".into()),
+            pending: None,
+            objects: names
+                .iter()
+                .map(|n| change(app, n, Action::Unchanged).id())
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn only_changing_or_unsettled_apps_get_their_inventory_written() {
+        let mut plan = ClusterPlan::failed("c", String::new());
+        plan.error = None;
+        plan.changes = vec![
+            change("web", "a", Action::Update),
+            change("db", "b", Action::Unchanged),
+            change("cache", "c", Action::Unchanged),
+            change("new", "d", Action::Unchanged),
+        ];
+        plan.inventories
+            .insert("web".into(), settled("web", &["a"]));
+        plan.inventories.insert("db".into(), settled("db", &["b"]));
+        let mut cache = settled("cache", &["c"]);
+        cache.pending = Some("crashed".into());
+        plan.inventories.insert("cache".into(), cache);
+        let (sets, apps) = desired_sets(&plan);
+        let written: Vec<&String> = apps
+            .iter()
+            .filter(|a| needs_write(&plan, a, &sets))
+            .collect();
+        assert_eq!(
+            written,
+            vec!["cache", "new", "web"],
+            "db is settled and unchanged"
+        );
     }
 }
