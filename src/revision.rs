@@ -43,6 +43,19 @@ pub enum RevisionError {
     },
 }
 
+impl RevisionError {
+    /// The first problem alone (for one-line status descriptions): the
+    /// first model or render error, or the git error itself.
+    pub fn first_problem(&self) -> String {
+        match self {
+            RevisionError::Invalid { errors, .. } => errors.0.first().map(|e| e.to_string()),
+            RevisionError::Render { errors, .. } => errors.first().map(|e| e.to_string()),
+            RevisionError::Git(_) => None,
+        }
+        .unwrap_or_else(|| self.to_string())
+    }
+}
+
 fn render_list(errors: &[RenderError]) -> String {
     errors
         .iter()
@@ -127,5 +140,23 @@ impl RepoRevisions {
 impl Revisions for RepoRevisions {
     fn read(&self, rev: &str) -> Result<Revision, RevisionError> {
         Revision::read(&self.open()?, rev)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{ModelError, ModelErrors};
+
+    #[test]
+    fn first_problem_is_the_first_listed_error() {
+        let e = RevisionError::Invalid {
+            commit: "abc".into(),
+            errors: ModelErrors(vec![
+                ModelError::file("clusters/a.yaml", "bad"),
+                ModelError::file("clusters/b.yaml", "worse"),
+            ]),
+        };
+        assert_eq!(e.first_problem(), "clusters/a.yaml: bad");
     }
 }

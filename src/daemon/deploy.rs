@@ -99,14 +99,7 @@ impl Daemon {
         let rev = match revisions.read(commit) {
             Ok(rev) => rev,
             Err(e) => {
-                let first = e
-                    .to_string()
-                    .lines()
-                    .nth(1)
-                    .or(e.to_string().lines().next())
-                    .unwrap_or("")
-                    .to_string();
-                let text = format!("invalid: {first}");
+                let text = format!("invalid: {}", e.first_problem());
                 tracing::error!(commit = %short(commit), error = %e, "commit cannot be deployed");
                 observer.post(ROLLOUT_CONTEXT, StatusState::Error, &text);
                 self.remember_invalid(commit, &text)?;
@@ -244,13 +237,10 @@ impl Daemon {
         let rev = match self.source.revisions().read(commit) {
             Ok(rev) => rev,
             Err(e) => {
-                let first = e
-                    .to_string()
-                    .lines()
-                    .nth(1)
-                    .unwrap_or("invalid")
-                    .to_string();
-                post(StatusState::Failure, format!("invalid: {first}"));
+                post(
+                    StatusState::Failure,
+                    format!("invalid: {}", e.first_problem()),
+                );
                 return;
             }
         };
