@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use support::controller::FAIL_ANNOTATION;
 use support::daemon::{batch_done, free_port, github_signature, post_webhook, Daemon};
-use support::fixtures::{deployment, rollout_policy, shop_repo};
+use support::fixtures::{deployment, rollout_policy, shop_image, shop_repo};
 use support::forge::{descriptions, final_status, ForgeStub};
 use support::{eventually, FakeController, FixtureRepo, TestFleet};
 
@@ -65,15 +65,7 @@ impl Env {
     }
 
     async fn image(&self, c: &str) -> String {
-        let d = self
-            .fleet
-            .get(c, "apps/v1", "Deployment", Some("shop"), "web")
-            .await
-            .expect("deployment");
-        d["spec"]["template"]["spec"]["containers"][0]["image"]
-            .as_str()
-            .unwrap()
-            .to_string()
+        shop_image(&self.fleet, c).await
     }
 
     fn head(&self) -> String {

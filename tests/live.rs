@@ -5,7 +5,7 @@ mod support;
 
 use serde_json::{json, Value};
 use std::sync::Arc;
-use support::fixtures::{deployment, shop_repo};
+use support::fixtures::{deployment, shop_image, shop_repo};
 use support::{tranche, FakeController, TestFleet};
 
 const CLUSTERS: [&str; 3] = ["a", "b", "c"];
@@ -328,22 +328,12 @@ async fn a_detached_object_is_skipped() {
         vec![("update".to_string(), "Deployment/web".to_string())]
     );
     env.apply_ok().await;
-    let a = env
-        .fleet
-        .get("a", "apps/v1", "Deployment", Some("shop"), "web")
-        .await
-        .unwrap();
     assert_eq!(
-        a["spec"]["template"]["spec"]["containers"][0]["image"],
+        shop_image(&env.fleet, "a").await,
         "registry.example.com/shop/web:1.0.0"
     );
-    let b = env
-        .fleet
-        .get("b", "apps/v1", "Deployment", Some("shop"), "web")
-        .await
-        .unwrap();
     assert_eq!(
-        b["spec"]["template"]["spec"]["containers"][0]["image"],
+        shop_image(&env.fleet, "b").await,
         "registry.example.com/shop/web:2.0.0"
     );
 }

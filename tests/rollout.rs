@@ -9,7 +9,7 @@ use serde_json::Value;
 use std::sync::Arc;
 use std::time::Duration;
 use support::controller::FAIL_ANNOTATION;
-use support::fixtures::{cluster, deployment, rollout_policy, shop_repo};
+use support::fixtures::{cluster, deployment, rollout_policy, shop_image, shop_repo};
 use support::{tranche, FakeController, FixtureRepo, TestFleet};
 
 struct Env {
@@ -60,15 +60,7 @@ impl Env {
     }
 
     async fn image(&self, c: &str) -> String {
-        let d = self
-            .fleet
-            .get(c, "apps/v1", "Deployment", Some("shop"), "web")
-            .await
-            .expect("deployment");
-        d["spec"]["template"]["spec"]["containers"][0]["image"]
-            .as_str()
-            .unwrap()
-            .to_string()
+        shop_image(&self.fleet, c).await
     }
 
     async fn audit_lens(&self) -> Vec<usize> {

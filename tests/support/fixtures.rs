@@ -3,7 +3,7 @@
 //! `shop` (Namespace, Deployment, Service, ConfigMap, Secret), and a fast
 //! rollout policy.
 
-use super::FixtureRepo;
+use super::{FixtureRepo, TestFleet};
 
 /// Rollout policy used by tests (fast timeouts; ratio 1:2:7).
 pub fn rollout_policy(on_failure: &str, bake: &str) -> String {
@@ -64,4 +64,16 @@ pub fn shop_repo(clusters: &[&str]) -> FixtureRepo {
          password: hunter2-very-secret\n",
     );
     repo
+}
+
+/// The image the shop Deployment runs on `cluster` (panics if it is missing).
+pub async fn shop_image(fleet: &TestFleet, cluster: &str) -> String {
+    let d = fleet
+        .get(cluster, "apps/v1", "Deployment", Some("shop"), "web")
+        .await
+        .unwrap_or_else(|| panic!("{cluster}: no Deployment shop/web"));
+    d["spec"]["template"]["spec"]["containers"][0]["image"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
 }
