@@ -9,7 +9,8 @@
 # Cache: $TRANCHE_K8S_CACHE (default ~/.cache/tranche-k8s/<version>/).
 set -euo pipefail
 
-VERSION="1.20.5+really1.20.2-1.1+deb12u1"
+. "$(dirname "$0")/versions.env"
+VERSION="$K8S_OLDEST_DEB"
 CACHE="${TRANCHE_K8S_CACHE:-$HOME/.cache/tranche-k8s}/${VERSION}"
 BIN="$CACHE/kube-apiserver"
 log() { echo "[build-apiserver] $*" >&2; }
@@ -31,6 +32,13 @@ if [ -x "$BIN" ]; then
 fi
 
 mkdir -p "$CACHE"
+# One build at a time (tests and CI may call this together); the winner builds.
+exec 9>"$CACHE/.build.lock"
+flock 9
+if [ -x "$BIN" ]; then
+  echo "$BIN"
+  exit 0
+fi
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/tranche-k8s-build.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 
