@@ -9,6 +9,8 @@
 //!                      cluster)              rollback)   notes)
 //! ```
 //!
+//! * [`kinds`] is the one table of Kubernetes kinds, keyed by (group, kind),
+//!   that every stage reads (scope, workloads, pod specs, health, apply order).
 //! * [`git`] reads a commit's tree (never the work tree) into a [`git::Snapshot`].
 //! * [`model`] turns a snapshot into a validated [`model::Fleet`]; every error
 //!   names its file and field.
@@ -29,6 +31,7 @@ pub mod cluster;
 pub mod daemon;
 pub mod git;
 pub mod inventory;
+pub mod kinds;
 pub mod model;
 pub mod object;
 pub mod outcome;

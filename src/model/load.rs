@@ -28,7 +28,13 @@ pub fn load(snapshot: &Snapshot) -> Result<Fleet, ModelErrors> {
     let mut p = Problems::default();
     let layout = layout::classify(snapshot.files.keys(), &mut p);
     let known = layout.known();
-    let repo = repository::settings(snapshot, layout.repository, &mut p);
+    let mut repo = repository::settings(snapshot, layout.repository, &mut p);
+    let manifests: Vec<&str> = layout
+        .apps
+        .values()
+        .flat_map(|a| a.manifests.clone())
+        .collect();
+    crate::model::validate::crds::declare(snapshot, &manifests, &mut repo.rules.kinds);
     let clusters = clusters::load(snapshot, &layout.clusters, &mut p);
     let Some(base) = policies::builtin(&mut p) else {
         return Err(p.into_errors());
@@ -45,6 +51,7 @@ pub fn load(snapshot: &Snapshot) -> Result<Fleet, ModelErrors> {
         clusters,
         apps,
         policies: loaded.policies,
+        kinds: repo.rules.kinds,
     })
 }
 

@@ -23,7 +23,7 @@
 //! the string at that JSON pointer, which must exist.
 
 use crate::model::{ImageComponent, ImageOverrider, OverrideOp};
-use crate::render::kinds::containers_mut;
+use crate::render::pods::containers_mut;
 use serde_json::Value;
 use std::fmt;
 
@@ -131,15 +131,20 @@ impl fmt::Display for ImageRef {
     }
 }
 
-/// Applies an image overrider to an object of `kind`.
-pub fn apply_image(obj: &mut Value, kind: &str, ov: &ImageOverrider) -> Result<(), String> {
+/// Applies an image overrider to an object whose pod spec (if any) is at
+/// `pod_spec`.
+pub fn apply_image(
+    obj: &mut Value,
+    pod_spec: Option<&str>,
+    ov: &ImageOverrider,
+) -> Result<(), String> {
     if let Some(path) = &ov.path {
         let Some(slot) = obj.pointer_mut(path) else {
             return Err(format!("no image at {path}"));
         };
         return rewrite(slot, ov).map_err(|e| format!("{path}: {e}"));
     }
-    for container in containers_mut(obj, kind) {
+    for container in containers_mut(obj, pod_spec) {
         let name = container
             .get("name")
             .and_then(Value::as_str)
@@ -167,6 +172,8 @@ fn rewrite(slot: &mut Value, ov: &ImageOverrider) -> Result<(), String> {
 mod tests {
     use super::*;
     use crate::render::testkit::deployment;
+
+    const DEPLOYMENT_PODS: Option<&str> = Some("/spec/template/spec");
     use serde_json::json;
 
     type Parts = (Option<String>, String, Option<String>, Option<String>);
@@ -308,7 +315,7 @@ mod tests {
             json!([{"name": "init", "image": "busybox"}]);
         apply_image(
             &mut d,
-            "Deployment",
+            DEPLOYMENT_PODS,
             &ov(ImageComponent::Registry, OverrideOp::Add, "mirror.local"),
         )
         .unwrap();
@@ -323,7 +330,7 @@ mod tests {
         let mut cm = json!({"kind": "ConfigMap", "data": {"image": "nginx"}});
         apply_image(
             &mut cm,
-            "ConfigMap",
+            None,
             &ov(ImageComponent::Tag, OverrideOp::Add, "v1"),
         )
         .unwrap();
@@ -337,7 +344,7 @@ mod tests {
             json!([{"name": "a", "image": "a:1"}, {"name": "b", "image": "b:1"}]);
         let mut o = ov(ImageComponent::Tag, OverrideOp::Replace, "2");
         o.path = Some("/spec/template/spec/containers/1/image".into());
-        apply_image(&mut d, "Deployment", &o).unwrap();
+        apply_image(&mut d, DEPLOYMENT_PODS, &o).unwrap();
         assert_eq!(
             d["spec"]["template"]["spec"]["containers"][0]["image"],
             "a:1"
@@ -348,14 +355,14 @@ mod tests {
         );
         o.path = Some("/spec/template/spec/containers/5/image".into());
         assert_eq!(
-            apply_image(&mut d, "Deployment", &o).unwrap_err(),
+            apply_image(&mut d, DEPLOYMENT_PODS, &o).unwrap_err(),
             "no image at /spec/template/spec/containers/5/image"
         );
         let mut bad = deployment("web", Some(1));
         bad["spec"]["template"]["spec"]["containers"][0]["image"] = json!("nginx:");
         let err = apply_image(
             &mut bad,
-            "Deployment",
+            DEPLOYMENT_PODS,
             &ov(ImageComponent::Tag, OverrideOp::Add, "1"),
         )
         .unwrap_err();

@@ -50,7 +50,9 @@ pub fn settings(snapshot: &Snapshot, path: Option<&str>, p: &mut Problems) -> Re
             );
         }
     }
-    settings.rules.extra_cluster_scoped_kinds = spec.cluster_scoped_kinds;
+    for kind in &spec.cluster_scoped_kinds {
+        settings.rules.kinds.declare_cluster_scoped(kind);
+    }
     settings.selection = spec.policies;
     settings
 }

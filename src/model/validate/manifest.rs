@@ -1,36 +1,45 @@
-//! One Kubernetes object from `manifests/*.yaml`: identity present and
-//! well-formed, namespace defaulted (or forbidden for cluster-scoped kinds),
-//! labels valid, and HPA bounds sane. Object contents are never echoed in
-//! messages (they may be Secret data).
+//! One Kubernetes object, from `manifests/*.yaml` or as rendered: identity
+//! present and well-formed, namespace defaulted on load (and forbidden for
+//! cluster-scoped kinds), labels valid, and HPA bounds sane. Scope comes
+//! from the kind table ([`crate::kinds`]), by API group and kind. Object
+//! contents are never echoed in messages (they may be Secret data).
+//!
+//! [`check_object`] is the one set of checks; loading runs it on each
+//! manifest as written and rendering on each object after its overrides
+//! (`crate::render::check`), so an override cannot produce what a
+//! hand-written manifest could not be.
 
 use super::selector::{check_key, check_value};
 use super::{Loc, Problems};
-use crate::model::kinds::{check_object_name, is_cluster_scoped_kind};
+use crate::kinds::{group_of, KindTable, NameRule, Scope};
 use crate::model::{names, Manifest};
 use serde_json::Value;
 
 /// Repository settings that shape objects.
 #[derive(Debug, Clone)]
 pub struct ObjectRules {
-    /// Namespace given to namespaced objects that set none.
+    /// Namespace given to namespaced objects that set none (`default`
+    /// unless `tranche.yaml` says otherwise).
     pub default_namespace: String,
-    /// Cluster-scoped kinds declared by the repository (custom resources).
-    pub extra_cluster_scoped_kinds: Vec<String>,
+    /// The kinds known before any cluster is asked: built-in, the
+    /// repository's `clusterScopedKinds`, the fleet's CRDs.
+    pub kinds: KindTable,
 }
 
 impl Default for ObjectRules {
     fn default() -> Self {
         ObjectRules {
             default_namespace: "default".to_string(),
-            extra_cluster_scoped_kinds: Vec::new(),
+            kinds: KindTable::default(),
         }
     }
 }
 
 impl ObjectRules {
-    /// Whether objects of `kind` are cluster-scoped (built-in table or repo list).
+    /// Whether the repository declares custom kinds named `kind`
+    /// cluster-scoped (`tranche.yaml` `spec.clusterScopedKinds`).
     pub fn is_cluster_scoped(&self, kind: &str) -> bool {
-        is_cluster_scoped_kind(kind) || self.extra_cluster_scoped_kinds.iter().any(|k| k == kind)
+        self.kinds.is_declared_cluster_scoped(kind)
     }
 }
 
@@ -50,31 +59,9 @@ pub fn manifest(
         return None;
     }
     let before = p.len();
-    let api_version = required(loc, &object, "/apiVersion", "apiVersion", "e.g. apps/v1", p);
-    let kind = required(loc, &object, "/kind", "kind", "e.g. Deployment", p);
-    let name = required(
-        loc,
-        &object,
-        "/metadata/name",
-        "metadata.name",
-        "a stable name",
-        p,
-    );
-    let (Some(_), Some(kind), Some(name)) = (api_version, kind, name) else {
-        return None;
-    };
-    if let Err(why) = check_object_name(&kind, &name) {
-        p.push(
-            loc,
-            "metadata.name",
-            format!("invalid {kind} name {name:?}: {why}"),
-        );
-    }
-    namespace(loc, &mut object, &kind, rules, p);
-    labels(loc, &object, p);
-    if kind == "HorizontalPodAutoscaler" && api_version_of(&object).starts_with("autoscaling/") {
-        hpa_bounds(loc, &object, p);
-    }
+    identity(loc, &object, p)?;
+    default_namespace(&mut object, rules);
+    check_object(loc, &object, &rules.kinds, p);
     (p.len() == before).then(|| Manifest {
         file: loc.file.to_string(),
         doc: loc.doc.unwrap_or(0),
@@ -82,11 +69,57 @@ pub fn manifest(
     })
 }
 
-fn api_version_of(object: &Value) -> &str {
-    object
-        .get("apiVersion")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
+/// Every check an object must pass, as written or as rendered: identity,
+/// a name valid for its kind, a namespace that matches the kind's scope
+/// (none for cluster-scoped kinds, one for namespaced kinds, a valid
+/// namespace name), valid labels, and sane HPA bounds. Problems are
+/// reported at `loc`; object contents are never quoted.
+pub fn check_object(loc: Loc<'_>, object: &Value, kinds: &KindTable, p: &mut Problems) {
+    if !object.is_object() {
+        p.push(loc, "", "expected a Kubernetes object (a mapping)");
+        return;
+    }
+    let Some((api_version, kind, name)) = identity(loc, object, p) else {
+        return;
+    };
+    let group = group_of(&api_version);
+    if let Err(why) = object_name(kinds.name_rule(group, &kind), &name) {
+        p.push(
+            loc,
+            "metadata.name",
+            format!("invalid {kind} name {name:?}: {why}"),
+        );
+    }
+    namespace(loc, object, group, &kind, kinds, p);
+    labels(loc, object, p);
+    if kinds.is_hpa(group, &kind) {
+        hpa_bounds(loc, object, p);
+    }
+}
+
+/// Checks `metadata.name` the way the apiserver does for the kind's rule.
+fn object_name(rule: NameRule, name: &str) -> Result<(), String> {
+    match rule {
+        NameRule::Dns1123Label => names::dns1123_label(name),
+        NameRule::Dns1035Label => names::dns1035_label(name),
+        NameRule::PathSegment => names::path_segment_name(name),
+        NameRule::Dns1123Subdomain => names::dns1123_subdomain(name),
+    }
+}
+
+/// `apiVersion`, `kind` and `metadata.name`, each reported when missing.
+fn identity(loc: Loc<'_>, object: &Value, p: &mut Problems) -> Option<(String, String, String)> {
+    let api_version = required(loc, object, "/apiVersion", "apiVersion", "e.g. apps/v1", p);
+    let kind = required(loc, object, "/kind", "kind", "e.g. Deployment", p);
+    let name = required(
+        loc,
+        object,
+        "/metadata/name",
+        "metadata.name",
+        "a stable name",
+        p,
+    );
+    Some((api_version?, kind?, name?))
 }
 
 fn required(
@@ -114,40 +147,79 @@ fn required(
     }
 }
 
-fn namespace(loc: Loc<'_>, object: &mut Value, kind: &str, rules: &ObjectRules, p: &mut Problems) {
+/// Gives an object that sets no namespace the default one, unless its
+/// kind is cluster-scoped. Kinds the table does not know count as
+/// namespaced here; the cluster driver refuses them if discovery disagrees.
+fn default_namespace(object: &mut Value, rules: &ObjectRules) {
+    let (group, kind) = crate::kinds::group_kind(object);
+    if rules.kinds.scope(group, kind) == Some(Scope::Cluster) {
+        return;
+    }
+    let Some(meta) = object.get_mut("metadata").and_then(Value::as_object_mut) else {
+        return;
+    };
+    let absent = match meta.get("namespace") {
+        None | Some(Value::Null) => true,
+        Some(Value::String(s)) => s.is_empty(),
+        Some(_) => false,
+    };
+    if absent {
+        meta.insert(
+            "namespace".to_string(),
+            Value::String(rules.default_namespace.clone()),
+        );
+    }
+}
+
+fn namespace(
+    loc: Loc<'_>,
+    object: &Value,
+    group: &str,
+    kind: &str,
+    kinds: &KindTable,
+    p: &mut Problems,
+) {
+    const FIELD: &str = "metadata.namespace";
     let written = match object.pointer("/metadata/namespace") {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) if s.is_empty() => None,
-        Some(Value::String(s)) => Some(s.clone()),
+        Some(Value::String(s)) => Some(s.as_str()),
         Some(_) => {
-            p.push(loc, "metadata.namespace", "must be a string");
+            p.push(loc, FIELD, "must be a string");
             return;
         }
     };
-    match (rules.is_cluster_scoped(kind), written) {
-        (true, Some(_)) => p.push(
+    match (kinds.scope(group, kind), written) {
+        (Some(Scope::Cluster), Some(_)) => p.push(
             loc,
-            "metadata.namespace",
-            format!("{kind} is cluster-scoped: remove metadata.namespace"),
+            FIELD,
+            format!(
+                "{kind} is cluster-scoped{}: remove metadata.namespace",
+                origin(kinds, group, kind)
+            ),
         ),
-        (true, None) => {}
-        (false, Some(ns)) => {
-            if let Err(why) = names::dns1123_label(&ns) {
-                p.push(
-                    loc,
-                    "metadata.namespace",
-                    format!("invalid namespace {ns:?}: {why}"),
-                );
+        (Some(Scope::Namespaced), None) => p.push(
+            loc,
+            FIELD,
+            format!("{kind} is namespaced: it needs metadata.namespace"),
+        ),
+        (_, Some(ns)) => {
+            if let Err(why) = names::dns1123_label(ns) {
+                p.push(loc, FIELD, format!("invalid namespace {ns:?}: {why}"));
             }
         }
-        (false, None) => {
-            if let Some(meta) = object.get_mut("metadata").and_then(Value::as_object_mut) {
-                meta.insert(
-                    "namespace".to_string(),
-                    Value::String(rules.default_namespace.clone()),
-                );
-            }
-        }
+        (_, None) => {}
+    }
+}
+
+/// ` (declared by …)` for kinds whose scope the fleet itself declares.
+fn origin(kinds: &KindTable, group: &str, kind: &str) -> String {
+    use crate::kinds::Origin;
+    match kinds.get(group, kind).map(|i| &i.origin) {
+        Some(Origin::Crd(source)) => format!(" (CustomResourceDefinition in {source})"),
+        Some(Origin::Repository) => " (tranche.yaml spec.clusterScopedKinds)".to_string(),
+        Some(Origin::Policy(file)) => format!(" (declared in {file})"),
+        _ => String::new(),
     }
 }
 
@@ -224,10 +296,8 @@ mod tests {
     fn check(yaml: &str) -> (Option<Manifest>, Vec<ModelError>) {
         let object: Value = crate::yaml::from_str(yaml).unwrap();
         let mut p = Problems::default();
-        let rules = ObjectRules {
-            extra_cluster_scoped_kinds: vec!["ClusterPolicy".into()],
-            ..ObjectRules::default()
-        };
+        let mut rules = ObjectRules::default();
+        rules.kinds.declare_cluster_scoped("ClusterPolicy");
         let m = manifest(Loc::doc(FILE, 1), object, &rules, &mut p);
         (m, p.finish(()).err().map(|e| e.0).unwrap_or_default())
     }
@@ -339,6 +409,58 @@ mod tests {
         assert_eq!(
             errors[0].location,
             "apps/shop/manifests/app.yaml[doc 1]: metadata.labels.tier"
+        );
+    }
+
+    #[test]
+    fn scope_is_decided_by_group_and_kind() {
+        // A custom kind named like a built-in cluster-scoped one is namespaced here.
+        let (m, errors) = check(
+            "{apiVersion: example.com/v1, kind: Namespace, metadata: {name: n, namespace: a}}",
+        );
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(m.unwrap().object["metadata"]["namespace"], "a");
+        let (m, _) = check("{apiVersion: example.com/v1, kind: Namespace, metadata: {name: n}}");
+        assert_eq!(m.unwrap().object["metadata"]["namespace"], "default");
+    }
+
+    #[test]
+    fn rendered_objects_must_keep_a_namespace_their_kind_needs() {
+        let object: Value = serde_json::json!({"apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "RoleBinding", "metadata": {"name": "admins"}});
+        let mut p = Problems::default();
+        check_object(Loc::doc(FILE, 0), &object, KindTable::builtin(), &mut p);
+        assert_eq!(
+            p.finish(()).unwrap_err().0,
+            [ModelError::doc(
+                FILE,
+                0,
+                Some("metadata.namespace"),
+                "RoleBinding is namespaced: it needs metadata.namespace"
+            )]
+        );
+    }
+
+    #[test]
+    fn crd_declared_scope_is_named_in_the_message() {
+        let mut kinds = KindTable::default();
+        kinds.insert(
+            "example.com",
+            "Widget",
+            crate::kinds::KindInfo::plain(
+                Scope::Cluster,
+                crate::kinds::Origin::Crd("apps/p/manifests/crd.yaml[doc 0]".into()),
+            ),
+        );
+        let object: Value = serde_json::json!({"apiVersion": "example.com/v1",
+            "kind": "Widget", "metadata": {"name": "w", "namespace": "team-a"}});
+        let mut p = Problems::default();
+        check_object(Loc::doc(FILE, 0), &object, &kinds, &mut p);
+        let errors = p.finish(()).unwrap_err().0;
+        assert_eq!(
+            errors[0].message,
+            "Widget is cluster-scoped (CustomResourceDefinition in apps/p/manifests/crd.yaml[doc 0]): \
+             remove metadata.namespace"
         );
     }
 }
