@@ -9,6 +9,11 @@
 //! timeouts make a dead apiserver fail fast as
 //! [`ClusterError::Unreachable`]. Errors are classified in module `classify`.
 //!
+//! Scope comes from discovery and is checked before every request: a
+//! cluster-scoped kind given a namespace, or a namespaced kind given none,
+//! is refused with [`ClusterError::WrongScope`] (never sent to another
+//! scope, never put into the context's default namespace).
+//!
 //! Secrets: request and response bodies are never logged or put into
 //! errors; only the apiserver's status message is.
 
@@ -196,13 +201,40 @@ impl KubeCluster {
         }
     }
 
-    /// The dynamic API for one object (`namespace` ignored for
-    /// cluster-scoped kinds; the context's default namespace when absent).
-    fn object_api(&self, r: &Resolved, namespace: Option<&str>) -> Api<DynamicObject> {
+    /// The dynamic API for one object whose namespace fits its kind's
+    /// scope; refused (no request made) when it does not.
+    fn object_api(
+        &self,
+        r: &Resolved,
+        namespace: Option<&str>,
+        object: &str,
+    ) -> Result<Api<DynamicObject>, ClusterError> {
         match (r.namespaced, namespace) {
-            (true, Some(ns)) => Api::namespaced_with(self.client.clone(), ns, &r.resource),
-            (true, None) => Api::default_namespaced_with(self.client.clone(), &r.resource),
-            (false, _) => Api::all_with(self.client.clone(), &r.resource),
+            (true, Some(ns)) => Ok(Api::namespaced_with(self.client.clone(), ns, &r.resource)),
+            (false, None) => Ok(Api::all_with(self.client.clone(), &r.resource)),
+            (namespaced, namespace) => Err(self.wrong_scope(r, namespaced, namespace, object)),
+        }
+    }
+
+    fn wrong_scope(
+        &self,
+        r: &Resolved,
+        namespaced: bool,
+        namespace: Option<&str>,
+        object: &str,
+    ) -> ClusterError {
+        let kind = &r.resource.kind;
+        let message = match namespace {
+            Some(ns) if !namespaced => format!(
+                "{kind} is cluster-scoped on this cluster but namespace {ns:?} was given; tranche \
+                 never moves an object to another scope"
+            ),
+            _ => format!("{kind} is namespaced on this cluster but no namespace was given"),
+        };
+        ClusterError::WrongScope {
+            cluster: self.name.clone(),
+            object: object.to_string(),
+            message,
         }
     }
 
@@ -258,8 +290,8 @@ impl ClusterApi for KubeCluster {
 
     async fn get(&self, id: &ObjectRef) -> Result<Option<Value>, ClusterError> {
         let r = self.resolve(&id.api_version, &id.kind).await?;
-        let api = self.object_api(&r, id.namespace.as_deref());
         let what = id.to_string();
+        let api = self.object_api(&r, id.namespace.as_deref(), &what)?;
         tracing::debug!(cluster = %self.name, object = %what, "get");
         let got = self.call(&what, || api.get_opt(&id.name)).await;
         let got = got.map_err(|e| self.vanished_kind(e, &id.api_version, &id.kind))?;
@@ -276,7 +308,11 @@ impl ClusterApi for KubeCluster {
         let r = self.resolve(api_version, kind).await?;
         let api = match (r.namespaced, namespace) {
             (true, Some(ns)) => Api::namespaced_with(self.client.clone(), ns, &r.resource),
-            _ => Api::all_with(self.client.clone(), &r.resource),
+            (false, Some(_)) => {
+                let what = format!("list {kind}");
+                return Err(self.wrong_scope(&r, false, namespace, &what));
+            }
+            (_, None) => Api::all_with(self.client.clone(), &r.resource),
         };
         let params = ListParams::default().labels(label_selector);
         let what = match namespace {
@@ -298,17 +334,18 @@ impl ClusterApi for KubeCluster {
             });
         };
         let r = self.resolve(&id.api_version, &id.kind).await?;
+        let what = id.to_string();
+        let api = self.object_api(&r, id.namespace.as_deref(), &what)?;
         let mut body = object.clone();
         if !r.namespaced {
+            // An empty namespace (which the identity reads as none) is dropped.
             if let Some(meta) = body.get_mut("metadata").and_then(Value::as_object_mut) {
                 meta.remove("namespace");
             }
         }
-        let api = self.object_api(&r, id.namespace.as_deref());
         let mut params = PatchParams::apply(FIELD_MANAGER);
         params.force = opts.force;
         params.dry_run = opts.dry_run;
-        let what = id.to_string();
         tracing::debug!(cluster = %self.name, object = %what, dry_run = opts.dry_run, force = opts.force, "apply");
         let patch = Patch::Apply(&body);
         let applied = self
@@ -320,8 +357,8 @@ impl ClusterApi for KubeCluster {
 
     async fn delete(&self, id: &ObjectRef) -> Result<(), ClusterError> {
         let r = self.resolve(&id.api_version, &id.kind).await?;
-        let api = self.object_api(&r, id.namespace.as_deref());
         let what = id.to_string();
+        let api = self.object_api(&r, id.namespace.as_deref(), &what)?;
         tracing::debug!(cluster = %self.name, object = %what, "delete");
         let params = DeleteParams::background();
         // Already gone (or its kind is) is what was asked for.
