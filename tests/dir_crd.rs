@@ -20,9 +20,16 @@ type: object\n        x-kubernetes-preserve-unknown-fields: true\n";
 const WIDGET: &str =
     "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w\n  namespace: shop\nspec:\n  size: 3\n";
 
+/// A cluster-scoped kind, and one of its objects (no namespace: the CRD in
+/// the same repository says so).
+const GADGETS: &str = "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\n\
+metadata:\n  name: gadgets.example.com\nspec:\n  group: example.com\n  scope: Cluster\n  \
+names: {kind: Gadget, plural: gadgets}\n  versions:\n  - name: v1\n    served: true\n    storage: true\n\
+---\napiVersion: example.com/v1\nkind: Gadget\nmetadata:\n  name: g\n";
+
 const ACCESS: &str =
     "apiVersion: tranche.dev/v1alpha1\nkind: AccessPolicy\nmetadata: {name: default}\n\
-spec:\n  default:\n    clusterScopedKinds: [Namespace, CustomResourceDefinition]\n";
+spec:\n  default:\n    clusterScopedKinds: [Namespace, CustomResourceDefinition, Gadget]\n";
 
 struct Env {
     repo: FixtureRepo,
@@ -75,13 +82,15 @@ impl Env {
 const CRD_FILE: &str =
     "apiextensions.k8s.io/CustomResourceDefinition/_cluster/widgets.example.com.yaml";
 const WIDGET_FILE: &str = "example.com/Widget/shop/w.yaml";
+const GADGET_FILE: &str = "example.com/Gadget/_cluster/g.yaml";
 
 #[tokio::test]
 async fn a_crd_and_its_resource_apply_without_waiting_for_established() {
     let env = Env::new();
     env.repo
         .write("apps/shop/manifests/crd.yaml", CRD)
-        .write("apps/shop/manifests/widget.yaml", WIDGET);
+        .write("apps/shop/manifests/widget.yaml", WIDGET)
+        .write("apps/shop/manifests/gadgets.yaml", GADGETS);
     env.repo.commit("widgets");
     let (code, out, elapsed) = env.apply().await;
     assert_eq!(code, 0, "{out}");
@@ -91,6 +100,7 @@ async fn a_crd_and_its_resource_apply_without_waiting_for_established() {
         let crd = std::fs::read_to_string(env.file(c, CRD_FILE)).expect("CRD stored");
         assert!(crd.contains("type: Established"), "{crd}");
         assert!(env.file(c, WIDGET_FILE).is_file(), "widget on {c}");
+        assert!(env.file(c, GADGET_FILE).is_file(), "gadget on {c}\n{out}");
     }
     let (code, out, _) = env.apply().await;
     assert_eq!(code, 0, "a second apply has nothing to do: {out}");
@@ -112,6 +122,7 @@ async fn a_rollback_after_a_crd_and_its_resource_removes_both() {
     env.repo
         .write("apps/shop/manifests/crd.yaml", CRD)
         .write("apps/shop/manifests/widget.yaml", WIDGET)
+        .write("apps/shop/manifests/gadgets.yaml", GADGETS)
         .write(
             "apps/shop/manifests/foreign.yaml",
             "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: foreign\n  namespace: shop\ndata: {owner: tranche}\n",
@@ -129,6 +140,10 @@ async fn a_rollback_after_a_crd_and_its_resource_removes_both() {
         tree(&env.clusters.path().join("a"))
     );
     assert!(!env.file("a", CRD_FILE).exists(), "CRD left behind\n{out}");
+    assert!(
+        !env.file("a", GADGET_FILE).exists(),
+        "gadget left behind\n{out}"
+    );
     assert!(!env.file("b", WIDGET_FILE).exists(), "b was never touched");
     assert!(env
         .file("a", "core/ConfigMap/shop/web-config.yaml")
