@@ -3,6 +3,7 @@
 //! (HTTPS token or SSH key from files; never logged).
 
 use super::config::{GitAuth, RepoConfig};
+use crate::report::secret::redact_url as redact;
 use crate::revision::RepoRevisions;
 use git2::{Cred, FetchOptions, RemoteCallbacks, Repository};
 use std::path::{Path, PathBuf};
@@ -213,30 +214,5 @@ impl GitSource {
     /// Whether the repository is remote (fetched on an interval).
     pub fn is_remote(&self) -> bool {
         self.remote.is_some()
-    }
-}
-
-/// Drops user info from a URL for messages (`https://user:token@host` → `https://***@host`).
-pub fn redact(url: &str) -> String {
-    match (url.find("://"), url.find('@')) {
-        (Some(s), Some(at)) if at > s => format!("{}***{}", &url[..s + 3], &url[at..]),
-        _ => url.to_string(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::redact;
-
-    #[test]
-    fn urls_lose_their_credentials_in_messages() {
-        assert_eq!(
-            redact("https://bot:s3cret@git.example.com/a.git"),
-            "https://***@git.example.com/a.git"
-        );
-        assert_eq!(
-            redact("https://git.example.com/a.git"),
-            "https://git.example.com/a.git"
-        );
     }
 }

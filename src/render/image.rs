@@ -139,10 +139,12 @@ pub fn apply_image(
     ov: &ImageOverrider,
 ) -> Result<(), String> {
     if let Some(path) = &ov.path {
+        // A predicate may point anywhere, even into a Secret's data: what it
+        // finds there is never quoted.
         let Some(slot) = obj.pointer_mut(path) else {
             return Err(format!("no image at {path}"));
         };
-        return rewrite(slot, ov).map_err(|e| format!("{path}: {e}"));
+        return rewrite(slot, ov, false).map_err(|e| format!("{path}: {e}"));
     }
     for container in containers_mut(obj, pod_spec) {
         let name = container
@@ -151,21 +153,41 @@ pub fn apply_image(
             .unwrap_or("?")
             .to_string();
         if let Some(slot) = container.get_mut("image") {
-            rewrite(slot, ov).map_err(|e| format!("container {name}: {e}"))?;
+            rewrite(slot, ov, true).map_err(|e| format!("container {name}: {e}"))?;
         }
     }
     Ok(())
 }
 
-fn rewrite(slot: &mut Value, ov: &ImageOverrider) -> Result<(), String> {
+/// Rewrites the image string at `slot`; `quote` says whether a string that
+/// is not an image may be shown in the error (container images may; what a
+/// predicate path found may not).
+fn rewrite(slot: &mut Value, ov: &ImageOverrider, quote: bool) -> Result<(), String> {
     let Some(text) = slot.as_str() else {
-        return Err(format!("{slot} is not an image reference"));
+        return Err(format!(
+            "{} is not an image reference (point predicate.path at an image string)",
+            json_type(slot)
+        ));
     };
-    let mut image =
-        ImageRef::parse(text).ok_or_else(|| format!("{text:?} is not an image reference"))?;
+    let mut image = ImageRef::parse(text).ok_or_else(|| match quote {
+        true => format!("{text:?} is not an image reference"),
+        false => "the string there is not an image reference".to_string(),
+    })?;
     image.apply(ov.component, ov.operator, &ov.value)?;
     *slot = Value::String(image.to_string());
     Ok(())
+}
+
+/// What kind of JSON value `v` is, for messages that must not show it.
+fn json_type(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "a mapping",
+    }
 }
 
 #[cfg(test)]
@@ -367,5 +389,28 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(err, "container web: \"nginx:\" is not an image reference");
+    }
+
+    #[test]
+    fn predicate_errors_never_quote_what_they_found() {
+        let mut secret = json!({"apiVersion": "v1", "kind": "Secret",
+            "metadata": {"name": "db", "namespace": "shop"},
+            "stringData": {"password": "hunter2-very-secret", "url": "sekrit-value:"}});
+        let mut o = ov(ImageComponent::Tag, OverrideOp::Replace, "2");
+        for (path, want) in [
+            (
+                "/stringData",
+                "/stringData: a mapping is not an image reference",
+            ),
+            (
+                "/stringData/url",
+                "/stringData/url: the string there is not an image reference",
+            ),
+        ] {
+            o.path = Some(path.into());
+            let err = apply_image(&mut secret, None, &o).unwrap_err();
+            assert!(err.starts_with(want), "{err}");
+            assert!(!err.contains("hunter2") && !err.contains("sekrit"), "{err}");
+        }
     }
 }
