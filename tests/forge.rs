@@ -394,3 +394,69 @@ async fn reporter_gives_up_on_a_dead_forge_without_blocking() {
     let counts = reporter.counts();
     assert_eq!((counts.delivered, counts.failed), (0, 2));
 }
+
+/// A forge that answers every request with a redirect to `target`.
+async fn redirecting_to(target: String) -> FakeForge {
+    FakeForge::start(move |_, seen| {
+        (
+            StatusCode::TEMPORARY_REDIRECT,
+            [("location", format!("{target}{}", seen.path))],
+        )
+            .into_response()
+    })
+    .await
+}
+
+#[tokio::test]
+async fn cross_origin_redirects_are_refused_and_the_other_host_receives_nothing() {
+    for provider in [Provider::Gitlab, Provider::Github, Provider::Gitea] {
+        let elsewhere = FakeForge::start(|_, _| created()).await;
+        let forge_server = redirecting_to(elsewhere.url.clone()).await;
+        let (forge, _token) = build(provider, &forge_server.url, "acme/fleet");
+        let err = forge
+            .set_status(SHA, &rollout_status())
+            .await
+            .expect_err("a cross-origin redirect must fail");
+        let message = err.to_string();
+        assert!(
+            matches!(err, ForgeError::Redirect { .. }),
+            "{provider}: {message}"
+        );
+        assert!(!err.is_transient(), "not retried: {message}");
+        let to = elsewhere.url.replace("http://", "");
+        assert!(
+            message.contains(&to),
+            "{provider}: names the host: {message}"
+        );
+        assert!(!message.contains(TOKEN), "{message}");
+        assert_eq!(forge_server.seen().len(), 1, "{provider}");
+        assert!(
+            elsewhere.seen().is_empty(),
+            "{provider}: the other host received {:?}",
+            elsewhere.seen()
+        );
+    }
+}
+
+#[tokio::test]
+async fn redirects_within_the_origin_are_followed() {
+    let server = FakeForge::start(|n, seen| match n {
+        0 => (
+            StatusCode::TEMPORARY_REDIRECT,
+            [("location", format!("/moved{}", seen.path))],
+        )
+            .into_response(),
+        _ => created(),
+    })
+    .await;
+    let (forge, _token) = build(Provider::Gitlab, &server.url, "acme/fleet");
+    forge.set_status(SHA, &rollout_status()).await.unwrap();
+    let seen = server.seen();
+    assert_eq!(seen.len(), 2);
+    assert!(
+        seen[1].path.starts_with("/moved/api/v4/projects/"),
+        "{}",
+        seen[1].path
+    );
+    assert_eq!(seen[1].header("private-token"), TOKEN);
+}

@@ -165,6 +165,19 @@ pub enum ForgeError {
     /// The token could not be loaded.
     #[error("forge token: {0}")]
     Token(#[from] SecretError),
+    /// The forge redirected the request to another origin. Requests carry
+    /// the token, so such redirects are never followed (and not retried).
+    #[error("{forge}: {path}: refused a redirect from {from} to {to}: the token is only sent to the configured apiUrl (set apiUrl to the address the forge redirects to)")]
+    Redirect {
+        /// Forge name.
+        forge: String,
+        /// Request path.
+        path: String,
+        /// Origin asked (`https://host:port`).
+        from: String,
+        /// Origin the forge redirected to.
+        to: String,
+    },
     /// The commit id is not a hex object id (it would end up in a URL path).
     #[error("{sha:?} is not a commit id (expected 4 to 64 hex digits)")]
     InvalidSha {
@@ -181,9 +194,10 @@ impl ForgeError {
                 *status == 408 || *status == 429 || (500..=599).contains(status)
             }
             ForgeError::Network { .. } => true,
-            ForgeError::Config { .. } | ForgeError::Token(_) | ForgeError::InvalidSha { .. } => {
-                false
-            }
+            ForgeError::Config { .. }
+            | ForgeError::Token(_)
+            | ForgeError::InvalidSha { .. }
+            | ForgeError::Redirect { .. } => false,
         }
     }
 
@@ -241,13 +255,7 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 /// Builds the forge a configuration names, loading its token.
 pub fn build(config: &ForgeConfig) -> Result<Arc<dyn Forge>, ForgeError> {
     let token = load_token(config)?;
-    let client = reqwest::Client::builder()
-        .user_agent("tranche")
-        .timeout(REQUEST_TIMEOUT)
-        .build()
-        .map_err(|e| ForgeError::Config {
-            message: format!("cannot build the HTTP client: {e}"),
-        })?;
+    let client = http::client(REQUEST_TIMEOUT)?;
     let api_url = config
         .api_url
         .as_deref()
