@@ -169,3 +169,29 @@ fn tree(dir: &Path) -> String {
     out.sort();
     out.join("\n")
 }
+
+#[tokio::test]
+async fn a_kind_declared_cluster_scoped_in_tranche_yaml_applies_without_a_crd() {
+    let env = Env::new();
+    env.repo
+        .write(
+            "tranche.yaml",
+            "apiVersion: tranche.dev/v1alpha1\nkind: Repository\nmetadata: {name: t}\n\
+             spec:\n  clusterScopedKinds: [ClusterPolicy]\n",
+        )
+        .write(
+            "policies/access.yaml",
+            &ACCESS.replace("Gadget]", "Gadget, ClusterPolicy]"),
+        )
+        .write(
+            "apps/shop/manifests/policy.yaml",
+            "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata:\n  name: require-labels\nspec: {}\n",
+        );
+    env.repo.commit("a cluster policy");
+    let (code, out, _) = env.apply().await;
+    assert_eq!(code, 0, "{out}");
+    for c in ["a", "b"] {
+        let file = env.file(c, "kyverno.io/ClusterPolicy/_cluster/require-labels.yaml");
+        assert!(file.is_file(), "{c}\n{out}");
+    }
+}

@@ -104,7 +104,10 @@ fn crd_kinds(rendering: &ClusterRendering) -> BTreeMap<(String, String), Scope> 
 }
 
 /// The scope of `id`'s kind on this cluster: what a CRD of this rendering
-/// declares, else what the cluster serves (discovery).
+/// declares, else what the cluster serves (discovery). A cluster that
+/// cannot tell (a directory cluster without a CRD for the kind) keeps the
+/// scope the object gives, which validation settled with the fleet's kind
+/// table.
 async fn scope_on(
     api: &dyn ClusterApi,
     id: &ObjectRef,
@@ -113,9 +116,10 @@ async fn scope_on(
     if let Some(scope) = crd_kinds.get(&(id.group().to_string(), id.kind.clone())) {
         return Ok(*scope);
     }
-    Ok(match api.is_namespaced(&id.api_version, &id.kind).await? {
-        true => Scope::Namespaced,
-        false => Scope::Cluster,
+    Ok(match api.scope(&id.api_version, &id.kind).await? {
+        Some(scope) => scope,
+        None if id.namespace.is_some() => Scope::Namespaced,
+        None => Scope::Cluster,
     })
 }
 

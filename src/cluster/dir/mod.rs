@@ -27,6 +27,7 @@ pub mod selector;
 mod store;
 
 use crate::cluster::{ApplyOptions, ClusterApi, ClusterError};
+use crate::kinds::Scope;
 use crate::object::ObjectRef;
 use async_trait::async_trait;
 use scope::KnownScope;
@@ -287,6 +288,19 @@ impl ClusterApi for DirCluster {
             store::check_writable(&inner.dir).map_err(|e| ClusterError::Unreachable {
                 cluster: inner.name.clone(),
                 message: e.message,
+            })
+        })
+        .await
+    }
+
+    async fn scope(&self, api_version: &str, kind: &str) -> Result<Option<Scope>, ClusterError> {
+        let group = crate::kinds::group_of(api_version).to_string();
+        let kind = kind.to_string();
+        self.blocking(format!("scope of {kind}"), move |inner| {
+            Ok(match inner.known_scope(&group, &kind)? {
+                KnownScope::Namespaced => Some(Scope::Namespaced),
+                KnownScope::Cluster => Some(Scope::Cluster),
+                KnownScope::Unknown => None,
             })
         })
         .await
