@@ -319,13 +319,15 @@ async fn list_selects_by_label_and_delete_tolerates_missing_objects() {
     c1.delete(&id(&a)).await.unwrap();
     assert_eq!(c1.get(&id(&a)).await.unwrap(), None);
     c1.delete(&id(&a)).await.unwrap();
-    // Cluster-scoped kinds ignore a namespace given by mistake.
+    // A namespace on a cluster-scoped kind is refused, never dropped: the
+    // object is not written anywhere.
     let ns = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "listing-2", "namespace": "listing"}});
-    c1.apply(&ns, APPLY).await.unwrap();
+    let err = c1.apply(&ns, APPLY).await.unwrap_err();
+    assert!(matches!(err, ClusterError::WrongScope { .. }), "{err}");
     assert!(fleet
         .get("c1", "v1", "Namespace", None, "listing-2")
         .await
-        .is_some());
+        .is_none());
 }
 
 #[tokio::test]
