@@ -19,7 +19,7 @@
 //! accepted repository renders only objects that pass it.
 
 use crate::kinds::{KindTable, Scope};
-use crate::model::validate::manifest::check_object;
+use crate::model::validate::object::check_object;
 use crate::model::validate::{Loc, Problems};
 use crate::model::{AccessRequest, AppAccess, Fleet, IdentityField, Manifest};
 use crate::object::ObjectRef;
