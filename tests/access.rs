@@ -121,6 +121,28 @@ fn output(out: &std::process::Output) -> (i32, String) {
     (out.status.code().unwrap_or(-1), text)
 }
 
+/// `tranche apply` onto fresh directory clusters: exit code, output, and
+/// every file written.
+async fn apply_to_dirs(repo: &str) -> (i32, String, Vec<String>) {
+    let dirs = tempfile::tempdir().expect("temp dir");
+    let state = tempfile::tempdir().expect("temp dir");
+    let (d, s) = (
+        dirs.path().display().to_string(),
+        state.path().display().to_string(),
+    );
+    let args = ["apply", repo, "--clusters-dir", &d, "--state-dir", &s];
+    let (code, text) = output(&tranche(&args).await);
+    (code, text, files_under(dirs.path()))
+}
+
+/// `tranche apply` onto the test fleet: exit code and output.
+async fn apply_to_fleet(repo: &str, fleet: &TestFleet) -> (i32, String) {
+    let state = tempfile::tempdir().expect("temp dir");
+    let kc = fleet.kubeconfig_path().display().to_string();
+    let s = state.path().display().to_string();
+    output(&tranche(&["apply", repo, "--kubeconfig", &kc, "--state-dir", &s]).await)
+}
+
 fn files_under(dir: &Path) -> Vec<String> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
@@ -140,7 +162,6 @@ fn files_under(dir: &Path) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn overrides_that_bypass_the_access_policy_are_refused_and_nothing_is_written() {
     let fleet = TestFleet::start(&CLUSTERS).await;
-    let kubeconfig = fleet.kubeconfig_path().display().to_string();
     let base = repo();
     base.commit("team-a and platform");
     let (code, text) = output(&tranche(&["validate", &base.path().display().to_string()]).await);
@@ -162,42 +183,15 @@ async fn overrides_that_bypass_the_access_policy_are_refused_and_nothing_is_writ
         );
         assert!(text.contains(piece), "{file}: says why ({piece})\n{text}");
 
-        let dirs = tempfile::tempdir().expect("temp dir");
-        let state = tempfile::tempdir().expect("temp dir");
-        let (code, text) = output(
-            &tranche(&[
-                "apply",
-                &path,
-                "--clusters-dir",
-                &dirs.path().display().to_string(),
-                "--state-dir",
-                &state.path().display().to_string(),
-            ])
-            .await,
-        );
+        let (code, text, files) = apply_to_dirs(&path).await;
         assert_eq!(
             code, 2,
             "{file}: an invalid commit is an error before any change\n{text}"
         );
-        assert_eq!(
-            files_under(dirs.path()),
-            Vec::<String>::new(),
-            "{file}: nothing written"
-        );
+        assert_eq!(files, Vec::<String>::new(), "{file}: nothing written");
 
-        let since: Vec<usize> = futures_len(&fleet).await;
-        let state = tempfile::tempdir().expect("temp dir");
-        let (code, text) = output(
-            &tranche(&[
-                "apply",
-                &path,
-                "--kubeconfig",
-                &kubeconfig,
-                "--state-dir",
-                &state.path().display().to_string(),
-            ])
-            .await,
-        );
+        let since: Vec<usize> = audit_lens(&fleet).await;
+        let (code, text) = apply_to_fleet(&path, &fleet).await;
         assert_eq!(code, 2, "{file}: {text}");
         for (c, since) in CLUSTERS.iter().zip(since) {
             let writes = fleet.mutating_requests(c, since).await;
@@ -209,7 +203,7 @@ async fn overrides_that_bypass_the_access_policy_are_refused_and_nothing_is_writ
     }
 }
 
-async fn futures_len(fleet: &TestFleet) -> Vec<usize> {
+async fn audit_lens(fleet: &TestFleet) -> Vec<usize> {
     let mut out = Vec::new();
     for c in CLUSTERS {
         out.push(fleet.audit_len(c).await);
@@ -275,19 +269,8 @@ async fn a_kind_that_discovery_says_is_cluster_scoped_is_never_written_with_a_na
         "{text}"
     );
 
-    let since = futures_len(&fleet).await;
-    let state = tempfile::tempdir().expect("temp dir");
-    let (code, text) = output(
-        &tranche(&[
-            "apply",
-            &path,
-            "--kubeconfig",
-            &kubeconfig,
-            "--state-dir",
-            &state.path().display().to_string(),
-        ])
-        .await,
-    );
+    let since = audit_lens(&fleet).await;
+    let (code, text) = apply_to_fleet(&path, &fleet).await;
     assert_eq!(code, 1, "the forbidden object fails the batch: {text}");
     assert!(
         text.contains("Gadget is cluster-scoped on this cluster"),
@@ -395,20 +378,8 @@ async fn overridden_objects_are_validated_like_manifests() {
             "case {i}: {text}"
         );
         assert!(text.contains(piece), "case {i}: {piece}\n{text}");
-        let dirs = tempfile::tempdir().expect("temp dir");
-        let state = tempfile::tempdir().expect("temp dir");
-        let (code, text) = output(
-            &tranche(&[
-                "apply",
-                &repo_path,
-                "--clusters-dir",
-                &dirs.path().display().to_string(),
-                "--state-dir",
-                &state.path().display().to_string(),
-            ])
-            .await,
-        );
+        let (code, text, files) = apply_to_dirs(&repo_path).await;
         assert_eq!(code, 2, "case {i}: {text}");
-        assert_eq!(files_under(dirs.path()), Vec::<String>::new(), "case {i}");
+        assert_eq!(files, Vec::<String>::new(), "case {i}");
     }
 }
