@@ -1,8 +1,11 @@
-//! The HTTP endpoints: badges, status, metrics, health, and the forge
-//! webhook (signature verified before anything is read from the body).
+//! The HTTP endpoints: the web view ([`super::web`]), badges, status,
+//! metrics, health, and the forge webhook (signature verified before
+//! anything is read from the body).
 
+use super::commits::CommitBook;
 use super::status::{BadgeState, LiveStatus};
 use super::trigger::Trigger;
+use super::web::{self, ChangeBook};
 use crate::report::{parse_push, render_badge, verify_webhook, BadgeColor, Metrics, Secret};
 use crate::revision::short;
 use axum::body::Bytes;
@@ -28,11 +31,20 @@ pub struct ServerState {
     pub triggers: mpsc::UnboundedSender<Trigger>,
     /// Set once the daemon has loaded its state and opened the repository.
     pub ready: Arc<AtomicBool>,
+    /// Commit details for the web view.
+    pub commits: Arc<CommitBook>,
+    /// Per-object changes for the web view.
+    pub changes: Arc<ChangeBook>,
 }
 
 /// The router.
 pub fn router(state: ServerState) -> Router {
     Router::new()
+        .route("/", get(web::index))
+        .route("/ui/app.js", get(web::script))
+        .route("/ui/app.css", get(web::style))
+        .route("/api/events", get(web::events))
+        .route("/api/changes", get(web::changes))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
@@ -63,7 +75,7 @@ async fn metrics(State(s): State<ServerState>) -> Response {
 }
 
 async fn api_status(State(s): State<ServerState>) -> Response {
-    Json(s.live.snapshot()).into_response()
+    Json(web::full_view(&s).await).into_response()
 }
 
 fn svg(body: String) -> Response {
