@@ -292,6 +292,9 @@ impl RolloutView {
                 self.outcome = Some(*outcome);
                 self.description = Some(description.clone());
                 self.gate.clear();
+                for c in self.clusters.values_mut() {
+                    c.gate.clear();
+                }
                 let waiting: Vec<String> = self
                     .clusters
                     .iter()

@@ -73,20 +73,25 @@ pub async fn full_view(s: &ServerState) -> StatusView {
     view
 }
 
-/// `GET /api/events`: the status view now, then after every change.
+/// `GET /api/events`: the status view now, then after every change (an
+/// update that leaves the view as it was sends nothing).
 pub async fn events(
     State(s): State<ServerState>,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let rx = s.live.subscribe();
-    let stream = futures::stream::unfold((s, rx, true), |(s, mut rx, first)| async move {
-        if !first {
-            rx.changed().await.ok()?;
-            tokio::time::sleep(PUSH_COALESCE).await;
+    let stream = futures::stream::unfold((s, rx, None), |(s, mut rx, last)| async move {
+        loop {
+            if last.is_some() {
+                rx.changed().await.ok()?;
+                tokio::time::sleep(PUSH_COALESCE).await;
+            }
+            rx.borrow_and_update();
+            let body = serde_json::to_string(&full_view(&s).await).unwrap_or_default();
+            if last.as_ref() != Some(&body) {
+                let event = Event::default().event("status").data(body.clone());
+                return Some((Ok(event), (s, rx, Some(body))));
+            }
         }
-        rx.borrow_and_update();
-        let body = serde_json::to_string(&full_view(&s).await).unwrap_or_default();
-        let event = Event::default().event("status").data(body);
-        Some((Ok(event), (s, rx, false)))
     });
     Sse::new(stream).keep_alive(KeepAlive::default())
 }

@@ -36,6 +36,7 @@
 
 mod audit;
 mod binaries;
+pub mod browser;
 pub mod controller;
 pub mod daemon;
 mod files;

@@ -221,6 +221,7 @@ fn a_failed_batch_rolls_back_what_it_touched_and_never_starts_the_rest() {
         ]
     );
     assert_eq!(v.clusters["b"].error.as_deref(), Some("b: apiserver down"));
+    assert!(v.gate.is_empty() && v.clusters.values().all(|c| c.gate.is_empty()));
 }
 
 #[test]

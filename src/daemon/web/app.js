@@ -42,18 +42,21 @@
       else if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
       else el.setAttribute(k, v === true ? '' : v);
     }
-    for (const kid of kids.flat()) {
+    for (const kid of kids.flat(Infinity)) {
       if (kid === undefined || kid === null || kid === false) continue;
       el.append(kid instanceof Node ? kid : document.createTextNode(String(kid)));
     }
     return el;
   }
+  // replaceChildren, leaving out absent parts (null, undefined, false).
+  const fill = (el, ...kids) => el.replaceChildren(...kids.flat(Infinity).filter((k) => k !== null && k !== undefined && k !== false));
   const short = (sha) => (sha || '').slice(0, 7);
   const info = (sha) => (status && status.commits && status.commits[sha]) || null;
 
   function ago(secs) {
     if (!secs) return '';
     const d = Math.max(0, Math.round(Date.now() / 1000 - secs));
+    if (d < 5) return 'just now';
     if (d < 60) return `${d}s ago`;
     if (d < 3600) return `${Math.floor(d / 60)}m ago`;
     if (d < 86400) return `${Math.floor(d / 3600)}h ago`;
@@ -97,16 +100,16 @@
 
   function renderHeader() {
     $('branch').textContent = status.branch || '–';
-    $('head').replaceChildren(status.head ? shaLink(status.head) : '–');
-    $('last-good').replaceChildren(status.lastGood ? shaLink(status.lastGood) : 'none');
+    fill($('head'), status.head ? shaLink(status.head) : '–');
+    fill($('last-good'), status.lastGood ? shaLink(status.lastGood) : 'none');
     $('role').textContent = status.identity ? `${status.role} (${status.identity})` : status.role || '–';
   }
 
   function renderCommit(r) {
     const i = info(r.commit);
     const box = $('commit');
-    if (!i) { box.replaceChildren(h('p', {}, 'Commit ', shaLink(r.commit))); return; }
-    box.replaceChildren(
+    if (!i) { fill(box, h('p', {}, 'Commit ', shaLink(r.commit))); return; }
+    fill(box,
       h('p', { class: 'commit-subject' }, i.subject),
       h('p', { class: 'commit-meta' }, shaLink(r.commit), ' · ', h('span', { text: i.author }),
         ' · ', h('time', { datetime: when(i.time), title: when(i.time), text: ago(i.time) })),
@@ -123,41 +126,43 @@
     const waiting = $('waiting');
     if (status.waiting) {
       waiting.hidden = false;
-      waiting.replaceChildren('Next: ', commitLine(status.waiting), ' waits for this rollout to end.');
+      fill(waiting, 'Next: ', commitLine(status.waiting), ' waits for this rollout to end.');
     } else waiting.hidden = true;
     if (!s) {
+      delete $('rollout').dataset.commit;
       title.textContent = 'No rollout yet';
-      phase.replaceChildren();
-      $('commit').replaceChildren(status.last
+      fill(phase);
+      fill($('commit'), status.last
         ? h('p', {}, 'Last: ', commitLine(status.last.commit), ' — ', status.last.description)
         : h('p', { class: 'hint' }, 'Waiting for a commit on ', status.branch || 'the branch', '.'));
       $('progress').textContent = '';
       failure.hidden = true; gate.hidden = true;
-      $('grid').replaceChildren();
+      fill($('grid'));
       return;
     }
     const r = s.r;
+    $('rollout').dataset.commit = r.commit;
     title.textContent = s.live ? 'Rolling out' : 'Last rollout';
     const elapsed = s.live ? took(r.startedAt, Math.round(Date.now() / 1000)) : took(r.startedAt, r.finishedAt);
-    phase.replaceChildren(
+    fill(phase,
       s.live ? h('span', { class: `chip phase-${r.phase}` }, PHASES[r.phase] || r.phase) : outcomeChip(r.outcome),
       elapsed ? h('span', { class: 'elapsed', text: s.live ? `${elapsed} so far` : `took ${elapsed}` }) : null,
     );
     renderCommit(r);
     const baking = r.phase === 'baking' && r.bakeSeconds ? ` · baking ${r.bakeSeconds}s` : '';
-    $('progress').textContent = (r.progress || '') + baking;
+    // A finished rollout's description repeats its failure: say it once.
+    $('progress').textContent = !s.live && r.failure ? '' : (r.progress || '') + baking;
     if (r.failure) {
       failure.hidden = false;
       const f = r.failure;
-      failure.replaceChildren(
+      fill(failure,
         h('strong', {}, s.live ? 'Batch failed' : (OUTCOMES[r.outcome] || ['failed'])[0]),
         h('span', { class: 'reason' }, h('span', { class: 'mono', text: f.cluster }), f.object ? ` ${f.object}` : '', ': ', f.reason),
-        !s.live && r.description ? h('span', { class: 'desc', text: r.description }) : null,
       );
     } else failure.hidden = true;
     if (r.gate && r.gate.length) {
       gate.hidden = false;
-      gate.replaceChildren(h('strong', {}, 'Health gate waiting on'), h('ul', {}, r.gate.map((g) => h('li', { class: 'mono', text: g }))));
+      fill(gate, h('strong', {}, 'Health gate waiting on'), h('ul', {}, r.gate.map((g) => h('li', { class: 'mono', text: g }))));
     } else gate.hidden = true;
     renderGrid(r);
   }
@@ -168,6 +173,19 @@
       if (c.counts && c.counts[k]) parts.push(`${sign}${c.counts[k]}`);
     }
     return parts.join(' ');
+  }
+
+  function countWords(c) {
+    return Object.entries(c.counts || {}).filter(([, n]) => n).map(([k, n]) => `${n} ${k}`).join(', ');
+  }
+
+  // "2/3 healthy", or the one state every cluster of the batch is in.
+  function batchSummary(states) {
+    const healthy = states.filter((x) => x === 'healthy').length;
+    if (states.length && states.every((x) => x === states[0]) && states[0] !== 'healthy') {
+      return (STATES[states[0]] || { label: states[0] }).label;
+    }
+    return `${healthy}/${states.length} healthy`;
   }
 
   function renderGrid(r) {
@@ -186,16 +204,15 @@
           },
           h('span', { class: 'cell-name', text: name }),
           h('span', { class: 'cell-state' }, h('span', { class: 'glyph', 'aria-hidden': 'true' }, s.glyph), s.label),
-          h('span', { class: 'cell-counts', text: counts(c) || '\u00a0' })));
+          h('span', { class: 'cell-counts', title: countWords(c), text: counts(c) || '\u00a0' })));
       });
       const states = names.map((n) => ((r.clusters || {})[n] || {}).state || 'pending');
-      const healthy = states.filter((x) => x === 'healthy').length;
       const current = r.phase !== 'finished' && i === r.batch;
       return h('section', { class: `batch${current ? ' current' : ''}`, 'data-batch': i, 'aria-label': `Batch ${i + 1}` },
-        h('h3', { class: 'batch-title' }, `Batch ${i + 1}`, h('span', { class: 'batch-sub', text: `${healthy}/${names.length} healthy` })),
+        h('h3', { class: 'batch-title' }, `Batch ${i + 1}`, h('span', { class: 'batch-sub', text: batchSummary(states) })),
         h('ul', { class: 'cells' }, cells));
     });
-    grid.replaceChildren(...rows);
+    fill(grid, ...rows);
     if (focused) {
       const again = grid.querySelector(`[data-cluster="${CSS.escape(focused)}"]`);
       if (again) again.focus();
@@ -227,16 +244,16 @@
     const r = s.r;
     panel.hidden = false;
     $('detail-title').textContent = selected;
-    $('detail-state').replaceChildren(chip(c.state), h('span', { class: 'elapsed', text: `since ${ago(c.since)}` }));
+    fill($('detail-state'), chip(c.state), h('span', { class: 'elapsed', text: ago(c.since) }));
     const kv = (k, ...v) => [h('dt', { text: k }), h('dd', {}, ...v)];
-    $('detail-facts').replaceChildren(
+    fill($('detail-facts'),
       ...kv('Batch', `${c.batch + 1} of ${(r.batches || []).length || 1}`),
       ...kv('Ran before', c.previous ? commitLine(c.previous) : 'nothing (first rollout here)'),
       ...kv('Rolling out', commitLine(r.commit)),
-      ...kv('Applied', counts(c) || 'nothing yet'),
+      ...kv('Applied', countWords(c) || 'nothing yet'),
       ...(c.error ? kv('Error', h('span', { class: 'error-text', text: c.error })) : []),
     );
-    $('detail-gate').replaceChildren(c.gate && c.gate.length
+    fill($('detail-gate'), c.gate && c.gate.length
       ? h('div', { class: 'gate' }, h('strong', {}, 'Waiting on'), h('ul', {}, c.gate.map((g) => h('li', { class: 'mono', text: g }))))
       : '');
     renderObjects(r, selected, c);
@@ -259,16 +276,16 @@
     changes.get(key).then((data) => {
       if (selected !== cluster) return;
       const applied = new Map((c.changes || []).map((o) => [objectKey(o), o]));
-      if (data.error) { box.replaceChildren(h('p', { class: 'error-text', text: data.error })); return; }
+      if (data.error) { fill(box, h('p', { class: 'error-text', text: data.error })); return; }
       const rows = data.objects.map((o) => {
         const a = applied.get(objectKey(o));
         applied.delete(objectKey(o));
         return objectRow(o, a);
       });
       for (const a of applied.values()) rows.push(objectRow(null, a));
-      box.replaceChildren(rows.length ? h('ul', { class: 'objects' }, rows) : h('p', { class: 'hint' }, 'No object changes.'),
+      fill(box, rows.length ? h('ul', { class: 'objects' }, rows) : h('p', { class: 'hint' }, 'No object changes.'),
         data.unlisted ? h('p', { class: 'hint', text: `…and ${data.unlisted} more objects.` }) : '');
-    }).catch((e) => box.replaceChildren(h('p', { class: 'error-text', text: String(e) })));
+    }).catch((e) => fill(box, h('p', { class: 'error-text', text: String(e) })));
   }
 
   function objectRow(change, applied) {
@@ -299,7 +316,7 @@
         h('td', {}, sha ? commitLine(sha) : '–'),
         h('td', { class: `num${drift ? ' drift' : ''}`, text: drift === undefined ? '–' : String(drift) }));
     });
-    body.replaceChildren(...(rows.length ? rows : [h('tr', {}, h('td', { colspan: 3, class: 'hint', text: 'No cluster has run a commit yet.' }))]));
+    fill(body, ...(rows.length ? rows : [h('tr', {}, h('td', { colspan: 3, class: 'hint', text: 'No cluster has run a commit yet.' }))]));
   }
 
   function renderHistory() {
@@ -309,7 +326,7 @@
       h('td', {}, outcomeChip(e.outcome)),
       h('td', {}, h('time', { datetime: when(e.startedAt), title: when(e.startedAt), text: ago(e.startedAt) })),
       h('td', { class: 'num', text: took(e.startedAt, e.finishedAt) || '0s' })));
-    body.replaceChildren(...(rows.length ? rows : [h('tr', {}, h('td', { colspan: 4, class: 'hint', text: 'Nothing rolled out yet.' }))]));
+    fill(body, ...(rows.length ? rows : [h('tr', {}, h('td', { colspan: 4, class: 'hint', text: 'Nothing rolled out yet.' }))]));
   }
 
   function render() {
