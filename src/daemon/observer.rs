@@ -115,6 +115,7 @@ impl Observer for DaemonObserver {
     fn on_event(&self, event: &RolloutEvent) {
         let mut p = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let view = self.track(&mut p, event);
+        log_event(event, p.batches.len());
         match event {
             RolloutEvent::Planned { batches, .. } => {
                 p.batches = batches.clone();
@@ -243,5 +244,38 @@ impl Observer for DaemonObserver {
                 });
             }
         }
+    }
+}
+
+/// One log line per step, so `tranche run`'s log tells the rollout too
+/// (the engine itself logs the failure).
+fn log_event(event: &RolloutEvent, batches: usize) {
+    match event {
+        RolloutEvent::Planned { batches, .. } => {
+            let sizes: Vec<String> = batches.iter().map(|b| b.len().to_string()).collect();
+            tracing::info!("planned {} batch(es) of {}", batches.len(), sizes.join(":"));
+        }
+        RolloutEvent::BatchStarted { index, clusters } => {
+            tracing::info!(
+                "batch {}/{batches} applying: {}",
+                index + 1,
+                clusters.join(", ")
+            );
+        }
+        RolloutEvent::BatchHealthy { index, done, total } => {
+            tracing::info!(
+                "batch {}/{batches} healthy ({done}/{total} clusters)",
+                index + 1
+            );
+        }
+        RolloutEvent::ClusterRolledBack { report } => match report.first_failure() {
+            None => tracing::info!(
+                "{} rolled back to {}",
+                report.cluster,
+                short(&report.commit)
+            ),
+            Some(e) => tracing::warn!("{} rollback failed: {e}", report.cluster),
+        },
+        _ => {}
     }
 }
