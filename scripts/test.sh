@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
-for p in pkg-config libssl-dev git openssl; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done
+for p in pkg-config libssl-dev git openssl curl chromium chromium-driver; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done
 if [ ${#need[@]} -gt 0 ]; then
   echo "[test] installing ${need[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive
