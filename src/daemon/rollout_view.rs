@@ -123,6 +123,10 @@ pub struct RolloutView {
     pub bake_seconds: Option<u64>,
     /// Every cluster taking part.
     pub clusters: BTreeMap<String, ClusterProgress>,
+    /// State of each cluster marked `rollingBack`, before that: restored
+    /// at the end for a cluster the rollback did not have to touch.
+    #[serde(skip)]
+    before_rollback: BTreeMap<String, ClusterState>,
 }
 
 impl RolloutView {
@@ -140,6 +144,7 @@ impl RolloutView {
             gate: vec![],
             bake_seconds: None,
             clusters: BTreeMap::new(),
+            before_rollback: BTreeMap::new(),
         }
     }
 
@@ -260,13 +265,14 @@ impl RolloutView {
                 }
                 self.set(&failure.cluster, ClusterState::Failed, now);
                 if *rolling_back {
-                    let touched: Vec<String> = self
+                    let touched: Vec<(String, ClusterState)> = self
                         .clusters
                         .iter()
                         .filter(|(_, c)| c.state != ClusterState::Pending)
-                        .map(|(n, _)| n.clone())
+                        .map(|(n, c)| (n.clone(), c.state))
                         .collect();
-                    for c in touched {
+                    for (c, state) in touched {
+                        self.before_rollback.insert(c.clone(), state);
                         self.set(&c, ClusterState::RollingBack, now);
                     }
                 }
@@ -303,6 +309,15 @@ impl RolloutView {
                     .collect();
                 for c in waiting {
                     self.set(&c, ClusterState::NotStarted, now);
+                }
+                let untouched: Vec<(String, ClusterState)> = self
+                    .clusters
+                    .iter()
+                    .filter(|(_, c)| c.state == ClusterState::RollingBack)
+                    .filter_map(|(n, _)| Some((n.clone(), *self.before_rollback.get(n)?)))
+                    .collect();
+                for (c, state) in untouched {
+                    self.set(&c, state, now);
                 }
             }
         }

@@ -206,6 +206,8 @@ fn a_failed_batch_rolls_back_what_it_touched_and_never_starts_the_rest() {
     let mut broken = report("b", &[]);
     broken.error = Some("apiserver down".into());
     events.push(RolloutEvent::ClusterRolledBack { report: broken });
+    let untouched = replay(&events);
+    assert_eq!(untouched.clusters["a"].state, ClusterState::RolledBack);
     events.push(RolloutEvent::Finished {
         outcome: RolloutOutcome::RollbackFailed,
         description: "rollback incomplete on b".into(),
@@ -286,4 +288,48 @@ fn listed_changes_are_bounded() {
         v.clusters["a"].counts[&Outcome::Created],
         MAX_LISTED_CHANGES + 7
     );
+}
+
+#[test]
+fn a_cluster_the_rollback_did_not_touch_keeps_its_state() {
+    let events = [
+        RolloutEvent::Planned {
+            commit: "new".into(),
+            batches: vec![vec!["a".into(), "b".into()]],
+        },
+        RolloutEvent::BatchStarted {
+            index: 0,
+            clusters: vec!["a".into(), "b".into()],
+        },
+        RolloutEvent::ClusterApplied {
+            index: 0,
+            report: report("a", &[Outcome::Unchanged]),
+        },
+        RolloutEvent::ClusterApplied {
+            index: 0,
+            report: report("b", &[Outcome::Failed]),
+        },
+        RolloutEvent::Failed {
+            failure: Failure {
+                cluster: "b".into(),
+                object: None,
+                reason: "refused".into(),
+            },
+            rolling_back: true,
+        },
+        RolloutEvent::ClusterRolledBack {
+            report: report("b", &[Outcome::Configured]),
+        },
+        RolloutEvent::Finished {
+            outcome: RolloutOutcome::RolledBack,
+            description: "rolled back: b refused".into(),
+        },
+    ];
+    let v = replay(&events);
+    assert_eq!(
+        v.clusters["a"].state,
+        ClusterState::Gating,
+        "a was never written"
+    );
+    assert_eq!(v.clusters["b"].state, ClusterState::RolledBack);
 }
