@@ -130,14 +130,22 @@
     } else waiting.hidden = true;
     if (!s) {
       delete $('rollout').dataset.commit;
-      title.textContent = 'No rollout yet';
-      fill(phase);
-      fill($('commit'), status.last
-        ? h('p', {}, 'Last: ', commitLine(status.last.commit), ' — ', status.last.description)
-        : h('p', { class: 'hint' }, 'Waiting for a commit on ', status.branch || 'the branch', '.'));
-      $('progress').textContent = '';
       failure.hidden = true; gate.hidden = true;
       fill($('grid'));
+      const h0 = (status.history || []).slice(-1)[0];
+      if (!h0) {
+        title.textContent = 'No rollout yet';
+        fill(phase);
+        fill($('commit'), h('p', { class: 'hint' }, 'Waiting for a commit on ', status.branch || 'the branch', '.'));
+        $('progress').textContent = '';
+        return;
+      }
+      // Remembered from before this daemon process started: no per-cluster detail.
+      title.textContent = 'Last rollout';
+      fill(phase, outcomeChip(h0.outcome), h('span', { class: 'elapsed', text: `took ${took(h0.startedAt, h0.finishedAt) || '0s'}` }));
+      renderCommit({ commit: h0.commit });
+      $('progress').textContent = h0.description;
+      fill($('grid'), h('p', { class: 'hint' }, 'Cluster-by-cluster state is shown for rollouts this daemon process has watched; see the history below.'));
       return;
     }
     const r = s.r;
@@ -324,7 +332,7 @@
     const rows = (status.history || []).slice().reverse().map((e) => h('tr', {},
       h('td', {}, commitLine(e.commit), h('div', { class: 'hint small', text: e.description })),
       h('td', {}, outcomeChip(e.outcome)),
-      h('td', {}, h('time', { datetime: when(e.startedAt), title: when(e.startedAt), text: ago(e.startedAt) })),
+      h('td', { class: 'when' }, h('time', { datetime: when(e.startedAt), title: when(e.startedAt), text: ago(e.startedAt) })),
       h('td', { class: 'num', text: took(e.startedAt, e.finishedAt) || '0s' })));
     fill(body, ...(rows.length ? rows : [h('tr', {}, h('td', { colspan: 4, class: 'hint', text: 'Nothing rolled out yet.' }))]));
   }
