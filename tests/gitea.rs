@@ -214,7 +214,7 @@ async fn a_gitea_pull_request_head_gets_a_plan_preview_and_is_never_applied() {
             &s.repo,
             &hook_url,
             WEBHOOK_SECRET,
-            &["push", "pull_request"],
+            &["push", "pull_request", "create"],
         )
         .await;
 
@@ -272,14 +272,17 @@ async fn a_gitea_pull_request_head_gets_a_plan_preview_and_is_never_applied() {
             "{c}: a preview never applies"
         );
     }
-    assert!(
-        metric(
-            &daemon,
-            "tranche_webhook_deliveries_total{result=\"accepted\"}"
-        )
-        .await
-            >= 2
-    );
+    let accepted = "tranche_webhook_deliveries_total{result=\"accepted\"}";
+    assert!(metric(&daemon, accepted).await >= 2);
+    // Gitea's `create` delivery (the new branch) is verified, then ignored.
+    let ignored = "tranche_webhook_deliveries_total{result=\"ignored\"}";
+    eventually(
+        "Gitea's create delivery ignored",
+        Duration::from_secs(30),
+        || async { (metric(&daemon, ignored).await >= 1).then_some(()) },
+    )
+    .await;
+    assert!(daemon.log().contains("event=create"), "{}", daemon.log());
     s.assert_no_secrets_in(&daemon);
 }
 

@@ -118,6 +118,7 @@ impl Gitea {
             .unwrap_or_else(|e| panic!("cannot create a temp dir for Gitea: {e}"));
         let reaper = Reaper::start(&dir.path().join("pids"), &[dir.path()]);
         let password = new_token("pw");
+        let started = Instant::now();
         let mut last = String::new();
         for _ in 0..PORT_ATTEMPTS {
             let port = free_ports(1)[0];
@@ -136,6 +137,10 @@ impl Gitea {
             match wait_ready(&mut proc, &url, dir.path()).await {
                 Ok(()) => {
                     let admin_token = basic_token(&url, ADMIN, &password, &["all"]).await;
+                    eprintln!(
+                        "[test gitea] ready at {url} in {:.1} s",
+                        started.elapsed().as_secs_f64()
+                    );
                     return Gitea {
                         url,
                         admin_password: password,
