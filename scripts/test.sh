@@ -18,6 +18,11 @@ fi
 TRANCHE_KUBE_APISERVER=$(bash scripts/build-apiserver.sh)
 export TRANCHE_KUBE_APISERVER
 
+# Real Gitea for the forge tests (tests/gitea.rs): built from the Go module
+# proxy on the first run (≈ 9 min on 2 cores, cached under ~/.cache/tranche-gitea).
+TRANCHE_GITEA=$(bash scripts/build-gitea.sh)
+export TRANCHE_GITEA
+
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --no-fail-fast "$@"
   # nextest does not run doctests

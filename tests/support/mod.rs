@@ -43,6 +43,7 @@ mod files;
 pub mod fixtures;
 mod fleet;
 pub mod forge;
+pub mod gitea;
 mod http;
 mod process;
 pub mod repo;
