@@ -178,6 +178,17 @@ pub enum ForgeError {
         /// Origin the forge redirected to.
         to: String,
     },
+    /// The forge does not have the commit (not pushed yet, or another
+    /// repository): retrying cannot help.
+    #[error("{forge}: commit {sha} is not in {repository} (push it, or check forge.repository)")]
+    UnknownCommit {
+        /// Forge name.
+        forge: String,
+        /// `owner/name` as configured.
+        repository: String,
+        /// The commit the status was for.
+        sha: String,
+    },
     /// The commit id is not a hex object id (it would end up in a URL path).
     #[error("{sha:?} is not a commit id (expected 4 to 64 hex digits)")]
     InvalidSha {
@@ -197,7 +208,8 @@ impl ForgeError {
             ForgeError::Config { .. }
             | ForgeError::Token(_)
             | ForgeError::InvalidSha { .. }
-            | ForgeError::Redirect { .. } => false,
+            | ForgeError::Redirect { .. }
+            | ForgeError::UnknownCommit { .. } => false,
         }
     }
 
