@@ -22,6 +22,7 @@
 //!   and rolls back to the last good commit.
 //! * [`report`] tells the outcome: forge commit statuses, badges, git notes, metrics.
 //! * [`daemon`] ties it together: watch git, queue commits, serve HTTP.
+//! * [`progress`] keeps progress lines in logs short (changes and heartbeats).
 
 pub mod apply;
 pub mod cli;
@@ -33,6 +34,7 @@ pub mod model;
 pub mod object;
 pub mod outcome;
 pub mod plan;
+pub mod progress;
 pub mod render;
 pub mod report;
 pub mod revision;

@@ -2,8 +2,12 @@
 //! (`tranche/rollout`, optionally `tranche/cluster/<name>`), metrics, and
 //! the daemon's status view. Never blocks the rollout: statuses are queued
 //! to the [`StatusReporter`], which retries on its own.
+//!
+//! Health waits are logged (`waiting for health: …`) when the awaited
+//! state changes, and otherwise at most every 30 s ([`LineThrottle`]).
 
 use super::status::{BadgeState, CurrentRollout, LiveStatus, Outcome};
+use crate::progress::LineThrottle;
 use crate::report::{CommitStatus, Metrics, StatusReporter, StatusState};
 use crate::revision::short;
 use crate::rollout::event::{Observer, RolloutEvent};
@@ -37,6 +41,7 @@ struct Progress {
     batch: usize,
     done: usize,
     batch_started: Option<Instant>,
+    waiting: LineThrottle,
 }
 
 impl DaemonObserver {
@@ -96,6 +101,9 @@ impl DaemonObserver {
 impl Observer for DaemonObserver {
     fn on_event(&self, event: &RolloutEvent) {
         let mut p = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if !matches!(event, RolloutEvent::GateWaiting { .. }) {
+            p.waiting.reset();
+        }
         match event {
             RolloutEvent::Planned { batches, .. } => {
                 p.batches = batches.clone();
@@ -137,7 +145,14 @@ impl Observer for DaemonObserver {
                     self.metrics.record_api_error(&report.cluster);
                 }
             }
-            RolloutEvent::GateWaiting { .. } | RolloutEvent::Baking { .. } => {}
+            RolloutEvent::GateWaiting { index, pending } => {
+                let first = pending.first().map(String::as_str).unwrap_or_default();
+                let line = format!("waiting for health: {first}");
+                if let Some(line) = p.waiting.offer(&line, Instant::now()) {
+                    tracing::info!(batch = index + 1, pending = pending.len(), "{line}");
+                }
+            }
+            RolloutEvent::Baking { .. } => {}
             RolloutEvent::BatchHealthy { index, done, .. } => {
                 p.done = *done;
                 if let Some(started) = p.batch_started.take() {

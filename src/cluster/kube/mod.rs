@@ -9,10 +9,15 @@
 //! timeouts make a dead apiserver fail fast as
 //! [`ClusterError::Unreachable`]. Errors are classified in module `classify`.
 //!
+//! Servers before 1.22 (e.g. 1.20) get `protocol: TCP` filled into Service
+//! and container ports that omit it (module `defaults`), since their
+//! server-side apply refuses such entries; the server version is read once.
+//!
 //! Secrets: request and response bodies are never logged or put into
 //! errors; only the apiserver's status message is.
 
 mod classify;
+mod defaults;
 mod discovery;
 mod kubeconfig;
 mod retry;
@@ -50,6 +55,9 @@ pub struct KubeCluster {
     client: Client,
     discovery: DiscoveryCache,
     backoff: Backoff,
+    /// Whether applies need client-side port protocols (read once from
+    /// `/version`).
+    port_protocols: tokio::sync::OnceCell<bool>,
 }
 
 impl std::fmt::Debug for KubeCluster {
@@ -140,6 +148,7 @@ impl KubeCluster {
             client,
             discovery: DiscoveryCache::default(),
             backoff: Backoff::default(),
+            port_protocols: tokio::sync::OnceCell::new(),
         })
     }
 
@@ -186,6 +195,24 @@ impl KubeCluster {
             Lookup::Found(r) => Ok(r),
             Lookup::Unknown => Err(self.unknown_kind(api_version, kind)),
         }
+    }
+
+    /// Whether this server's apply needs `protocol` defaulted on ports
+    /// (see module `defaults`); asks `/version` once.
+    async fn needs_port_protocols(&self) -> Result<bool, ClusterError> {
+        self.port_protocols
+            .get_or_try_init(|| async {
+                let info = self
+                    .call("/version", || self.client.apiserver_version())
+                    .await?;
+                Ok(defaults::needs_port_protocols(
+                    &info.major,
+                    &info.minor,
+                    &info.git_version,
+                ))
+            })
+            .await
+            .copied()
     }
 
     fn unknown_kind(&self, api_version: &str, kind: &str) -> ClusterError {
@@ -303,6 +330,9 @@ impl ClusterApi for KubeCluster {
             if let Some(meta) = body.get_mut("metadata").and_then(Value::as_object_mut) {
                 meta.remove("namespace");
             }
+        }
+        if self.needs_port_protocols().await? {
+            defaults::default_port_protocols(&mut body);
         }
         let api = self.object_api(&r, id.namespace.as_deref());
         let mut params = PatchParams::apply(FIELD_MANAGER);
