@@ -256,7 +256,11 @@ async fn pause_leaves_clusters_as_they_are() {
     assert_eq!(report["outcome"], "paused");
     assert!(report["rolledBack"].as_array().unwrap().is_empty());
     assert_eq!(env.image("a").await, V2);
-    assert_eq!(env.image("b").await, V2);
+    assert_eq!(
+        env.image("b").await,
+        "registry.example.com/shop/web:broken",
+        "paused: b keeps the bad version"
+    );
     assert_eq!(env.image("c").await, V1);
     assert_eq!(env.image("d").await, V1);
 }
