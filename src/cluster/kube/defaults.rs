@@ -13,6 +13,7 @@
 //!
 //! Pure: takes the object and the server's version.
 
+use k8s_openapi::apimachinery::pkg::version::Info;
 use serde_json::Value;
 
 /// The first Kubernetes minor version whose server-side apply defaults
@@ -42,6 +43,11 @@ pub fn needs_port_protocols(major: &str, minor: &str, git_version: &str) -> bool
         Some((0, _)) | None => true,
         Some(_) => false,
     }
+}
+
+/// [`needs_port_protocols`] for what `/version` answered.
+pub fn server_needs_port_protocols(info: &Info) -> bool {
+    needs_port_protocols(&info.major, &info.minor, &info.git_version)
 }
 
 /// Sets `protocol: TCP` on every Service port and container port (init

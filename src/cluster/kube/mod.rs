@@ -9,9 +9,8 @@
 //! timeouts make a dead apiserver fail fast as
 //! [`ClusterError::Unreachable`]. Errors are classified in module `classify`.
 //!
-//! Servers before 1.22 (e.g. 1.20) get `protocol: TCP` filled into Service
-//! and container ports that omit it (module `defaults`), since their
-//! server-side apply refuses such entries; the server version is read once.
+//! Servers before 1.22 get `protocol: TCP` filled into ports that omit it
+//! (module `defaults`); the server version is read once.
 //!
 //! Secrets: request and response bodies are never logged or put into
 //! errors; only the apiserver's status message is.
@@ -205,11 +204,7 @@ impl KubeCluster {
                 let info = self
                     .call("/version", || self.client.apiserver_version())
                     .await?;
-                Ok(defaults::needs_port_protocols(
-                    &info.major,
-                    &info.minor,
-                    &info.git_version,
-                ))
+                Ok(defaults::server_needs_port_protocols(&info))
             })
             .await
             .copied()
