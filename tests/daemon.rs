@@ -251,9 +251,13 @@ async fn a_daemon_killed_mid_rollout_finishes_it_after_restart() {
     assert_eq!(left["commit"], v3.as_str());
     assert!(daemon.log().contains("interrupted"), "{}", daemon.log());
     daemon.restart().await;
+    let s = final_status(&forge, &v3).await;
     assert_eq!(
-        final_status(&forge, &v3).await.last().unwrap().state,
-        "success"
+        s.last().unwrap().state,
+        "success",
+        "{:#?}\n{}",
+        descriptions(&s),
+        daemon.log()
     );
     for c in ["a", "b", "c", "d"] {
         assert_eq!(env.image(c).await, v3_image, "{c}");

@@ -26,6 +26,8 @@ pub const NODES: [(&str, &str); 2] = [("kwok-node-a", "zone-a"), ("kwok-node-b",
 pub const NODE_CAPACITY: (&str, &str, &str) = ("16", "64Gi", "110");
 /// Pod CIDR kwok hands out pod IPs from.
 const CLUSTER_CIDR: &str = "10.244.0.0/16";
+/// How long a Node may miss heartbeats before it is marked NotReady.
+const NODE_GRACE: &str = "5m";
 
 /// kwok's configuration: every stage file, concatenated.
 const STAGES: [&str; 6] = [
@@ -105,6 +107,10 @@ impl ComponentSpec<'_> {
             "--kube-api-qps=1000".into(),
             "--kube-api-burst=2000".into(),
             format!("--cluster-cidr={CLUSTER_CIDR}"),
+            // kwok renews its Nodes' Leases every 10 s; on a starved machine
+            // a renewal can come late, and with the default 50 s grace the
+            // Nodes would flap NotReady and take healthy pods with them.
+            format!("--node-monitor-grace-period={NODE_GRACE}"),
         ]);
         let kcm_proc = self.spawn("kube-controller-manager", cmd, "controller-manager.log");
         let mut cmd = Command::new(program(K8s::Current, Program::Scheduler));
