@@ -58,6 +58,7 @@
 mod apiserver;
 mod audit;
 mod binaries;
+pub mod browser;
 pub mod control_plane;
 pub mod controller;
 pub mod daemon;
@@ -65,6 +66,7 @@ mod files;
 pub mod fixtures;
 mod fleet;
 pub mod forge;
+pub mod gitea;
 mod http;
 mod process;
 pub mod repo;
