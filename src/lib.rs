@@ -22,6 +22,9 @@
 //!   and rolls back to the last good commit.
 //! * [`report`] tells the outcome: forge commit statuses, badges, git notes, metrics.
 //! * [`daemon`] ties it together: watch git, queue commits, serve HTTP.
+//!
+//! [`yaml`] is the one YAML parser and emitter; [`limits`] bounds how much
+//! input one commit may hold.
 
 pub mod apply;
 pub mod cli;
@@ -29,6 +32,7 @@ pub mod cluster;
 pub mod daemon;
 pub mod git;
 pub mod inventory;
+pub mod limits;
 pub mod model;
 pub mod object;
 pub mod outcome;

@@ -339,8 +339,9 @@ fn malformed_yaml_and_wrong_kinds_are_located() {
         "{}",
         errors[0].message
     );
+    // The unclosed bracket itself, not the end of the file.
     assert!(
-        errors[0].message.contains("line 3"),
+        errors[0].message.contains("line 2, column 7"),
         "{}",
         errors[0].message
     );

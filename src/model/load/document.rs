@@ -138,12 +138,10 @@ pub fn header(
 /// Deserializes `value` as `T`, reporting a shape error (unknown field,
 /// wrong type, missing field, unknown variant) at its field path.
 pub fn typed<T: DeserializeOwned>(loc: Loc<'_>, value: Value, p: &mut Problems) -> Option<T> {
-    match serde_path_to_error::deserialize::<_, T>(value) {
+    match crate::yaml::typed(value) {
         Ok(v) => Some(v),
-        Err(e) => {
-            let path = e.path().to_string();
-            let field = if path == "." { "" } else { path.as_str() };
-            p.push(loc, field, e.inner().to_string());
+        Err((field, message)) => {
+            p.push(loc, &field, message);
             None
         }
     }
