@@ -1,32 +1,111 @@
 //! Reading one file into YAML documents and tranche envelopes: UTF-8,
 //! YAML syntax (with the line), `apiVersion`/`kind`, and the typed shape
 //! (with the field path of a typo or a wrong type).
+//!
+//! [`Files`] is how the loader reads a snapshot: it charges what each
+//! file's YAML expands to against the commit's limits
+//! ([`crate::limits::MAX_COMMIT_TEXT`], [`crate::limits::MAX_COMMIT_NODES`])
+//! and stays silent about entries the snapshot refused (they are reported
+//! once, by path, by [`super::load`]).
 
 use crate::git::Snapshot;
+use crate::limits::{MAX_COMMIT_NODES, MAX_COMMIT_TEXT};
 use crate::model::raw::API_VERSION;
 use crate::model::validate::{Loc, Problems};
+use crate::yaml::{Size, Stream, YamlError};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use std::cell::Cell;
 
-/// The text of `path`, or `None` (reported) when it is not UTF-8.
-pub fn text<'s>(snapshot: &'s Snapshot, path: &str, p: &mut Problems) -> Option<&'s str> {
-    let bytes = snapshot.files.get(path)?;
-    match std::str::from_utf8(bytes) {
-        Ok(text) => Some(text),
-        Err(e) => {
-            p.push(
-                Loc::file(path),
-                "",
-                format!("not UTF-8 text ({e}): save the file as UTF-8"),
-            );
-            None
+/// The files of one snapshot, as the loader reads them.
+pub struct Files<'s> {
+    snapshot: &'s Snapshot,
+    /// What the YAML parsed so far expands to.
+    used: Cell<Size>,
+    /// Set once the commit's limit is reported: no further file is parsed.
+    exhausted: Cell<bool>,
+}
+
+impl<'s> Files<'s> {
+    /// Reads `snapshot`, with the whole commit's limits unused.
+    pub fn new(snapshot: &'s Snapshot) -> Files<'s> {
+        Files {
+            snapshot,
+            used: Cell::new(Size::default()),
+            exhausted: Cell::new(false),
+        }
+    }
+
+    /// Every non-empty document of a multi-document file with its index.
+    /// A YAML error is reported at its document (the message has the
+    /// line) and yields no documents.
+    pub fn documents(&self, path: &str, p: &mut Problems) -> Vec<(usize, Value)> {
+        match self.parse(path, p) {
+            Some(Ok(stream)) => stream.documents,
+            Some(Err((doc, e))) => {
+                p.push(Loc::doc(path, doc), "", format!("invalid YAML: {e}"));
+                Vec::new()
+            }
+            None => Vec::new(),
+        }
+    }
+
+    /// The one document of a file that must hold exactly one (`what`
+    /// names the kind expected, for messages).
+    pub fn single_document(&self, path: &str, what: &str, p: &mut Problems) -> Option<Value> {
+        one_document(path, self.parse(path, p)?, what, p)
+    }
+
+    /// The file parsed, or `None` when it cannot be (reported unless the
+    /// snapshot refused it).
+    fn parse(&self, path: &str, p: &mut Problems) -> Option<Result<Stream, (usize, YamlError)>> {
+        if self.exhausted.get() {
+            return None;
+        }
+        let parsed = crate::yaml::parse_stream(self.text(path, p)?);
+        if let Ok(stream) = &parsed {
+            let mut used = self.used.get();
+            used += stream.size;
+            self.used.set(used);
+            if let Some(why) = used.over(MAX_COMMIT_TEXT, MAX_COMMIT_NODES, "per commit") {
+                p.push(
+                    Loc::file(path),
+                    "",
+                    format!(
+                        "the commit's YAML, up to this file, {why}: tranche reads no further file"
+                    ),
+                );
+                self.exhausted.set(true);
+                return None;
+            }
+        }
+        Some(parsed)
+    }
+
+    /// The text of `path`, or `None`: missing, refused by the snapshot,
+    /// or not UTF-8 (reported).
+    fn text(&self, path: &str, p: &mut Problems) -> Option<&'s str> {
+        let bytes = self.snapshot.files.get(path)?;
+        match std::str::from_utf8(bytes) {
+            Ok(text) => Some(text),
+            Err(e) => {
+                let why = match bytes.get(..2) {
+                    Some([0xFF, 0xFE] | [0xFE, 0xFF]) => "UTF-16 text".to_string(),
+                    _ => format!("not UTF-8 text ({e})"),
+                };
+                p.push(
+                    Loc::file(path),
+                    "",
+                    format!("{why}: save the file as UTF-8"),
+                );
+                None
+            }
         }
     }
 }
 
-/// Every non-empty document of a multi-document file with its index.
-/// A syntax error is reported at its document (the message has the line)
-/// and yields no documents.
+/// Every non-empty document of a text that is not one of the commit's
+/// files (the built-in policies), as [`Files::documents`] reads them.
 pub fn documents(file: &str, text: &str, p: &mut Problems) -> Vec<(usize, Value)> {
     match crate::yaml::parse_documents(text) {
         Ok(docs) => docs,
@@ -37,11 +116,14 @@ pub fn documents(file: &str, text: &str, p: &mut Problems) -> Vec<(usize, Value)
     }
 }
 
-/// The one document of a file that must hold exactly one (`what` names
-/// the kind expected, for messages).
-pub fn single_document(file: &str, text: &str, what: &str, p: &mut Problems) -> Option<Value> {
-    let mut docs = match crate::yaml::parse_documents(text) {
-        Ok(docs) => docs,
+fn one_document(
+    file: &str,
+    parsed: Result<Stream, (usize, YamlError)>,
+    what: &str,
+    p: &mut Problems,
+) -> Option<Value> {
+    let mut docs = match parsed {
+        Ok(stream) => stream.documents,
         Err((_, e)) => {
             p.push(Loc::file(file), "", format!("invalid YAML: {e}"));
             return None;
@@ -179,9 +261,14 @@ mod tests {
 
     #[test]
     fn single_document_files_hold_one() {
+        let snapshot = Snapshot::from_files(
+            "c0ffee",
+            [("c.yaml", "a: 1\n---\nb: 2\n"), ("d.yaml", "# nothing\n")],
+        );
+        let files = Files::new(&snapshot);
         let mut p = Problems::default();
-        assert!(single_document("c.yaml", "a: 1\n---\nb: 2\n", "Cluster", &mut p).is_none());
-        assert!(single_document("d.yaml", "# nothing\n", "Cluster", &mut p).is_none());
+        assert!(files.single_document("c.yaml", "Cluster", &mut p).is_none());
+        assert!(files.single_document("d.yaml", "Cluster", &mut p).is_none());
         assert_eq!(
             problems(p),
             [
@@ -252,6 +339,59 @@ mod tests {
                      `exclude`, `followApps`"
                 ),
             ]
+        );
+    }
+
+    #[test]
+    fn utf16_files_are_named_as_such() {
+        let snapshot = Snapshot::from_files(
+            "c0ffee",
+            [
+                ("a.yaml", vec![0xFF, 0xFE, b'a', 0]),
+                ("b.yaml", vec![b'a', 0xC3]),
+            ],
+        );
+        let files = Files::new(&snapshot);
+        let mut p = Problems::default();
+        assert!(files.documents("a.yaml", &mut p).is_empty());
+        assert!(files.documents("b.yaml", &mut p).is_empty());
+        let errors = problems(p);
+        assert_eq!(
+            errors[0],
+            ModelError::file("a.yaml", "UTF-16 text: save the file as UTF-8")
+        );
+        assert!(
+            errors[1].message.starts_with("not UTF-8 text ("),
+            "{}",
+            errors[1]
+        );
+    }
+
+    #[test]
+    fn the_commit_is_bounded_across_its_files() {
+        // Each document expands to 4 MB (one 400 kB anchor used ten
+        // times), each file of four to 16 MB: nine such files are over
+        // the commit's 128 MiB.
+        let uses = ["*s"; 9].join(", ");
+        let doc = format!("a: &s {}\nb: [{uses}]\n", "z".repeat(400_000));
+        let file = vec![doc; 4].join("---\n");
+        let names: Vec<String> = (0..12).map(|i| format!("f{i:02}.yaml")).collect();
+        let snapshot =
+            Snapshot::from_files("c0ffee", names.iter().map(|n| (n.as_str(), file.as_str())));
+        let files = Files::new(&snapshot);
+        let mut p = Problems::default();
+        let read: Vec<usize> = names
+            .iter()
+            .map(|n| files.documents(n, &mut p).len())
+            .collect();
+        assert_eq!(read, [4, 4, 4, 4, 4, 4, 4, 4, 0, 0, 0, 0]);
+        assert_eq!(
+            problems(p),
+            [ModelError::file(
+                "f08.yaml",
+                "the commit's YAML, up to this file, expands to more than 128 MiB of text once \
+                 aliases are expanded (the limit per commit): tranche reads no further file"
+            )]
         );
     }
 }
