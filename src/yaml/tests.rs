@@ -189,3 +189,81 @@ fn sizes_count_keys_scalars_and_nodes() {
         }
     );
 }
+
+#[test]
+fn what_the_emitter_writes_reads_back_the_same() {
+    // Directory clusters and git notes are written by the emitter and read
+    // by the parser: strings that look like other scalars must survive.
+    let strings = [
+        "yes",
+        "no",
+        "on",
+        "off",
+        "y",
+        "1",
+        "-1",
+        "1.5",
+        "0755",
+        "0o17",
+        "0x1F",
+        "1_000",
+        "1e3",
+        ".inf",
+        "-.inf",
+        ".nan",
+        "null",
+        "~",
+        "true",
+        "True",
+        "",
+        " lead",
+        "trail ",
+        "a: b",
+        "- x",
+        "#c",
+        "multi\nline\n",
+        "tab\there",
+        "quote\"s",
+        "'single'",
+        "*star",
+        "&amp",
+        "!bang",
+        "%pct",
+        "@at",
+        "`bt",
+        "{x}",
+        "[x]",
+        "12:30",
+        "2026-01-01",
+        "?q",
+        "x #y",
+        "é",
+        "\u{feff}bom",
+        "<<",
+    ];
+    let value = json!({
+        "strings": strings.as_slice(),
+        "numbers": [0, -1, 1.5, 2.0, 18446744073709551615u64, -9223372036854775808i64],
+        "empty": {"map": {}, "list": []},
+        "null": null,
+        "nested": [{"a": [1, [2, {}]]}],
+        "keys": {"yes": 1, "1": 2, "": 3, "a b": 4, "'<<'": 5},
+    });
+    let text = to_documents(std::slice::from_ref(&value));
+    assert_eq!(
+        parse_documents(&text).unwrap(),
+        [(0, value.clone())],
+        "{text}"
+    );
+    assert_eq!(from_str::<Value>(&to_string(&value)).unwrap(), value);
+}
+
+#[test]
+fn merge_keys_merge_unless_quoted() {
+    let docs =
+        parse_documents("base: &b {a: 1, b: 2}\nx:\n  <<: *b\n  b: 3\ny: {'<<': 4}\n").unwrap();
+    assert_eq!(
+        docs[0].1,
+        json!({"base": {"a": 1, "b": 2}, "x": {"b": 3, "a": 1}, "y": {"<<": 4}})
+    );
+}
