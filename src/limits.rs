@@ -5,7 +5,10 @@
 //!
 //! Sizes after parsing count what YAML aliases expand to: an anchored
 //! value used N times counts N times. "Text" is the bytes of every key and
-//! scalar; a "node" is one scalar, key, list or mapping.
+//! string; a "node" is one scalar, key, list or mapping. While a file is
+//! parsed, the parser holds it to the per-file limits (so memory stays
+//! bounded whatever the input); each document is then held to the
+//! per-document ones, and the commit's files to the per-commit ones.
 //!
 //! The README's "Limits" section lists the same figures.
 
@@ -28,6 +31,9 @@ pub const MAX_FILE_TEXT: usize = 16 * MIB as usize;
 /// Nodes of all the documents of one file after aliases are expanded.
 pub const MAX_FILE_NODES: usize = 1_000_000;
 
+/// Documents in one file (empty ones included).
+pub const MAX_FILE_DOCUMENTS: usize = 10_000;
+
 /// Text of every YAML file of one commit after aliases are expanded.
 pub const MAX_COMMIT_TEXT: usize = 128 * MIB as usize;
 
@@ -39,7 +45,7 @@ pub const MAX_COMMIT_NODES: usize = 4_000_000;
 pub const MAX_NESTING: usize = 100;
 
 /// Events (scalars, starts and ends of lists and mappings) that aliases
-/// may replay in one document.
+/// may replay in one file.
 pub const MAX_ALIAS_REPLAYED_EVENTS: usize = 200_000;
 
 const MIB: u64 = 1024 * 1024;

@@ -26,12 +26,13 @@
 pub mod strict;
 
 use crate::limits::{
-    human_bytes, MAX_ALIAS_REPLAYED_EVENTS, MAX_DOCUMENT_NODES, MAX_DOCUMENT_TEXT, MAX_FILE_BYTES,
-    MAX_FILE_NODES, MAX_FILE_TEXT, MAX_NESTING,
+    human_bytes, MAX_ALIAS_REPLAYED_EVENTS, MAX_DOCUMENT_NODES, MAX_DOCUMENT_TEXT,
+    MAX_FILE_DOCUMENTS, MAX_FILE_NODES, MAX_FILE_TEXT, MAX_NESTING,
 };
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use serde_saphyr::budget::BudgetBreach;
+use std::cell::Cell;
 use strict::Strict;
 
 /// A YAML syntax or shape error, with the line when known.
@@ -51,11 +52,11 @@ impl YamlError {
 }
 
 /// How much parsed YAML holds after aliases are expanded: the bytes of
-/// every key and scalar, and the number of nodes (scalars, keys, lists,
+/// every key and string, and the number of nodes (scalars, keys, lists,
 /// mappings). What [`crate::limits`] bounds.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Size {
-    /// Bytes of keys and scalars.
+    /// Bytes of keys and strings.
     pub text: usize,
     /// Scalars, keys, lists and mappings.
     pub nodes: usize,
@@ -77,8 +78,7 @@ impl Size {
                     size += Size::of(v);
                 }
             }
-            Value::Number(n) => size.text = n.to_string().len(),
-            Value::Null | Value::Bool(_) => {}
+            Value::Null | Value::Bool(_) | Value::Number(_) => {}
         }
         size
     }
@@ -120,10 +120,13 @@ pub struct Stream {
 
 fn options() -> serde_saphyr::Options {
     serde_saphyr::options! {
+        // The parser's budgets hold for the whole text (a file): they bound
+        // memory while it is parsed; the per-document limits are checked on
+        // each parsed document.
         budget: serde_saphyr::budget! {
-            max_reader_input_bytes: Some(MAX_FILE_BYTES as usize),
-            max_total_scalar_bytes: MAX_DOCUMENT_TEXT,
-            max_nodes: MAX_DOCUMENT_NODES,
+            max_total_scalar_bytes: MAX_FILE_TEXT,
+            max_nodes: MAX_FILE_NODES,
+            max_documents: MAX_FILE_DOCUMENTS,
             max_depth: MAX_NESTING,
         },
         alias_limits: serde_saphyr::alias_limits! {
@@ -148,22 +151,45 @@ fn options() -> serde_saphyr::Options {
 /// (per document or per file) is such an error.
 pub fn parse_stream(text: &str) -> Result<Stream, (usize, YamlError)> {
     // The parser recurses once per nesting level, with large frames in
-    // debug builds (about 40 KiB): it runs on a stack of its own, so that
-    // a document nested MAX_NESTING deep fits whatever thread reads it
-    // (tokio's and the test harness's have 2 MiB).
-    stacker::grow(PARSER_STACK, || parse_on_this_stack(text))
+    // debug builds (about 40 KiB): when less than that is left of this
+    // thread's stack (tokio's and the test harness's threads have 2 MiB),
+    // it runs on a stack of its own.
+    stacker::maybe_grow(PARSER_RED_ZONE, PARSER_STACK, || parse_here(text))
 }
 
-/// Stack for the parser: MAX_NESTING levels at the debug-build frame size,
-/// with room to spare (only the pages used are ever mapped).
+/// Stack the parser needs at most: MAX_NESTING levels at the debug-build
+/// frame size, with room to spare.
+const PARSER_RED_ZONE: usize = 6 * 1024 * 1024;
+
+/// The stack it gets when this thread has less (only the pages used are
+/// ever mapped).
 const PARSER_STACK: usize = 16 * 1024 * 1024;
 
-fn parse_on_this_stack(text: &str) -> Result<Stream, (usize, YamlError)> {
+thread_local! {
+    /// Documents parsed so far by the current [`parse_here`] call.
+    static PARSED: Cell<usize> = const { Cell::new(0) };
+}
+
+/// The documents of one text, counting them in [`PARSED`] as the parser
+/// hands them over, so that an error can say which document it is in.
+#[derive(Default)]
+struct Counted(Vec<Value>);
+
+impl Extend<Value> for Counted {
+    fn extend<I: IntoIterator<Item = Value>>(&mut self, documents: I) {
+        for document in documents {
+            PARSED.with(|n| n.set(n.get() + 1));
+            self.0.push(document);
+        }
+    }
+}
+
+fn parse_here(text: &str) -> Result<Stream, (usize, YamlError)> {
+    PARSED.with(|n| n.set(0));
+    let documents = serde_saphyr::from_str_multiple_with_options::<Value, Counted>(text, options())
+        .map_err(|e| (PARSED.with(Cell::get), describe(&e)))?;
     let mut stream = Stream::default();
-    let mut input = text.as_bytes();
-    let documents = serde_saphyr::read_with_options::<_, Value>(&mut input, options());
-    for (i, document) in documents.enumerate() {
-        let value = document.map_err(|e| (i, describe(&e)))?;
+    for (i, value) in documents.0.into_iter().enumerate() {
         let size = Size::of(&value);
         if let Some(why) = size.over(MAX_DOCUMENT_TEXT, MAX_DOCUMENT_NODES, "per document") {
             return Err((i, YamlError::new(format!("the document {why}"))));
@@ -259,8 +285,7 @@ fn describe(error: &serde_saphyr::Error) -> YamlError {
         ),
         E::Budget { breach, .. } => budget(breach, &at),
         E::AliasReplayLimitExceeded { .. } => format!(
-            "aliases{at} replay more than {MAX_ALIAS_REPLAYED_EVENTS} values (the limit per \
-             document)"
+            "aliases{at} replay more than {MAX_ALIAS_REPLAYED_EVENTS} values (the limit per file)"
         ),
         E::RecursiveReferencesRequireWeakTypes { .. } => {
             format!("an alias{at} refers to a mapping or list it is part of (a recursive alias)")
@@ -274,28 +299,27 @@ fn describe(error: &serde_saphyr::Error) -> YamlError {
 }
 
 fn budget(breach: &BudgetBreach, at: &str) -> String {
-    let per_document = "the limit per document";
+    let per_file = "the limit per file";
     match breach {
         BudgetBreach::ScalarBytes { .. } => format!(
-            "the document expands to more than {} of text once aliases are expanded{at} ({per_document})",
-            human_bytes(MAX_DOCUMENT_TEXT as u64)
+            "the file expands to more than {} of text once aliases are expanded{at} ({per_file})",
+            human_bytes(MAX_FILE_TEXT as u64)
         ),
         BudgetBreach::Nodes { .. } => format!(
-            "the document expands to more than {MAX_DOCUMENT_NODES} values, keys, lists and \
-             mappings once aliases are expanded{at} ({per_document})"
+            "the file expands to more than {MAX_FILE_NODES} values, keys, lists and mappings \
+             once aliases are expanded{at} ({per_file})"
         ),
-        BudgetBreach::Depth { .. } => format!(
-            "lists and mappings nest more than {MAX_NESTING} deep{at} ({per_document})"
-        ),
+        BudgetBreach::Documents { .. } => {
+            format!("the file holds more than {MAX_FILE_DOCUMENTS} documents ({per_file})")
+        }
+        BudgetBreach::Depth { .. } => {
+            format!("lists and mappings nest more than {MAX_NESTING} deep{at}")
+        }
         BudgetBreach::AliasAnchorRatio { aliases, anchors } => format!(
             "{aliases} aliases of {anchors} anchor(s){at}: more than 10 uses per anchor are \
              refused as an alias bomb"
         ),
-        BudgetBreach::InputBytes { .. } => format!(
-            "the file is larger than {} (the limit per file)",
-            human_bytes(MAX_FILE_BYTES)
-        ),
-        other => format!("the document is too large{at} ({other:?})"),
+        other => format!("the file is too large{at} ({other:?})"),
     }
 }
 

@@ -87,8 +87,8 @@ fn alias_bomb_is_refused_within_a_memory_limit() {
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(
         err.lines().any(|l| l.starts_with(
-            "apps/shop/manifests/bomb.yaml[doc 0]: invalid YAML: the document expands to more \
-             than 4 MiB of text once aliases are expanded"
+            "apps/shop/manifests/bomb.yaml[doc 0]: invalid YAML: the file expands to more than \
+             16 MiB of text once aliases are expanded at line 6"
         )),
         "{err}"
     );

@@ -83,8 +83,8 @@ fn one_anchor_used_thousands_of_times_is_refused() {
     let (_, message) = first_error(&text);
     assert_eq!(
         message,
-        "the document expands to more than 4 MiB of text once aliases are expanded at line 44, \
-         column 5 (the limit per document)"
+        "the file expands to more than 16 MiB of text once aliases are expanded at line 170, \
+         column 5 (the limit per file)"
     );
 }
 
@@ -99,7 +99,7 @@ fn nested_aliases_are_bounded_by_the_expanded_text() {
     }
     let (_, message) = first_error(&text);
     assert!(
-        message.starts_with("the document expands to more than 4 MiB of text"),
+        message.starts_with("the file expands to more than 16 MiB of text"),
         "{message}"
     );
     let mut small = String::from("l0: &l0 [0]\n");
@@ -110,13 +110,26 @@ fn nested_aliases_are_bounded_by_the_expanded_text() {
     let (_, message) = first_error(&small);
     assert_eq!(
         message,
-        "aliases at line 6, column 35 replay more than 200000 values (the limit per document)"
+        "aliases at line 6, column 35 replay more than 200000 values (the limit per file)"
     );
     let (_, message) = first_error("a: &x [1, *x]\n");
     assert_eq!(
         message,
         "an alias at line 1, column 11 refers to a mapping or list it is part of (a recursive \
          alias)"
+    );
+}
+
+#[test]
+fn a_document_is_bounded_within_its_file() {
+    // 5 MB once expanded: under the file's limit, over the document's.
+    let doc = format!("a: &s {}\nb: [*s, *s, *s, *s]\n", "y".repeat(1_000_000));
+    let (doc, message) = first_error(&format!("x: 1\n---\n{doc}"));
+    assert_eq!(doc, 1);
+    assert_eq!(
+        message,
+        "the document expands to more than 4 MiB of text once aliases are expanded (the limit \
+         per document)"
     );
 }
 
@@ -130,8 +143,17 @@ fn a_file_is_bounded_across_its_documents() {
     assert_eq!(doc, 4);
     assert_eq!(
         message,
-        "the file, up to this document, expands to more than 16 MiB of text once aliases are \
-         expanded (the limit per file)"
+        "the file expands to more than 16 MiB of text once aliases are expanded at line 14, \
+         column 5 (the limit per file)"
+    );
+}
+
+#[test]
+fn a_file_holds_a_bounded_number_of_documents() {
+    let (_, message) = first_error(&"a: 1\n---\n".repeat(10_001));
+    assert_eq!(
+        message,
+        "the file holds more than 10000 documents (the limit per file)"
     );
 }
 
@@ -141,7 +163,7 @@ fn nesting_is_bounded() {
     let (_, message) = first_error(&deep);
     assert_eq!(
         message,
-        "lists and mappings nest more than 100 deep at line 1, column 101 (the limit per document)"
+        "lists and mappings nest more than 100 deep at line 1, column 101"
     );
     let mut block = String::new();
     for depth in 0..150 {
@@ -180,11 +202,11 @@ fn typed_reads_refuse_lists_for_mappings_and_name_the_field() {
 #[test]
 fn sizes_count_keys_scalars_and_nodes() {
     let size = Size::of(&json!({"ab": ["cde", 12, null], "f": {}}));
-    // nodes: map, "ab", list, "cde", 12, null, "f", {} = 8
+    // text: "ab", "cde", "f"; nodes: map, "ab", list, "cde", 12, null, "f", {}
     assert_eq!(
         size,
         Size {
-            text: 2 + 3 + 2 + 1,
+            text: 2 + 3 + 1,
             nodes: 8
         }
     );
