@@ -25,6 +25,9 @@
 //!   the web view.
 //! * [`schema`] gives editors JSON Schemas of the file kinds, from [`model`]'s types.
 //! * [`progress`] keeps progress lines in logs short (changes and heartbeats).
+//!
+//! [`yaml`] is the one YAML parser and emitter; [`limits`] bounds how much
+//! input one commit may hold.
 
 pub mod apply;
 pub mod cli;
@@ -32,6 +35,7 @@ pub mod cluster;
 pub mod daemon;
 pub mod git;
 pub mod inventory;
+pub mod limits;
 pub mod model;
 pub mod object;
 pub mod outcome;

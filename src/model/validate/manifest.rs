@@ -1,7 +1,10 @@
 //! One Kubernetes object from `manifests/*.yaml`: identity present and
 //! well-formed, namespace defaulted (or forbidden for cluster-scoped kinds),
-//! labels valid, and HPA bounds sane. Object contents are never echoed in
-//! messages (they may be Secret data).
+//! labels valid, and replica counts typed as Kubernetes types them
+//! ([`replicas`]). Object contents are never echoed in messages (they may
+//! be Secret data).
+
+pub mod replicas;
 
 use super::selector::{check_key, check_value};
 use super::{Loc, Problems};
@@ -72,21 +75,14 @@ pub fn manifest(
     }
     namespace(loc, &mut object, &kind, rules, p);
     labels(loc, &object, p);
-    if kind == "HorizontalPodAutoscaler" && api_version_of(&object).starts_with("autoscaling/") {
-        hpa_bounds(loc, &object, p);
+    for (field, message) in replicas::problems(&object) {
+        p.push(loc, field, message);
     }
     (p.len() == before).then(|| Manifest {
         file: loc.file.to_string(),
         doc: loc.doc.unwrap_or(0),
         object,
     })
-}
-
-fn api_version_of(object: &Value) -> &str {
-    object
-        .get("apiVersion")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
 }
 
 fn required(
@@ -174,43 +170,6 @@ fn labels(loc: Loc<'_>, object: &Value, p: &mut Problems) {
                 "label values must be strings (quote them: \"1\")",
             ),
         }
-    }
-}
-
-fn hpa_bounds(loc: Loc<'_>, object: &Value, p: &mut Problems) {
-    let max = match object.pointer("/spec/maxReplicas").map(Value::as_i64) {
-        None => {
-            p.push(loc, "spec.maxReplicas", "missing: an HPA needs maxReplicas");
-            return;
-        }
-        Some(None) => {
-            p.push(loc, "spec.maxReplicas", "must be an integer");
-            return;
-        }
-        Some(Some(max)) => max,
-    };
-    if max < 1 {
-        p.push(
-            loc,
-            "spec.maxReplicas",
-            format!("maxReplicas {max} is invalid: must be at least 1"),
-        );
-        return;
-    }
-    let min = match object.pointer("/spec/minReplicas").map(Value::as_i64) {
-        None => 1,
-        Some(None) => {
-            p.push(loc, "spec.minReplicas", "must be an integer");
-            return;
-        }
-        Some(Some(min)) => min,
-    };
-    if min > max {
-        p.push(
-            loc,
-            "spec.minReplicas",
-            format!("minReplicas {min} is greater than maxReplicas {max}"),
-        );
     }
 }
 
@@ -303,32 +262,36 @@ mod tests {
     }
 
     #[test]
-    fn hpa_bounds_are_checked() {
-        let hpa = |spec: &str| {
-            check(&format!(
-                "{{apiVersion: autoscaling/v2, kind: HorizontalPodAutoscaler, metadata: {{name: h}}, spec: {spec}}}"
-            ))
-            .1
-        };
+    fn replica_counts_are_checked_in_every_app() {
+        let (m, errors) = check(
+            "{apiVersion: apps/v1, kind: Deployment, metadata: {name: web}, spec: {replicas: -5}}",
+        );
+        assert!(m.is_none());
+        assert_eq!(errors.len(), 1);
         assert_eq!(
-            hpa("{minReplicas: 5, maxReplicas: 3}"),
+            errors[0].location,
+            "apps/shop/manifests/app.yaml[doc 1]: spec.replicas"
+        );
+        assert!(
+            errors[0]
+                .message
+                .starts_with("Deployment \"web\": -5 is not a replica count"),
+            "{}",
+            errors[0].message
+        );
+        let (_, errors) = check(
+            "{apiVersion: autoscaling/v2, kind: HorizontalPodAutoscaler, metadata: {name: h}, \
+             spec: {minReplicas: 5, maxReplicas: 3}}",
+        );
+        assert_eq!(
+            errors,
             [ModelError::doc(
                 FILE,
                 1,
                 Some("spec.minReplicas"),
-                "minReplicas 5 is greater than maxReplicas 3"
+                "HorizontalPodAutoscaler \"h\": minReplicas 5 is greater than maxReplicas 3"
             )]
         );
-        assert_eq!(
-            hpa("{maxReplicas: 0}"),
-            [ModelError::doc(
-                FILE,
-                1,
-                Some("spec.maxReplicas"),
-                "maxReplicas 0 is invalid: must be at least 1"
-            )]
-        );
-        assert!(hpa("{minReplicas: 2, maxReplicas: 2}").is_empty());
     }
 
     #[test]
