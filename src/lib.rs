@@ -26,6 +26,10 @@
 //! * [`daemon`] ties it together: watch git, queue commits, serve HTTP and
 //!   the web view.
 //! * [`schema`] gives editors JSON Schemas of the file kinds, from [`model`]'s types.
+//! * [`progress`] keeps progress lines in logs short (changes and heartbeats).
+//!
+//! [`yaml`] is the one YAML parser and emitter; [`limits`] bounds how much
+//! input one commit may hold.
 
 pub mod apply;
 pub mod cli;
@@ -34,10 +38,12 @@ pub mod daemon;
 pub mod git;
 pub mod inventory;
 pub mod kinds;
+pub mod limits;
 pub mod model;
 pub mod object;
 pub mod outcome;
 pub mod plan;
+pub mod progress;
 pub mod render;
 pub mod report;
 pub mod revision;

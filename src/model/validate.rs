@@ -17,6 +17,7 @@ pub mod object;
 pub mod overrides;
 pub mod placement;
 pub mod policy;
+pub mod replicas;
 pub mod selector;
 
 use super::{ModelError, ModelErrors};

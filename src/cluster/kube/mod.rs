@@ -14,10 +14,14 @@
 //! is refused with [`ClusterError::WrongScope`] (never sent to another
 //! scope, never put into the context's default namespace).
 //!
+//! Servers before 1.22 get `protocol: TCP` filled into ports that omit it
+//! (module `defaults`); the server version is read once.
+//!
 //! Secrets: request and response bodies are never logged or put into
 //! errors; only the apiserver's status message is.
 
 mod classify;
+mod defaults;
 mod discovery;
 mod kubeconfig;
 mod retry;
@@ -55,6 +59,9 @@ pub struct KubeCluster {
     client: Client,
     discovery: DiscoveryCache,
     backoff: Backoff,
+    /// Whether applies need client-side port protocols (read once from
+    /// `/version`).
+    port_protocols: tokio::sync::OnceCell<bool>,
 }
 
 impl std::fmt::Debug for KubeCluster {
@@ -145,6 +152,7 @@ impl KubeCluster {
             client,
             discovery: DiscoveryCache::default(),
             backoff: Backoff::default(),
+            port_protocols: tokio::sync::OnceCell::new(),
         })
     }
 
@@ -191,6 +199,20 @@ impl KubeCluster {
             Lookup::Found(r) => Ok(r),
             Lookup::Unknown => Err(self.unknown_kind(api_version, kind)),
         }
+    }
+
+    /// Whether this server's apply needs `protocol` defaulted on ports
+    /// (see module `defaults`); asks `/version` once.
+    async fn needs_port_protocols(&self) -> Result<bool, ClusterError> {
+        self.port_protocols
+            .get_or_try_init(|| async {
+                let info = self
+                    .call("/version", || self.client.apiserver_version())
+                    .await?;
+                Ok(defaults::server_needs_port_protocols(&info))
+            })
+            .await
+            .copied()
     }
 
     fn unknown_kind(&self, api_version: &str, kind: &str) -> ClusterError {
@@ -342,6 +364,9 @@ impl ClusterApi for KubeCluster {
             if let Some(meta) = body.get_mut("metadata").and_then(Value::as_object_mut) {
                 meta.remove("namespace");
             }
+        }
+        if self.needs_port_protocols().await? {
+            defaults::default_port_protocols(&mut body);
         }
         let mut params = PatchParams::apply(FIELD_MANAGER);
         params.force = opts.force;

@@ -187,7 +187,7 @@ mod tests {
                 FILE,
                 1,
                 Some("spec.minReplicas"),
-                "minReplicas 5 is greater than maxReplicas 3"
+                "HorizontalPodAutoscaler \"h\": minReplicas 5 is greater than maxReplicas 3"
             )]
         );
         assert_eq!(
@@ -196,7 +196,8 @@ mod tests {
                 FILE,
                 1,
                 Some("spec.maxReplicas"),
-                "maxReplicas 0 is invalid: must be at least 1"
+                "HorizontalPodAutoscaler \"h\": maxReplicas 0 is invalid (an integer from 1 to \
+                 2147483647, as Kubernetes' int32 fields take)"
             )]
         );
         assert!(hpa("{minReplicas: 2, maxReplicas: 2}").is_empty());

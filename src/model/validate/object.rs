@@ -2,7 +2,7 @@
 //! as rendered after its overrides: identity present and well-formed, a
 //! name valid for its kind, a namespace that fits the kind's scope in the
 //! kind table ([`crate::kinds`], by API group and kind), valid labels, and
-//! sane HPA bounds. Object contents are never echoed in messages (they may
+//! replica counts typed as Kubernetes types them ([`super::replicas`]). Object contents are never echoed in messages (they may
 //! be Secret data).
 //!
 //! [`check_object`] is the one set of checks: loading runs it on each
@@ -19,7 +19,7 @@ use serde_json::Value;
 /// Every check an object must pass, as written or as rendered: identity,
 /// a name valid for its kind, a namespace that matches the kind's scope
 /// (none for cluster-scoped kinds, one for namespaced kinds, a valid
-/// namespace name), valid labels, and sane HPA bounds. Problems are
+/// namespace name), valid labels, and replica counts typed as Kubernetes types them ([`super::replicas`]). Problems are
 /// reported at `loc`; object contents are never quoted.
 pub fn check_object(loc: Loc<'_>, object: &Value, kinds: &KindTable, p: &mut Problems) {
     if !object.is_object() {
@@ -39,8 +39,8 @@ pub fn check_object(loc: Loc<'_>, object: &Value, kinds: &KindTable, p: &mut Pro
     }
     namespace(loc, object, group, &kind, kinds, p);
     labels(loc, object, p);
-    if kinds.is_hpa(group, &kind) {
-        hpa_bounds(loc, object, p);
+    for (field, message) in super::replicas::problems(object, kinds) {
+        p.push(loc, &field, message);
     }
 }
 
@@ -173,43 +173,6 @@ fn labels(loc: Loc<'_>, object: &Value, p: &mut Problems) {
                 "label values must be strings (quote them: \"1\")",
             ),
         }
-    }
-}
-
-fn hpa_bounds(loc: Loc<'_>, object: &Value, p: &mut Problems) {
-    let max = match object.pointer("/spec/maxReplicas").map(Value::as_i64) {
-        None => {
-            p.push(loc, "spec.maxReplicas", "missing: an HPA needs maxReplicas");
-            return;
-        }
-        Some(None) => {
-            p.push(loc, "spec.maxReplicas", "must be an integer");
-            return;
-        }
-        Some(Some(max)) => max,
-    };
-    if max < 1 {
-        p.push(
-            loc,
-            "spec.maxReplicas",
-            format!("maxReplicas {max} is invalid: must be at least 1"),
-        );
-        return;
-    }
-    let min = match object.pointer("/spec/minReplicas").map(Value::as_i64) {
-        None => 1,
-        Some(None) => {
-            p.push(loc, "spec.minReplicas", "must be an integer");
-            return;
-        }
-        Some(Some(min)) => min,
-    };
-    if min > max {
-        p.push(
-            loc,
-            "spec.minReplicas",
-            format!("minReplicas {min} is greater than maxReplicas {max}"),
-        );
     }
 }
 
