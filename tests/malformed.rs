@@ -10,9 +10,9 @@
 //!    or directory of the snapshot, an entry it refused, or the
 //!    `placement.yaml` an app directory lacks);
 //! 3. when it succeeds, renders the same objects again (rendering is a
-//!    pure function of the commit). [`accepted`] is where each rendered
-//!    object is also to be checked with the validation hand-written objects
-//!    pass (issue 9, items 1 and 4): one call to add there.
+//!    pure function of the commit), and every rendered object passes the
+//!    validation of hand-written ones (`render::check::verify`, in
+//!    [`accepted`]).
 //!
 //! Bounds: the cases run in a child process limited to
 //! [`MEMORY_LIMIT`] of address space (an out-of-memory abort fails the
@@ -206,6 +206,14 @@ fn accepted(fleet: &tranche::model::Fleet, rendering: &Rendering) -> Result<(), 
     prop_assert!(
         &again == rendering,
         "rendering the same fleet twice differs"
+    );
+    // Every rendered object passes the checks a hand-written one does
+    // (identity, names, scope, labels, replicas, AccessPolicy).
+    let problems = tranche::render::check::verify(fleet, rendering);
+    prop_assert!(
+        problems.is_empty(),
+        "an accepted repository rendered objects that fail validation: {:?}",
+        problems.iter().map(ToString::to_string).collect::<Vec<_>>()
     );
     Ok(())
 }
