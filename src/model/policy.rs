@@ -172,6 +172,36 @@ pub struct AccessRequest<'a> {
     pub name: &'a str,
 }
 
+impl<'a> AccessRequest<'a> {
+    /// The request to create object `id`, of a kind whose scope is `scope`.
+    pub fn of(id: &'a crate::object::ObjectRef, scope: Scope) -> AccessRequest<'a> {
+        AccessRequest {
+            group: id.group(),
+            kind: &id.kind,
+            scope,
+            namespace: id.namespace.as_deref(),
+            name: &id.name,
+        }
+    }
+
+    /// The request for `id` with its scope from `kinds`; a kind the table
+    /// does not know is judged by what the object says (namespaced with a
+    /// namespace, cluster-scoped without), and the cluster driver refuses
+    /// it when discovery disagrees.
+    pub fn judged(
+        kinds: &crate::kinds::KindTable,
+        id: &'a crate::object::ObjectRef,
+    ) -> AccessRequest<'a> {
+        let scope = kinds
+            .scope(id.group(), &id.kind)
+            .unwrap_or(match id.namespace {
+                Some(_) => Scope::Namespaced,
+                None => Scope::Cluster,
+            });
+        AccessRequest::of(id, scope)
+    }
+}
+
 impl AccessPolicy {
     /// The rule in force for `app`.
     pub fn for_app(&self, app: &str) -> &AppAccess {

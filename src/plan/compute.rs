@@ -171,13 +171,7 @@ async fn plan_object(
         c.reason = Some(reason);
         return Ok(c);
     }
-    let request = AccessRequest {
-        group: id.group(),
-        kind: &id.kind,
-        scope,
-        namespace: id.namespace.as_deref(),
-        name: &id.name,
-    };
+    let request = AccessRequest::of(id, scope);
     if let Some(reason) = policies.access.for_app(app).denial(&request) {
         c.action = Action::Forbidden;
         c.reason = Some(format!("AccessPolicy for app {app}: {reason}"));

@@ -18,7 +18,7 @@
 //! runs every check on a whole rendering, for tests and fuzzers: an
 //! accepted repository renders only objects that pass it.
 
-use crate::kinds::{KindTable, Scope};
+use crate::kinds::KindTable;
 use crate::model::validate::object::check_object;
 use crate::model::validate::{Loc, Problems};
 use crate::model::{AccessRequest, AppAccess, Fleet, IdentityField, Manifest};
@@ -118,7 +118,7 @@ impl<'a> Checker<'a> {
                 message: e.message,
             });
         }
-        if let Some(why) = self.access.denial(&request(self.kinds, &id)) {
+        if let Some(why) = self.access.denial(&AccessRequest::judged(self.kinds, &id)) {
             out.push(Problem {
                 field: String::new(),
                 message: format!(
@@ -128,26 +128,6 @@ impl<'a> Checker<'a> {
             });
         }
         out
-    }
-}
-
-/// How the AccessPolicy sees `id`: its scope from the kind table; a kind
-/// the table does not know is judged by what the object says (namespaced
-/// with a namespace, cluster-scoped without), and the cluster driver
-/// refuses it when discovery disagrees.
-pub fn request<'a>(kinds: &KindTable, id: &'a ObjectRef) -> AccessRequest<'a> {
-    let scope = kinds
-        .scope(id.group(), &id.kind)
-        .unwrap_or(match id.namespace {
-            Some(_) => Scope::Namespaced,
-            None => Scope::Cluster,
-        });
-    AccessRequest {
-        group: id.group(),
-        kind: &id.kind,
-        scope,
-        namespace: id.namespace.as_deref(),
-        name: &id.name,
     }
 }
 

@@ -3,7 +3,7 @@
 //! that pick nothing.
 
 use super::{Loc, Problems};
-use crate::kinds::{KindTable, Scope};
+use crate::kinds::KindTable;
 use crate::model::{AccessPolicy, AccessRequest, Manifest, OverrideFile, Placement};
 use std::collections::BTreeMap;
 
@@ -104,20 +104,7 @@ pub fn access(app: &str, manifests: &[Manifest], policy: &AccessPolicy, p: &mut 
     let rule = policy.for_app(app);
     for m in manifests {
         let Some(id) = m.id() else { continue };
-        let scope =
-            KindTable::builtin()
-                .scope(id.group(), &id.kind)
-                .unwrap_or(match id.namespace {
-                    Some(_) => Scope::Namespaced,
-                    None => Scope::Cluster,
-                });
-        let request = AccessRequest {
-            group: id.group(),
-            kind: &id.kind,
-            scope,
-            namespace: id.namespace.as_deref(),
-            name: &id.name,
-        };
+        let request = AccessRequest::judged(KindTable::builtin(), &id);
         if let Some(why) = rule.denial(&request) {
             p.push(
                 Loc::doc(&m.file, m.doc),

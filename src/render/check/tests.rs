@@ -207,7 +207,7 @@ fn a_custom_kind_given_a_namespace_is_refused_when_its_crd_says_cluster() {
         "example.com",
         "Widget",
         crate::kinds::KindInfo::plain(
-            Scope::Cluster,
+            crate::kinds::Scope::Cluster,
             crate::kinds::Origin::Crd("apps/platform/manifests/crd.yaml[doc 0]".into()),
         ),
     );
