@@ -20,7 +20,7 @@ use crate::cluster::{ApplyOptions, ClusterApi};
 use crate::inventory::{self, Inventory};
 use crate::model::RolloutPolicy;
 use crate::object::ObjectRef;
-use crate::outcome::Outcome;
+use crate::outcome::ObjectOutcome;
 use crate::plan::{Action, Change, ClusterPlan};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -48,7 +48,7 @@ pub async fn apply_cluster(
         report.results = plan
             .changes
             .iter()
-            .map(|c| result(c, Outcome::Unchanged, None))
+            .map(|c| result(c, ObjectOutcome::Unchanged, None))
             .collect();
         return report;
     }
@@ -98,21 +98,24 @@ pub async fn apply_cluster(
     if report.has_failures() {
         report.error = Some(format!(
             "{} object(s) failed",
-            report.count(Outcome::Failed)
+            report.count(ObjectOutcome::Failed)
         ));
         return report;
     }
     // 3. Prune, then settle inventories and the cluster record.
     for c in plan.changes.iter().filter(|c| c.action == Action::Prune) {
         match api.delete(&c.id()).await {
-            Ok(()) => report.results.push(result(c, Outcome::Pruned, None)),
+            Ok(()) => report.results.push(result(c, ObjectOutcome::Pruned, None)),
             Err(e) => report
                 .results
-                .push(result(c, Outcome::Failed, Some(e.to_string()))),
+                .push(result(c, ObjectOutcome::Failed, Some(e.to_string()))),
         }
     }
     if report.has_failures() {
-        report.error = Some(format!("{} prune(s) failed", report.count(Outcome::Failed)));
+        report.error = Some(format!(
+            "{} prune(s) failed",
+            report.count(ObjectOutcome::Failed)
+        ));
         return report;
     }
     for app in &apps {
@@ -182,15 +185,15 @@ async fn apply_change(
     api: &dyn ClusterApi,
     c: &Change,
     force: bool,
-) -> (Outcome, Option<crate::cluster::ClusterError>) {
+) -> (ObjectOutcome, Option<crate::cluster::ClusterError>) {
     match c.action {
-        Action::Unchanged => (Outcome::Unchanged, None),
-        Action::Skip => (Outcome::Skipped, None),
-        Action::Forbidden => (Outcome::Failed, None),
-        Action::Prune => (Outcome::Pruned, None),
+        Action::Unchanged => (ObjectOutcome::Unchanged, None),
+        Action::Skip => (ObjectOutcome::Skipped, None),
+        Action::Forbidden => (ObjectOutcome::Failed, None),
+        Action::Prune => (ObjectOutcome::Pruned, None),
         Action::Create | Action::Update => {
             let Some(obj) = &c.object else {
-                return (Outcome::Failed, None);
+                return (ObjectOutcome::Failed, None);
             };
             match api
                 .apply(
@@ -205,27 +208,27 @@ async fn apply_change(
                 Ok(_) if c.kind == "CustomResourceDefinition" => {
                     match crd::wait_established(api, &c.id()).await {
                         Ok(()) => (created_or_configured(c), None),
-                        Err(e) => (Outcome::Failed, Some(e)),
+                        Err(e) => (ObjectOutcome::Failed, Some(e)),
                     }
                 }
                 Ok(_) => (created_or_configured(c), None),
-                Err(e) => (Outcome::Failed, Some(e)),
+                Err(e) => (ObjectOutcome::Failed, Some(e)),
             }
         }
     }
 }
 
-fn created_or_configured(c: &Change) -> Outcome {
+fn created_or_configured(c: &Change) -> ObjectOutcome {
     if c.action == Action::Create {
-        Outcome::Created
+        ObjectOutcome::Created
     } else {
-        Outcome::Configured
+        ObjectOutcome::Configured
     }
 }
 
-fn result(c: &Change, outcome: Outcome, error: Option<String>) -> ObjectResult {
+fn result(c: &Change, outcome: ObjectOutcome, error: Option<String>) -> ObjectResult {
     let message = error.or_else(|| {
-        (outcome == Outcome::Failed || outcome == Outcome::Skipped)
+        (outcome == ObjectOutcome::Failed || outcome == ObjectOutcome::Skipped)
             .then(|| c.reason.clone())
             .flatten()
     });

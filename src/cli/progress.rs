@@ -1,7 +1,7 @@
 //! Showing a rollout as it happens: progress bars per batch on a terminal
 //! (indicatif), plain lines otherwise. Reads only [`RolloutEvent`]s.
 
-use crate::outcome::Outcome;
+use crate::outcome::ObjectOutcome;
 use crate::revision::short;
 use crate::rollout::event::{Observer, RolloutEvent};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -92,7 +92,7 @@ impl Observer for Progress {
                 for r in report
                     .results
                     .iter()
-                    .filter(|r| r.outcome != Outcome::Unchanged)
+                    .filter(|r| r.outcome != ObjectOutcome::Unchanged)
                 {
                     let why = r
                         .message
@@ -106,7 +106,7 @@ impl Observer for Progress {
                         r.app
                     ));
                 }
-                let unchanged = report.count(Outcome::Unchanged);
+                let unchanged = report.count(ObjectOutcome::Unchanged);
                 if unchanged > 0 {
                     self.line(&format!("    {unchanged} unchanged"));
                 }

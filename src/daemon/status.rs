@@ -2,7 +2,8 @@
 //! outcomes (overall and per app), the commit each cluster runs, drift.
 //! Shared between the worker (writes) and the HTTP server (reads).
 
-use crate::rollout::record::{FleetMemory, HistoryEntry, RolloutOutcome};
+use crate::outcome::RolloutOutcome;
+use crate::rollout::memory::{FleetMemory, HistoryEntry};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
@@ -19,10 +20,10 @@ pub struct CurrentRollout {
     pub batches: Vec<Vec<String>>,
 }
 
-/// Last known outcome of a commit (overall or for one app).
+/// What a badge shows for a commit (overall or for one app).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Outcome {
+pub struct Badge {
     /// Commit.
     pub commit: String,
     /// How it ended (or `in_progress`).
@@ -74,13 +75,13 @@ pub struct StatusView {
     /// Commit waiting for the current rollout to end.
     pub waiting: Option<String>,
     /// Last finished rollout.
-    pub last: Option<Outcome>,
+    pub last: Option<Badge>,
     /// Last commit deployed successfully.
     pub last_good: Option<String>,
     /// Commit each cluster runs (as of the last rollout).
     pub clusters: BTreeMap<String, String>,
     /// Last outcome per app (apps a rollout changed).
-    pub apps: BTreeMap<String, Outcome>,
+    pub apps: BTreeMap<String, Badge>,
     /// Objects drifted per cluster at the last resync.
     pub drift: BTreeMap<String, usize>,
     /// Recent rollouts, newest last.
@@ -114,7 +115,7 @@ impl LiveStatus {
                 .apps
                 .iter()
                 .map(|(app, o)| {
-                    let outcome = Outcome {
+                    let outcome = Badge {
                         commit: o.commit.clone(),
                         state: BadgeState::from_outcome(o.outcome),
                         description: o.description.clone(),
@@ -122,7 +123,7 @@ impl LiveStatus {
                     (app.clone(), outcome)
                 })
                 .collect();
-            v.last = memory.history.last().map(|h| Outcome {
+            v.last = memory.history.last().map(|h| Badge {
                 commit: h.commit.clone(),
                 state: BadgeState::from_outcome(h.outcome),
                 description: h.description.clone(),
