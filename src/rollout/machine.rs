@@ -133,8 +133,10 @@ pub struct Participant {
 /// What re-planning one cluster of a batch found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PlanVerdict {
-    /// It has changes to write.
-    Changes,
+    /// It has changes to write; these objects will be created or
+    /// changed (the gate watches them, even if a crash comes between the
+    /// write and the record of it).
+    Changes(BTreeSet<ObjectRef>),
     /// It already runs this commit.
     NoChanges,
     /// It could not be planned (unreachable, or an error listing it).
@@ -340,7 +342,7 @@ fn prepared_batch(
             PlanVerdict::Failed(f) => {
                 failure.get_or_insert(f);
             }
-            PlanVerdict::Changes => match record.previous_of(&p.cluster) {
+            PlanVerdict::Changes(objects) => match record.previous_of(&p.cluster) {
                 Previous::Unknown(why) => {
                     failure.get_or_insert(Failure {
                         cluster: p.cluster.clone(),
@@ -351,7 +353,7 @@ fn prepared_batch(
                         ),
                     });
                 }
-                Previous::Commit(_) | Previous::Nothing => writes.push(p.cluster),
+                Previous::Commit(_) | Previous::Nothing => writes.push((p.cluster, objects)),
             },
         }
     }
@@ -363,7 +365,16 @@ fn prepared_batch(
     } else {
         Phase::Applying { batch }
     };
-    record.touched.extend(writes);
+    for (cluster, objects) in writes {
+        if !objects.is_empty() {
+            record
+                .changed
+                .entry(cluster.clone())
+                .or_default()
+                .extend(objects);
+        }
+        record.touched.insert(cluster);
+    }
 }
 
 fn applied_batch(record: &mut RolloutRecord, batch: usize, applied: Vec<Applied>, terms: &Terms) {

@@ -11,7 +11,7 @@ use crate::inventory;
 use crate::model::RolloutPolicy;
 use crate::outcome::ObjectOutcome;
 use crate::plan::compute::plan_clusters;
-use crate::plan::ClusterPlan;
+use crate::plan::{Action, ClusterPlan};
 use crate::render::Rendering;
 use crate::revision::{short, Revision};
 use crate::rollout::event::{RolloutEvent, Silent};
@@ -116,7 +116,13 @@ impl Rollout<'_> {
             } else if plan.is_empty() {
                 PlanVerdict::NoChanges
             } else {
-                PlanVerdict::Changes
+                PlanVerdict::Changes(
+                    plan.changes
+                        .iter()
+                        .filter(|c| matches!(c.action, Action::Create | Action::Update))
+                        .map(|c| c.id())
+                        .collect(),
+                )
             };
             let previous = match (reread.contains(&plan.name), &plan_verdict) {
                 (true, PlanVerdict::Failed(f)) => Some(Previous::Unknown(f.reason.clone())),

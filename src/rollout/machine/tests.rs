@@ -150,8 +150,8 @@ fn results() -> Vec<(&'static str, StepResult)> {
         (
             "prepared-changes",
             StepResult::Prepared(vec![
-                prepared("a", PlanVerdict::Changes),
-                prepared("c", PlanVerdict::Changes),
+                prepared("a", PlanVerdict::Changes(BTreeSet::new())),
+                prepared("c", PlanVerdict::Changes(BTreeSet::new())),
                 prepared("d", PlanVerdict::NoChanges),
             ]),
         ),
@@ -167,7 +167,7 @@ fn results() -> Vec<(&'static str, StepResult)> {
             "prepared-unreachable",
             StepResult::Prepared(vec![
                 prepared("a", PlanVerdict::Failed(failure("a"))),
-                prepared("c", PlanVerdict::Changes),
+                prepared("c", PlanVerdict::Changes(BTreeSet::new())),
                 prepared("d", PlanVerdict::Failed(failure("d"))),
             ]),
         ),
@@ -328,7 +328,7 @@ fn an_unknown_previous_commit_is_never_written() {
     let still = Prepared {
         cluster: "b".into(),
         previous: Some(Previous::Unknown("HTTP 500 again".into())),
-        plan: PlanVerdict::Changes,
+        plan: PlanVerdict::Changes(BTreeSet::new()),
     };
     let (after, step) = advance(r.clone(), StepResult::Prepared(vec![still]), &rollback());
     assert!(!after.touched.contains("b"), "b is not written");
@@ -347,7 +347,7 @@ fn an_unknown_previous_commit_is_never_written() {
     let known = Prepared {
         cluster: "b".into(),
         previous: Some(Previous::Commit("old".into())),
-        plan: PlanVerdict::Changes,
+        plan: PlanVerdict::Changes(BTreeSet::new()),
     };
     let (after, step) = advance(r, StepResult::Prepared(vec![known]), &rollback());
     assert!(after.touched.contains("b"));
@@ -409,6 +409,23 @@ fn pause_leaves_touched_clusters_as_they_are() {
         after.describe(),
         "paused: b Deployment shop/web ProgressDeadlineExceeded; left as they are: b"
     );
+}
+
+#[test]
+fn objects_about_to_change_are_watched_before_they_are_written() {
+    let p = Prepared {
+        cluster: "b".into(),
+        previous: None,
+        plan: PlanVerdict::Changes([obj("web")].into_iter().collect()),
+    };
+    let (after, _) = advance(
+        at(Phase::Preparing { batch: 1 }),
+        StepResult::Prepared(vec![p]),
+        &rollback(),
+    );
+    // Saved before the apply step: a crash after the write still gates it.
+    assert_eq!(after.changed["b"], [obj("web")].into_iter().collect());
+    assert!(after.touched.contains("b"));
 }
 
 #[test]
@@ -560,7 +577,7 @@ proptest! {
                                 plan: match v {
                                     0 => PlanVerdict::Failed(failure(c)),
                                     1 => PlanVerdict::NoChanges,
-                                    _ => PlanVerdict::Changes,
+                                    _ => PlanVerdict::Changes(BTreeSet::new()),
                                 },
                             }
                         })
