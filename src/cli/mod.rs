@@ -97,7 +97,7 @@ pub enum Command {
         #[command(flatten)]
         targets: TargetArgs,
         /// Directory of the durable rollout state (resumed after a crash).
-        #[arg(long, default_value = ".tranche/state", env = "TRANCHE_STATE_DIR")]
+        #[arg(long, default_value = crate::daemon::config::DEFAULT_STATE_DIR, env = "TRANCHE_STATE_DIR")]
         state_dir: PathBuf,
         /// Output format (json: the final report on stdout).
         #[arg(long, short, value_enum, default_value_t)]
@@ -108,7 +108,7 @@ pub enum Command {
     /// Show the rollout state kept in a state directory.
     Status {
         /// State directory.
-        #[arg(long, default_value = ".tranche/state", env = "TRANCHE_STATE_DIR")]
+        #[arg(long, default_value = crate::daemon::config::DEFAULT_STATE_DIR, env = "TRANCHE_STATE_DIR")]
         state_dir: PathBuf,
         /// Print JSON.
         #[arg(long)]
