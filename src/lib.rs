@@ -27,6 +27,7 @@ pub mod apply;
 pub mod cli;
 pub mod cluster;
 pub mod daemon;
+pub mod durable;
 pub mod git;
 pub mod inventory;
 pub mod model;

@@ -4,9 +4,10 @@
 //!
 //! # Guarantees
 //!
-//! * [`StateStore::save`] writes `<key>.json.tmp-<pid>-<n>`, fsyncs it,
-//!   renames it over `<key>.json` and fsyncs the directory: after a crash
-//!   at any point, `load` sees either the old value or the new one.
+//! * [`StateStore::save`] replaces `<key>.json` with
+//!   [`crate::durable::write_atomic`] (temp file, fsync, rename, fsync of
+//!   the directory): after a crash at any point, `load` sees either the old
+//!   value or the new one.
 //! * A leftover temp file from a crash is never read, and is deleted when
 //!   the next process takes the lock ([`StateStore::lock`]).
 //! * A state file that is not valid JSON of the expected shape (edited by
@@ -19,12 +20,12 @@
 //! other programs. Writers should hold a [`StoreLock`] for as long as they
 //! run; readers need none.
 
+use crate::durable::{is_temp_file, sync_dir, write_atomic};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::fs::{self, File, OpenOptions, TryLockError};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 mod error;
@@ -35,13 +36,8 @@ pub use mirror::Mirror;
 
 /// Name of the lock file inside the state directory (never a valid key file).
 const LOCK_FILE: &str = "state.lock";
-/// Marks temp files: `<key>.json.tmp-<pid>-<n>`.
-const TEMP_MARK: &str = ".json.tmp-";
 /// Longest key accepted; keeps file names far below filesystem limits.
 const MAX_KEY_LEN: usize = 128;
-
-/// Distinguishes temp files of concurrent saves within one process.
-static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
 /// A directory of JSON state files, one per key, optionally mirrored
 /// elsewhere (see [`Mirror`]).
@@ -132,17 +128,7 @@ impl StateStore {
             source,
         })?;
         bytes.push(b'\n');
-        let n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
-        let tmp = self
-            .dir
-            .join(format!("{key}{TEMP_MARK}{}-{n}", std::process::id()));
-        let written = write_synced(&tmp, &bytes)
-            .and_then(|()| fs::rename(&tmp, &path))
-            .and_then(|()| sync_dir(&self.dir));
-        written.map_err(|source| {
-            let _ = fs::remove_file(&tmp);
-            StoreError::Write { path, source }
-        })
+        write_atomic(&path, &bytes).map_err(|source| StoreError::Write { path, source })
     }
 
     /// Loads the value under `key`; `None` when nothing was saved.
@@ -254,7 +240,7 @@ impl StateStore {
     /// Only safe under the lock: otherwise it could delete a live writer's file.
     fn clean_temp_files(&self) -> Result<(), StoreError> {
         for name in self.file_names()? {
-            if name.contains(TEMP_MARK) && !name.ends_with(".json") {
+            if is_temp_file(&name) {
                 let path = self.dir.join(&name);
                 match fs::remove_file(&path) {
                     Ok(()) => {}
@@ -287,23 +273,6 @@ fn validate_key(key: &str) -> Result<(), &'static str> {
     Ok(())
 }
 
-fn write_synced(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let mut file = OpenOptions::new().write(true).create_new(true).open(path)?;
-    file.write_all(bytes)?;
-    file.sync_all()
-}
-
-/// Makes a rename durable: on POSIX the directory entry is only on disk once
-/// the directory itself is synced.
-#[cfg(unix)]
-fn sync_dir(dir: &Path) -> io::Result<()> {
-    File::open(dir)?.sync_all()
-}
-
-#[cfg(not(unix))]
-fn sync_dir(_dir: &Path) -> io::Result<()> {
-    Ok(())
-}
 
 #[cfg(test)]
 mod tests {
@@ -370,7 +339,7 @@ mod tests {
         let (_tmp, store) = store();
         store.save("rollout", &progress("old")).unwrap();
         // A writer died after writing half of its temp file.
-        let leftover = store.dir().join("rollout.json.tmp-4242-0");
+        let leftover = store.dir().join(".rollout.json.tmp-4242-0");
         fs::write(&leftover, b"{\"commit\": \"new\", \"bat").unwrap();
         assert_eq!(
             store.load::<Progress>("rollout").unwrap(),
