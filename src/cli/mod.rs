@@ -25,17 +25,18 @@ pub struct Cli {
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Human, env = "TRANCHE_LOG_FORMAT")]
     pub log_format: LogFormat,
     /// Log filter (tracing EnvFilter syntax), e.g. `tranche=debug`.
-    #[arg(
-        long,
-        global = true,
-        default_value = "tranche=info,warn",
-        env = "TRANCHE_LOG"
-    )]
+    #[arg(long, global = true, default_value = DEFAULT_LOG, env = "TRANCHE_LOG")]
     pub log: String,
     /// The command.
     #[command(subcommand)]
     pub command: Command,
 }
+
+/// Default log filter. kube-rs logs every failed HTTP request at ERROR
+/// level (`failed with error client error (SendRequest)`), retries
+/// included; tranche reports each failure itself, classified and naming
+/// the cluster and object, so those lines are off unless asked for.
+pub const DEFAULT_LOG: &str = "tranche=info,kube_client=off,warn";
 
 /// Log output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -119,7 +120,7 @@ pub enum Command {
 /// Installs the tracing subscriber on stderr.
 pub fn init_logging(cli: &Cli) {
     let filter = tracing_subscriber::EnvFilter::try_new(&cli.log)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("tranche=info,warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(DEFAULT_LOG));
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr())
         && std::env::var_os("NO_COLOR").is_none();
     let builder = tracing_subscriber::fmt()

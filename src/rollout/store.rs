@@ -273,7 +273,6 @@ fn validate_key(key: &str) -> Result<(), &'static str> {
     Ok(())
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -44,6 +44,7 @@ mod fleet;
 pub mod forge;
 mod http;
 mod process;
+pub mod proxy;
 pub mod repo;
 mod requests;
 
