@@ -5,7 +5,7 @@
 //! outcome and which clusters are left half-way, if any.
 
 use super::progress::Progress;
-use super::{OutputFormat, RepoArgs, TargetArgs};
+use super::{write_err, write_out, OutputFormat, RepoArgs, TargetArgs};
 use crate::revision::{RepoRevisions, Revisions};
 use crate::rollout::gate::DEFAULT_POLL;
 use crate::rollout::record::LeftBehind;
@@ -24,8 +24,11 @@ pub async fn run(
     let rev = match revisions.read(&args.rev) {
         Ok(rev) => rev,
         Err(e) => {
-            eprintln!("error: {e}");
-            eprintln!("not rolled out: {}; nothing was changed", e.first_problem());
+            write_err(&format!("error: {e}"));
+            write_err(&format!(
+                "not rolled out: {}; nothing was changed",
+                e.first_problem()
+            ));
             return Ok(2);
         }
     };
@@ -46,7 +49,7 @@ pub async fn run(
     match rollout.run(&rev.commit).await {
         Ok(report) => {
             if output == OutputFormat::Json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
+                write_out(&format!("{}\n", serde_json::to_string_pretty(&report)?))?;
             }
             Ok(if report.outcome.is_success() { 0 } else { 1 })
         }
@@ -77,9 +80,9 @@ pub async fn run(
             };
             if output == OutputFormat::Json {
                 let value = serde_json::json!({"error": line, "leftBehind": left});
-                println!("{}", serde_json::to_string_pretty(&value)?);
+                write_out(&format!("{}\n", serde_json::to_string_pretty(&value)?))?;
             }
-            eprintln!("{line}");
+            write_err(&line);
             Ok(code)
         }
     }

@@ -164,8 +164,33 @@ fn errors_exit(result: anyhow::Result<u8>, code: u8) -> anyhow::Result<u8> {
     })
 }
 
-/// Whether the command is the long-running daemon (which must keep
-/// ignoring SIGPIPE: its sockets report EPIPE as errors instead).
-pub fn is_daemon(cli: &Cli) -> bool {
-    matches!(cli.command, Command::Run(_))
+/// Whether a closed pipe may end the command at once (SIGPIPE's default
+/// action): only commands that talk to no cluster. For the others, a write
+/// to a connection an apiserver reset raises SIGPIPE too, which must be an
+/// error the rollout handles, not a silent death in the middle of it
+/// (issue 10: `tranche apply` ended mid-rollout, clusters left on the bad
+/// commit); they end quietly on a closed stdout instead ([`write_out`]).
+pub fn dies_on_sigpipe(cli: &Cli) -> bool {
+    matches!(
+        cli.command,
+        Command::Validate(_) | Command::Render { .. } | Command::Status { .. }
+    )
+}
+
+/// Writes `text` to stdout. A reader that went away (`| head`) is not an
+/// error: the output simply ends.
+pub(crate) fn write_out(text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
+    }
+}
+
+/// Writes one line to stderr; never fails (a rollout must not stop
+/// because nobody reads its progress).
+pub(crate) fn write_err(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
 }

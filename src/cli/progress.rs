@@ -33,7 +33,7 @@ impl Progress {
             Some(b) => {
                 let _ = b.multi.println(text);
             }
-            None => eprintln!("{text}"),
+            None => super::write_err(text),
         }
     }
 
@@ -116,14 +116,17 @@ impl Observer for Progress {
                 let first = pending.first().cloned().unwrap_or_default();
                 self.with_bar(|b| b.set_message(format!("waiting for health: {first}")));
                 if self.bars.is_none() {
-                    eprintln!("  waiting for health: {first} ({} pending)", pending.len());
+                    super::write_err(&format!(
+                        "  waiting for health: {first} ({} pending)",
+                        pending.len()
+                    ));
                 }
             }
             RolloutEvent::Baking { bake, .. } => {
                 let text = format!("healthy, baking for {}", humantime::format_duration(*bake));
                 self.with_bar(|b| b.set_message(text.clone()));
                 if self.bars.is_none() {
-                    eprintln!("  {text}");
+                    super::write_err(&format!("  {text}"));
                 }
             }
             RolloutEvent::BatchHealthy { index, done, total } => {

@@ -47,6 +47,7 @@ mod process;
 pub mod proxy;
 pub mod repo;
 mod requests;
+pub mod two_commits;
 
 pub use audit::{concerns_namespace, is_mutating, object_ref};
 pub use controller::FakeController;

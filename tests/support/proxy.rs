@@ -451,7 +451,10 @@ impl Proxy {
             (Some(Action::Reset), _) | (None, true) => None,
             (Some(Action::StopApiserver), _) => {
                 shared.fleet.stop(&self.cluster);
-                lock(&shared.stopped).push(self.cluster.clone());
+                let mut stopped = lock(&shared.stopped);
+                if !stopped.contains(&self.cluster) {
+                    stopped.push(self.cluster.clone());
+                }
                 None
             }
             (None, false) => self.forward(req, &method, &path).await,
