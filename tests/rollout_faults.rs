@@ -3,9 +3,11 @@
 
 mod support;
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use support::proxy::{Fault, ProxySet};
+use support::two_commits::{add_foreign, check_run, not_on, truth, two_commits, Said, Truth};
 use support::TestFleet;
 use tranche::cluster::kube::Backoff;
 use tranche::cluster::{ClusterApi, KubeCluster};
@@ -94,4 +96,159 @@ async fn the_proxy_forwards_and_injects_each_fault() {
     assert!(api.ping().await.unwrap_err().is_unreachable());
     proxies.restart_apiserver("p").await;
     api.ping().await.expect("back after a restart");
+}
+
+/// `tranche apply` of `commit` through `kubeconfig`, as `support::two_commits::Said`.
+async fn apply(
+    repo: &std::path::Path,
+    commit: &str,
+    kubeconfig: &std::path::Path,
+    state: &std::path::Path,
+) -> Said {
+    let out = support::tranche(&[
+        "apply",
+        &repo.display().to_string(),
+        "--rev",
+        commit,
+        "--kubeconfig",
+        &kubeconfig.display().to_string(),
+        "--state-dir",
+        &state.display().to_string(),
+        "-o",
+        "json",
+    ])
+    .await;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    Said {
+        code: out.status.code().unwrap_or(-1),
+        json: serde_json::from_str(&stdout)
+            .unwrap_or_else(|e| panic!("no JSON ({e}, {}):\n{stdout}\n{stderr}", out.status)),
+        last_line: stderr.lines().last().unwrap_or_default().to_string(),
+    }
+}
+
+async fn truths(fleet: &TestFleet) -> BTreeMap<String, Truth> {
+    let mut out = BTreeMap::new();
+    for c in fleet.names() {
+        out.insert(c.clone(), truth(fleet, c).await);
+    }
+    out
+}
+
+async fn memory(state: &std::path::Path) -> BTreeMap<String, String> {
+    let out = support::tranche(&[
+        "status",
+        "--state-dir",
+        &state.display().to_string(),
+        "--json",
+    ])
+    .await;
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("status JSON");
+    serde_json::from_value(v["fleet"]["clusterCommits"].clone()).unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreadable_previous_commit_never_becomes_a_prune() {
+    let names = ["a", "b", "c"];
+    let fleet = Arc::new(TestFleet::start(&names).await);
+    let proxies = ProxySet::start(fleet.clone()).await;
+    let commits = two_commits(&names);
+    let state = tempfile::tempdir().unwrap();
+    let (repo, state_dir) = (commits.repo.path(), state.path());
+    let first = apply(repo, &commits.v1, fleet.kubeconfig_path(), state_dir).await;
+    assert_eq!(first.json["outcome"], "succeeded", "{}", first.json);
+    add_foreign(&fleet).await;
+    let start = truths(&fleet).await;
+
+    // 1. b's cluster record cannot be read at all (HTTP 500 on every GET),
+    // and b's batch would fail anyway. b must not be written: tranche could
+    // not roll it back. Before the fix it was taken as "ran nothing" and a
+    // failed batch then pruned everything of b.
+    proxies.add(
+        Fault::on("GET", "/configmaps/tranche.cluster")
+            .cluster("b")
+            .answer(500),
+    );
+    proxies.add(Fault::write_to("/configmaps/keep").cluster("b").answer(500));
+    let said = apply(repo, &commits.v2, proxies.kubeconfig_path(), state_dir).await;
+    assert_eq!(said.code, 1, "{}", said.json);
+    assert_eq!(said.json["outcome"], "rolledBack", "{}", said.json);
+    let failure = &said.json["failure"];
+    assert_eq!(failure["cluster"], "b", "{failure}");
+    let reason = failure["reason"].as_str().unwrap_or_default();
+    assert!(
+        reason.contains("cannot tell which commit it runs") && reason.contains("500"),
+        "{reason}"
+    );
+    let writes_to_b: Vec<String> = proxies
+        .requests()
+        .iter()
+        .filter(|r| r.cluster == "b" && r.is_write())
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect();
+    assert!(writes_to_b.is_empty(), "b was written: {writes_to_b:?}");
+    let now = truths(&fleet).await;
+    assert_eq!(
+        now["b"], start["b"],
+        "b is exactly as it was: nothing deleted"
+    );
+    let problems = check_run(
+        &commits,
+        &commits.v1,
+        &commits.v2,
+        &start,
+        &now,
+        &said,
+        &memory(state_dir).await,
+    );
+    assert!(problems.is_empty(), "{problems:#?}");
+
+    // 2. Only the read when the rollout is planned fails (4 tries); it is
+    // read again before b is written, so when b's batch fails (4 failed
+    // writes of `keep`), b is rolled back to v1, not to nothing.
+    proxies.reset();
+    proxies.add(
+        Fault::on("GET", "/configmaps/tranche.cluster")
+            .cluster("b")
+            .answer(500)
+            .times(4),
+    );
+    proxies.add(
+        Fault::write_to("/configmaps/keep")
+            .cluster("b")
+            .answer(500)
+            .times(4),
+    );
+    let said = apply(repo, &commits.v2, proxies.kubeconfig_path(), state_dir).await;
+    assert_eq!(said.json["outcome"], "rolledBack", "{}", said.json);
+    assert_eq!(said.json["failure"]["cluster"], "b", "{}", said.json);
+    let rolled: Vec<&str> = said.json["rolledBack"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["cluster"].as_str())
+        .collect();
+    assert_eq!(rolled, vec!["a", "b"]);
+    let now = truths(&fleet).await;
+    assert!(
+        not_on(&now["b"], &commits, &commits.v1).is_empty(),
+        "{:?}",
+        now["b"]
+    );
+    let problems = check_run(
+        &commits,
+        &commits.v1,
+        &commits.v2,
+        &start,
+        &now,
+        &said,
+        &memory(state_dir).await,
+    );
+    assert!(problems.is_empty(), "{problems:#?}");
+    // b failed before its prune and c was never written: both hold the
+    // very objects they held (same uids). a's `gone` came back as a new
+    // object: v2 had pruned it there.
+    assert_eq!(now["b"], start["b"]);
+    assert_eq!(now["c"], start["c"]);
 }

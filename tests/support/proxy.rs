@@ -99,6 +99,15 @@ impl Fault {
         }
     }
 
+    /// Every write (POST, PUT, PATCH, DELETE; not a dry run) whose path
+    /// contains `path`, until `times` runs out (unlimited by default).
+    pub fn write_to(path: &str) -> Fault {
+        Fault {
+            method: Some(WRITE.to_string()),
+            ..Fault::on("", path)
+        }
+    }
+
     /// Only requests to this cluster.
     pub fn cluster(mut self, name: &str) -> Fault {
         self.cluster = Some(name.to_string());
@@ -146,8 +155,12 @@ impl Fault {
             (Some(_), Some(sticky)) => *sticky == key,
             (Some(i), None) => i == index,
             (None, _) => {
-                self.method.as_deref().is_none_or(|m| m == method)
-                    && self.path.as_deref().is_none_or(|p| path.contains(p))
+                let method_matches = match self.method.as_deref() {
+                    Some(WRITE) => is_write(method, path),
+                    Some(m) => m == method,
+                    None => true,
+                };
+                method_matches && self.path.as_deref().is_none_or(|p| path.contains(p))
             }
         } && self.cluster.as_deref().is_none_or(|c| c == cluster);
         if !matches {
@@ -185,9 +198,15 @@ pub struct Seen {
 impl Seen {
     /// Whether the request asks to change something (not a dry run).
     pub fn is_write(&self) -> bool {
-        matches!(self.method.as_str(), "POST" | "PUT" | "PATCH" | "DELETE")
-            && !self.path.contains("dryRun=")
+        is_write(&self.method, &self.path)
     }
+}
+
+/// Stands for "any write" in [`Fault::write_to`].
+const WRITE: &str = "(write)";
+
+fn is_write(method: &str, path: &str) -> bool {
+    matches!(method, "POST" | "PUT" | "PATCH" | "DELETE") && !path.contains("dryRun=")
 }
 
 struct Shared {
