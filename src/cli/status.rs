@@ -17,7 +17,12 @@ pub fn run(state_dir: &Path, json: bool) -> anyhow::Result<u8> {
         return Ok(0);
     }
     match &current {
-        Some(r) => println!("in flight: {} ({})", short(&r.commit), r.progress()),
+        Some(r) => {
+            println!("in flight: {} ({})", short(&r.commit), r.progress());
+            for l in r.left_behind() {
+                println!("  left half-way: {} ({})", l.cluster, l.reason);
+            }
+        }
         None => println!("in flight: none"),
     }
     println!(
