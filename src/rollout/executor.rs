@@ -172,7 +172,7 @@ impl Rollout<'_> {
             return Ok(None);
         };
         tracing::info!(commit = %short(&record.commit), progress = %record.progress(),
-            "resuming the rollout left in flight");
+            "resuming rollout left in flight");
         let rev = self.read(&record.commit)?;
         let (record, step) = machine::resume(record);
         self.drive(record, step, &rev).await.map(Some)
