@@ -252,3 +252,60 @@ async fn an_unreadable_previous_commit_never_becomes_a_prune() {
     assert_eq!(now["b"], start["b"]);
     assert_eq!(now["c"], start["c"]);
 }
+
+/// Found by the sweep (random run 11 of seed 12345): a rollback whose last
+/// write (the cluster record) failed, retried on the next run, found no
+/// object to change and left `tranche.cluster` naming the bad commit; the
+/// next failed rollout then "restored" that bad commit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rollback_whose_record_write_failed_settles_the_record_when_retried() {
+    let names = ["a", "b", "c"];
+    let fleet = Arc::new(TestFleet::start(&names).await);
+    let proxies = ProxySet::start(fleet.clone()).await;
+    let commits = two_commits(&names);
+    let state = tempfile::tempdir().unwrap();
+    let (repo, state_dir) = (commits.repo.path(), state.path());
+    let first = apply(repo, &commits.v1, fleet.kubeconfig_path(), state_dir).await;
+    assert_eq!(first.json["outcome"], "succeeded", "{}", first.json);
+    add_foreign(&fleet).await;
+    let start = truths(&fleet).await;
+    // b's batch fails; a's rollback then cannot write a's cluster record
+    // (the first write of it, in a's own batch, goes through).
+    let record = "/configmaps/tranche.cluster";
+    proxies.add(Fault::write_to("/configmaps/keep").cluster("b").answer(500));
+    proxies.add(
+        Fault::write_to(record)
+            .cluster("a")
+            .skip(1)
+            .reset()
+            .times(4),
+    );
+    let said = apply(repo, &commits.v2, proxies.kubeconfig_path(), state_dir).await;
+    assert_eq!(said.json["outcome"], "rollbackFailed", "{}", said.json);
+    assert_eq!(said.left_behind(), vec!["a"]);
+    // The retry (the next run) settles a on v1, record included.
+    proxies.reset();
+    let retry = apply(repo, &commits.v2, proxies.kubeconfig_path(), state_dir).await;
+    assert_eq!(retry.json["outcome"], "rolledBack", "{}", retry.json);
+    let now = truths(&fleet).await;
+    let problems = check_run(
+        &commits,
+        &commits.v1,
+        &commits.v2,
+        &start,
+        &now,
+        &retry,
+        &memory(state_dir).await,
+    );
+    assert!(problems.is_empty(), "{problems:#?}");
+    // So the next failed rollout restores v1 on a, not v2.
+    proxies.add(Fault::write_to("/configmaps/keep").cluster("b").answer(500));
+    let again = apply(repo, &commits.v2, proxies.kubeconfig_path(), state_dir).await;
+    assert_eq!(again.json["outcome"], "rolledBack", "{}", again.json);
+    let now = truths(&fleet).await;
+    assert!(
+        not_on(&now["a"], &commits, &commits.v1).is_empty(),
+        "{:?}",
+        now["a"]
+    );
+}

@@ -320,3 +320,61 @@ async fn the_reference_rollouts_really_differ() {
     );
     assert_eq!(bad.objects(), before, "rolled back to exactly v1");
 }
+
+/// Found while fixing the sweep's stale record: a rollback to nothing (a
+/// cluster tranche had never completed a commit on) used to leave
+/// `tranche.cluster` naming the failed commit, so a later failed rollout
+/// would have "restored" that commit there.
+#[tokio::test]
+async fn a_rollback_to_nothing_removes_the_cluster_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let clusters: Connections = CLUSTERS
+        .iter()
+        .map(|c| {
+            let api: Arc<dyn ClusterApi> =
+                Arc::new(DirCluster::new(&dir.path().join("clusters"), c).unwrap());
+            (c.to_string(), Ok(api))
+        })
+        .collect();
+    // c3 already holds a `keep` that is not tranche's: its batch fails.
+    let foreign = serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "keep", "namespace": "shop"}, "data": {"owner": "someone else"}});
+    let c3 = clusters["c3"].as_ref().unwrap();
+    c3.apply(&foreign, Default::default()).await.unwrap();
+    let revisions = Memory([(V1.to_string(), revision(V1))].into_iter().collect());
+    let state = RolloutState::new(StateStore::open(dir.path().join("state")).unwrap());
+    let rollout = Rollout {
+        revisions: &revisions,
+        clusters: &clusters,
+        state: &state,
+        observer: &Silent,
+        parallel: 8,
+        poll: std::time::Duration::from_millis(10),
+        halt: None,
+        force_conflicts: false,
+    };
+    let report = rollout.run(V1).await.unwrap();
+    assert_eq!(
+        report.outcome,
+        RolloutOutcome::RolledBack,
+        "{}",
+        report.description
+    );
+    for c in ["c1", "c2"] {
+        let api = clusters[c].as_ref().unwrap();
+        assert_eq!(
+            tranche::inventory::cluster_commit(api.as_ref())
+                .await
+                .unwrap(),
+            None,
+            "{c} runs nothing of tranche's again"
+        );
+        let inventories = tranche::inventory::read_state(api.as_ref()).await.unwrap();
+        assert!(inventories.inventories.is_empty(), "{c}: {inventories:?}");
+    }
+    assert_eq!(
+        state.memory().unwrap().cluster_commits.get("c1"),
+        None,
+        "the fleet memory agrees"
+    );
+}

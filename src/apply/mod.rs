@@ -5,11 +5,16 @@
 //!
 //! 1. inventory := old ∪ new objects, `pending: <commit>` (before any write);
 //! 2. create/update objects;
-//! 3. if all succeeded: prune old − new, then inventory := new objects,
-//!    `commit: <commit>`, and the cluster record := `<commit>`.
+//! 3. if all succeeded: prune old − new, then the cluster record :=
+//!    `<commit>`, then inventory := new objects, `commit: <commit>`.
 //!
 //! A failure stops before pruning and leaves the inventory pending, so the
-//! next plan of this cluster is never empty and a rollback can finish.
+//! next plan of this cluster is never empty and a rollback can finish. The
+//! record is written before the inventories settle, so a failed record
+//! write also leaves them pending: a settled cluster's record always says
+//! what it runs (a stale one would make a later rollback restore the wrong
+//! commit). A rollback to nothing removes the record; an apply with no
+//! object to change still corrects a record that says otherwise.
 
 mod crd;
 mod report;
@@ -27,7 +32,7 @@ use std::collections::{BTreeMap, BTreeSet};
 /// Applies `plan` (computed for `commit`) to its cluster. Never panics and
 /// never returns early without a report: every change gets a result. An
 /// empty `commit` means "no commit" (a rollback to before tranche managed
-/// the cluster): the cluster record is then left as it is.
+/// the cluster): the cluster record is then removed.
 pub async fn apply_cluster(
     api: &dyn ClusterApi,
     plan: &ClusterPlan,
@@ -50,6 +55,9 @@ pub async fn apply_cluster(
             .iter()
             .map(|c| result(c, ObjectOutcome::Unchanged, None))
             .collect();
+        if let Err(e) = settle_record(api, plan, commit).await {
+            report.fail_cluster(&e);
+        }
         return report;
     }
     let (new_sets, apps) = desired_sets(plan);
@@ -102,7 +110,7 @@ pub async fn apply_cluster(
         ));
         return report;
     }
-    // 3. Prune, then settle inventories and the cluster record.
+    // 3. Prune, then the cluster record, then settle the inventories.
     for c in plan.changes.iter().filter(|c| c.action == Action::Prune) {
         match api.delete(&c.id()).await {
             Ok(()) => report.results.push(result(c, ObjectOutcome::Pruned, None)),
@@ -116,6 +124,15 @@ pub async fn apply_cluster(
             "{} prune(s) failed",
             report.count(ObjectOutcome::Failed)
         ));
+        return report;
+    }
+    let recorded = if commit.is_empty() {
+        inventory::clear_cluster_commit(api).await
+    } else {
+        inventory::set_cluster_commit(api, commit).await
+    };
+    if let Err(e) = recorded {
+        report.fail_cluster(&e);
         return report;
     }
     for app in &apps {
@@ -136,12 +153,25 @@ pub async fn apply_cluster(
             return report;
         }
     }
-    if !commit.is_empty() {
-        if let Err(e) = inventory::set_cluster_commit(api, commit).await {
-            report.fail_cluster(&e);
+    report
+}
+
+/// Makes the cluster record say `commit` (none for an empty one) when the
+/// plan found it saying something else; writes nothing when it agrees.
+async fn settle_record(
+    api: &dyn ClusterApi,
+    plan: &ClusterPlan,
+    commit: &str,
+) -> Result<(), crate::cluster::ClusterError> {
+    match (commit.is_empty(), plan.cluster_commit.as_deref()) {
+        (true, None) => Ok(()),
+        (true, Some(_)) => inventory::clear_cluster_commit(api).await,
+        (false, Some(c)) if c == commit => Ok(()),
+        (false, _) => {
+            inventory::ensure_namespace(api).await?;
+            inventory::set_cluster_commit(api, commit).await
         }
     }
-    report
 }
 
 /// Whether `app`'s inventory must be written by this apply: one of its

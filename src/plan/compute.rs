@@ -48,7 +48,8 @@ async fn plan_reachable(
     rendering: &ClusterRendering,
     policies: &Policies,
 ) -> Result<ClusterPlan, ClusterError> {
-    let inventories = inventory::read_all(api).await?;
+    let state = inventory::read_state(api).await?;
+    let inventories = state.inventories;
     let crd_kinds = crd_kinds(rendering);
     let mut changes = Vec::new();
     let mut desired_keys: BTreeSet<Key> = BTreeSet::new();
@@ -80,6 +81,7 @@ async fn plan_reachable(
         changes,
         inventories,
         needs_sync,
+        cluster_commit: state.commit,
     })
 }
 

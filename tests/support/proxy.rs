@@ -62,6 +62,7 @@ pub struct Fault {
     path: Option<String>,
     cluster: Option<String>,
     times: Option<usize>,
+    skip: usize,
     fired: usize,
     /// `(cluster, method, path)` of the request an index fault hit first:
     /// its retries get the same fault while `times` lasts.
@@ -78,6 +79,7 @@ impl Fault {
             path: None,
             cluster: None,
             times: Some(1),
+            skip: 0,
             fired: 0,
             sticky: None,
         }
@@ -114,6 +116,12 @@ impl Fault {
     /// `n - 1` with the same cluster, method and path (its retries).
     pub fn times(mut self, n: usize) -> Fault {
         self.times = Some(n);
+        self
+    }
+
+    /// Let the first `n` matching requests through (a pattern fault).
+    pub fn skip(mut self, n: usize) -> Fault {
+        self.skip = n;
         self
     }
 
@@ -160,6 +168,10 @@ impl Fault {
             }
         } && self.cluster.as_deref().is_none_or(|c| c == cluster);
         if !matches {
+            return None;
+        }
+        if self.skip > 0 {
+            self.skip -= 1;
             return None;
         }
         if self.index.is_some() {
