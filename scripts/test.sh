@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
-for p in pkg-config libssl-dev git openssl; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done
+for p in pkg-config libssl-dev git openssl curl chromium chromium-driver; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done
 if [ ${#need[@]} -gt 0 ]; then
   echo "[test] installing ${need[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive
@@ -17,6 +17,11 @@ fi
 # Real kube-apiserver v1.20 from Debian's source package (see the script).
 TRANCHE_KUBE_APISERVER=$(bash scripts/build-apiserver.sh)
 export TRANCHE_KUBE_APISERVER
+
+# Real Gitea for the forge tests (tests/gitea.rs): built from the Go module
+# proxy on the first run (≈ 9 min on 2 cores, cached under ~/.cache/tranche-gitea).
+TRANCHE_GITEA=$(bash scripts/build-gitea.sh)
+export TRANCHE_GITEA
 
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --no-fail-fast "$@"

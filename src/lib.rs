@@ -21,7 +21,9 @@
 //! * [`rollout`] stages a commit over batches of clusters with health gates
 //!   and rolls back to the last good commit.
 //! * [`report`] tells the outcome: forge commit statuses, badges, git notes, metrics.
-//! * [`daemon`] ties it together: watch git, queue commits, serve HTTP.
+//! * [`daemon`] ties it together: watch git, queue commits, serve HTTP and
+//!   the web view.
+//! * [`schema`] gives editors JSON Schemas of the file kinds, from [`model`]'s types.
 
 pub mod apply;
 pub mod cli;
@@ -38,4 +40,5 @@ pub mod render;
 pub mod report;
 pub mod revision;
 pub mod rollout;
+pub mod schema;
 pub mod yaml;

@@ -6,6 +6,7 @@ mod plan;
 mod progress;
 mod render;
 mod run;
+mod schema;
 mod status;
 mod style;
 mod targets;
@@ -47,7 +48,7 @@ pub enum LogFormat {
     Json,
 }
 
-/// Output format of plan/apply.
+/// Output format of every command that prints a result.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
 pub enum OutputFormat {
     /// Readable text (colored on a terminal).
@@ -72,7 +73,13 @@ pub struct RepoArgs {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Check a revision: exit 0 if valid, 1 with `path: message` lines if not.
-    Validate(RepoArgs),
+    Validate {
+        #[command(flatten)]
+        repo: RepoArgs,
+        /// Output format (json: the verdict and every problem on stdout).
+        #[arg(long, short, value_enum, default_value_t)]
+        output: OutputFormat,
+    },
     /// Write `<out>/<cluster>/<app>.yaml` for every cluster.
     Render {
         #[command(flatten)]
@@ -80,6 +87,9 @@ pub enum Command {
         /// Output directory (created; existing cluster dirs are replaced).
         #[arg(long)]
         out: PathBuf,
+        /// Output format (json: the files written, per cluster).
+        #[arg(long, short, value_enum, default_value_t)]
+        output: OutputFormat,
     },
     /// Show what applying a revision would change (exit 0 none, 3 changes, 1 error).
     Plan {
@@ -111,9 +121,22 @@ pub enum Command {
         /// State directory.
         #[arg(long, default_value = crate::daemon::config::DEFAULT_STATE_DIR, env = "TRANCHE_STATE_DIR")]
         state_dir: PathBuf,
-        /// Print JSON.
-        #[arg(long)]
+        /// Output format.
+        #[arg(long, short, value_enum, default_value_t)]
+        output: OutputFormat,
+        /// Same as `-o json` (kept for scripts written before `-o`).
+        #[arg(long, hide = true)]
         json: bool,
+    },
+    /// Print the JSON Schema of a file kind (all kinds when none is given),
+    /// or write every schema into a directory.
+    Schema {
+        /// Cluster, Placement, Override, RolloutPolicy, DiffPolicy,
+        /// AccessPolicy or Repository (any case); none: any kind.
+        kind: Option<String>,
+        /// Write every schema file into this directory instead.
+        #[arg(long, conflicts_with = "kind")]
+        out: Option<PathBuf>,
     },
 }
 
@@ -137,8 +160,8 @@ pub fn init_logging(cli: &Cli) {
 pub async fn run(cli: Cli) -> anyhow::Result<u8> {
     crate::cluster::connect::install_crypto_provider();
     match cli.command {
-        Command::Validate(repo) => errors_exit(validate::run(&repo), 1),
-        Command::Render { repo, out } => render::run(&repo, &out),
+        Command::Validate { repo, output } => errors_exit(validate::run(&repo, output), 1),
+        Command::Render { repo, out, output } => render::run(&repo, &out, output),
         Command::Plan {
             repo,
             targets,
@@ -151,7 +174,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
             output,
         } => apply::run(&repo, &targets, &state_dir, output).await,
         Command::Run(args) => run::run(&args).await,
-        Command::Status { state_dir, json } => status::run(&state_dir, json),
+        Command::Status {
+            state_dir,
+            output,
+            json,
+        } => {
+            let json = json || output == OutputFormat::Json;
+            status::run(&state_dir, json)
+        }
+        Command::Schema { kind, out } => schema::run(kind.as_deref(), out.as_deref()),
     }
 }
 
@@ -173,7 +204,10 @@ fn errors_exit(result: anyhow::Result<u8>, code: u8) -> anyhow::Result<u8> {
 pub fn dies_on_sigpipe(cli: &Cli) -> bool {
     matches!(
         cli.command,
-        Command::Validate(_) | Command::Render { .. } | Command::Status { .. }
+        Command::Validate { .. }
+            | Command::Render { .. }
+            | Command::Status { .. }
+            | Command::Schema { .. }
     )
 }
 

@@ -1,37 +1,65 @@
 //! `tranche validate`: exit 0 when the revision is valid, 1 with one
-//! `path: message` line per problem on stderr.
+//! `path: message` line per problem on stderr (or, with `-o json`, the
+//! verdict and the problems as one JSON object on stdout).
 
-use super::RepoArgs;
+use super::{OutputFormat, RepoArgs};
 use crate::git::RepoSource;
 use crate::revision::{Revision, RevisionError};
+use serde_json::json;
 
 /// Runs `validate`.
-pub fn run(args: &RepoArgs) -> anyhow::Result<u8> {
+pub fn run(args: &RepoArgs, output: OutputFormat) -> anyhow::Result<u8> {
     let source = RepoSource::open(&args.repo)?;
-    match Revision::read(&source, &args.rev) {
+    let (commit, problems) = match Revision::read(&source, &args.rev) {
         Ok(rev) => {
-            println!(
-                "{} is valid: {} clusters, {} apps",
-                rev.short(),
-                rev.fleet.clusters.len(),
-                rev.fleet.apps.len()
-            );
-            Ok(0)
-        }
-        Err(RevisionError::Invalid { errors, .. }) => {
-            for e in &errors.0 {
-                eprintln!("{e}");
+            if output == OutputFormat::Json {
+                let v = json!({
+                    "commit": rev.commit,
+                    "valid": true,
+                    "clusters": rev.fleet.clusters.len(),
+                    "apps": rev.fleet.apps.len(),
+                    "problems": [],
+                });
+                println!("{}", serde_json::to_string_pretty(&v)?);
+            } else {
+                println!(
+                    "{} is valid: {} clusters, {} apps",
+                    rev.short(),
+                    rev.fleet.clusters.len(),
+                    rev.fleet.apps.len()
+                );
             }
-            eprintln!("{} problem(s) found", errors.0.len());
-            Ok(1)
+            return Ok(0);
         }
-        Err(RevisionError::Render { errors, .. }) => {
-            for e in &errors {
-                eprintln!("{e}");
-            }
-            eprintln!("{} problem(s) found", errors.len());
-            Ok(1)
+        Err(RevisionError::Invalid { commit, errors }) => {
+            let list: Vec<(String, String, String)> = errors
+                .0
+                .iter()
+                .map(|e| (e.location.clone(), e.message.clone(), e.to_string()))
+                .collect();
+            (commit, list)
         }
-        Err(e) => Err(e.into()),
+        Err(RevisionError::Render { commit, errors }) => {
+            let list = errors
+                .iter()
+                .map(|e| (e.file.clone(), e.to_string(), e.to_string()))
+                .collect();
+            (commit, list)
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if output == OutputFormat::Json {
+        let list: Vec<_> = problems
+            .iter()
+            .map(|(location, message, _)| json!({"location": location, "message": message}))
+            .collect();
+        let v = json!({"commit": commit, "valid": false, "problems": list});
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        for (_, _, line) in &problems {
+            eprintln!("{line}");
+        }
+        eprintln!("{} problem(s) found", problems.len());
     }
+    Ok(1)
 }

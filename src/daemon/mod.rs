@@ -7,16 +7,20 @@
 //! finishes the current step and exits; a rollout in flight resumes on the
 //! next start (its record is in the state store).
 
+pub mod changes;
+pub mod commits;
 pub mod config;
 mod deploy;
 pub mod lease;
 pub mod observer;
 pub mod queue;
 pub mod replica;
+pub mod rollout_view;
 pub mod server;
 pub mod source;
 pub mod status;
 pub mod trigger;
+pub mod web;
 mod worker;
 
 use crate::cluster::connect::ClusterSource;
@@ -127,6 +131,11 @@ pub async fn run(config: DaemonConfig) -> Result<(), DaemonError> {
         webhook_secret,
         triggers: tx.clone(),
         ready: ready.clone(),
+        commits: Arc::new(commits::CommitBook::new(
+            source.revisions().path,
+            config.forge.as_ref(),
+        )),
+        changes: Arc::new(web::ChangeBook::new(source.revisions())),
     });
     tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, app).await {

@@ -1,8 +1,10 @@
 //! Turns rollout events into what users see: commit statuses on the forge
 //! (`tranche/rollout`, optionally `tranche/cluster/<name>`), metrics, and
-//! the daemon's status view. Never blocks the rollout: statuses are queued
-//! to the [`StatusReporter`], which retries on its own.
+//! the daemon's status view (with every cluster's state, for the web view).
+//! Never blocks the rollout: statuses are queued to the [`StatusReporter`],
+//! which retries on its own.
 
+use super::rollout_view::RolloutView;
 use super::status::{Badge, BadgeState, CurrentRollout, LiveStatus};
 use crate::outcome::{ObjectOutcome, RolloutOutcome};
 use crate::report::{CommitStatus, Metrics, StatusReporter, StatusState};
@@ -37,6 +39,7 @@ struct Progress {
     batch: usize,
     done: usize,
     batch_started: Option<Instant>,
+    view: Option<RolloutView>,
 }
 
 impl DaemonObserver {
@@ -81,34 +84,51 @@ impl DaemonObserver {
         )
     }
 
-    fn set_current(&self, progress: String, batches: Vec<Vec<String>>) {
+    fn set_current(&self, progress: String, batches: Vec<Vec<String>>, view: RolloutView) {
         let commit = self.commit.clone();
         self.live.update(|v| {
             v.current = Some(CurrentRollout {
                 commit,
                 progress,
                 batches,
+                view,
             })
         });
+    }
+
+    /// Folds `event` into the per-cluster view of this rollout.
+    fn track(&self, p: &mut Progress, event: &RolloutEvent) -> RolloutView {
+        let now = crate::rollout::record::now();
+        let known = match event {
+            RolloutEvent::Planned { .. } | RolloutEvent::BatchStarted { .. } => {
+                self.live.snapshot().clusters
+            }
+            _ => Default::default(),
+        };
+        let view = p.view.get_or_insert_with(|| RolloutView::new(now));
+        view.apply(event, now, &|c| known.get(c).cloned());
+        view.clone()
     }
 }
 
 impl Observer for DaemonObserver {
     fn on_event(&self, event: &RolloutEvent) {
         let mut p = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let view = self.track(&mut p, event);
+        log_event(event, p.batches.len());
         match event {
             RolloutEvent::Planned { batches, .. } => {
                 p.batches = batches.clone();
                 let line = Self::progress_line(&p);
                 self.post(ROLLOUT_CONTEXT, StatusState::Pending, &line);
-                self.set_current(line, batches.clone());
+                self.set_current(line, batches.clone(), view);
             }
             RolloutEvent::BatchStarted { index, clusters } => {
                 p.batch = *index;
                 p.batch_started = Some(Instant::now());
                 let line = Self::progress_line(&p);
                 self.post(ROLLOUT_CONTEXT, StatusState::Pending, &line);
-                self.set_current(line, p.batches.clone());
+                self.set_current(line, p.batches.clone(), view.clone());
                 if self.per_cluster {
                     for c in clusters {
                         self.post(
@@ -120,6 +140,7 @@ impl Observer for DaemonObserver {
                 }
             }
             RolloutEvent::ClusterApplied { report, .. } => {
+                self.set_current(Self::progress_line(&p), p.batches.clone(), view);
                 for o in ObjectOutcome::ALL {
                     let n = report.count(o) as u64;
                     if n > 0 {
@@ -130,7 +151,9 @@ impl Observer for DaemonObserver {
                     self.metrics.record_api_error(&report.cluster);
                 }
             }
-            RolloutEvent::GateWaiting { .. } | RolloutEvent::Baking { .. } => {}
+            RolloutEvent::GateWaiting { .. } | RolloutEvent::Baking { .. } => {
+                self.set_current(Self::progress_line(&p), p.batches.clone(), view);
+            }
             RolloutEvent::BatchHealthy { index, done, .. } => {
                 p.done = *done;
                 if let Some(started) = p.batch_started.take() {
@@ -138,7 +161,7 @@ impl Observer for DaemonObserver {
                 }
                 let line = Self::progress_line(&p);
                 self.post(ROLLOUT_CONTEXT, StatusState::Pending, &line);
-                self.set_current(line, p.batches.clone());
+                self.set_current(line, p.batches.clone(), view.clone());
                 if self.per_cluster {
                     for c in p.batches.get(*index).cloned().unwrap_or_default() {
                         self.post(
@@ -160,9 +183,16 @@ impl Observer for DaemonObserver {
                 };
                 let line = format!("failed: {failure}; {next}");
                 self.post(ROLLOUT_CONTEXT, StatusState::Pending, &line);
-                self.set_current(line, p.batches.clone());
+                self.set_current(line, p.batches.clone(), view.clone());
             }
             RolloutEvent::ClusterRolledBack { report } => {
+                let line = self
+                    .live
+                    .snapshot()
+                    .current
+                    .map(|c| c.progress)
+                    .unwrap_or_default();
+                self.set_current(line, p.batches.clone(), view);
                 if self.per_cluster {
                     let (state, text) = match &report.error {
                         None => (
@@ -194,11 +224,51 @@ impl Observer for DaemonObserver {
                 };
                 // Per-app outcomes come from the fleet memory, which the
                 // daemon reloads into the view once the rollout returns.
+                let finished = CurrentRollout {
+                    commit: self.commit.clone(),
+                    progress: description.clone(),
+                    batches: p.batches.clone(),
+                    view,
+                };
                 self.live.update(|v| {
                     v.current = None;
                     v.last = Some(result);
+                    v.last_rollout = Some(finished);
                 });
             }
         }
+    }
+}
+
+/// One log line per step, so `tranche run`'s log tells the rollout too
+/// (the engine itself logs the failure).
+fn log_event(event: &RolloutEvent, batches: usize) {
+    match event {
+        RolloutEvent::Planned { batches, .. } => {
+            let sizes: Vec<String> = batches.iter().map(|b| b.len().to_string()).collect();
+            tracing::info!("planned {} batch(es) of {}", batches.len(), sizes.join(":"));
+        }
+        RolloutEvent::BatchStarted { index, clusters } => {
+            tracing::info!(
+                "batch {}/{batches} applying: {}",
+                index + 1,
+                clusters.join(", ")
+            );
+        }
+        RolloutEvent::BatchHealthy { index, done, total } => {
+            tracing::info!(
+                "batch {}/{batches} healthy ({done}/{total} clusters)",
+                index + 1
+            );
+        }
+        RolloutEvent::ClusterRolledBack { report } => match report.first_failure() {
+            None => tracing::info!(
+                "{} rolled back to {}",
+                report.cluster,
+                short(&report.commit)
+            ),
+            Some(e) => tracing::warn!("{} rollback failed: {e}", report.cluster),
+        },
+        _ => {}
     }
 }

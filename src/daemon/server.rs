@@ -1,9 +1,16 @@
-//! The HTTP endpoints: badges, status, metrics, health, and the forge
-//! webhook (signature verified before anything is read from the body).
+//! The HTTP endpoints: the web view ([`super::web`]), badges, status,
+//! metrics, health, and the forge webhook (signature verified before
+//! anything is read from the body; pushes and pull requests trigger a
+//! fetch, other events are ignored).
 
+use super::commits::CommitBook;
 use super::status::{BadgeState, LiveStatus};
 use super::trigger::Trigger;
-use crate::report::{parse_push, render_badge, verify_webhook, BadgeColor, Metrics, Secret};
+use super::web::{self, ChangeBook};
+use crate::report::{
+    parse_event, render_badge, verify_webhook, BadgeColor, Metrics, Secret, WebhookEvent,
+    WebhookVerdict,
+};
 use crate::revision::short;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -28,11 +35,20 @@ pub struct ServerState {
     pub triggers: mpsc::UnboundedSender<Trigger>,
     /// Set once the daemon has loaded its state and opened the repository.
     pub ready: Arc<AtomicBool>,
+    /// Commit details for the web view.
+    pub commits: Arc<CommitBook>,
+    /// Per-object changes for the web view.
+    pub changes: Arc<ChangeBook>,
 }
 
 /// The router.
 pub fn router(state: ServerState) -> Router {
     Router::new()
+        .route("/", get(web::index))
+        .route("/ui/app.js", get(web::script))
+        .route("/ui/app.css", get(web::style))
+        .route("/api/events", get(web::events))
+        .route("/api/changes", get(web::changes))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
@@ -63,7 +79,7 @@ async fn metrics(State(s): State<ServerState>) -> Response {
 }
 
 async fn api_status(State(s): State<ServerState>) -> Response {
-    Json(s.live.snapshot()).into_response()
+    Json(web::full_view(&s).await).into_response()
 }
 
 fn svg(body: String) -> Response {
@@ -116,16 +132,36 @@ async fn webhook(State(s): State<ServerState>, headers: HeaderMap, body: Bytes) 
     };
     if let Err(e) = verify_webhook(&headers, &body, secret) {
         tracing::warn!(error = %e, "webhook refused");
+        s.metrics.record_webhook(WebhookVerdict::Refused);
         return (StatusCode::UNAUTHORIZED, e.to_string()).into_response();
     }
-    match parse_push(&body) {
-        Ok(push) => {
-            tracing::info!(git_ref = %push.git_ref, after = %short(&push.after), "webhook push");
-            let _ = s.triggers.send(Trigger::Webhook {
-                git_ref: push.git_ref,
-            });
-            (StatusCode::ACCEPTED, "accepted").into_response()
+    let event = match parse_event(&headers, &body) {
+        Ok(event) => event,
+        Err(e) => {
+            tracing::warn!(error = %e, "webhook payload unreadable");
+            s.metrics.record_webhook(WebhookVerdict::Unreadable);
+            return (StatusCode::BAD_REQUEST, e.to_string()).into_response();
         }
-        Err(e) => (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
+    };
+    match &event {
+        WebhookEvent::Push(push) => {
+            tracing::info!(git_ref = %push.git_ref, after = %short(&push.after), "webhook push");
+        }
+        WebhookEvent::PullRequest { git_ref, head } => {
+            tracing::info!(git_ref = %git_ref, head = %short(head), "webhook pull request");
+        }
+        WebhookEvent::Ignored { event } => {
+            tracing::debug!(event = %event, "webhook event ignored");
+            s.metrics.record_webhook(WebhookVerdict::Ignored);
+            return (
+                StatusCode::OK,
+                format!("ignored: {event} events are not used"),
+            )
+                .into_response();
+        }
     }
+    s.metrics.record_webhook(WebhookVerdict::Accepted);
+    let git_ref = event.git_ref().unwrap_or_default().to_string();
+    let _ = s.triggers.send(Trigger::Webhook { git_ref });
+    (StatusCode::ACCEPTED, "accepted").into_response()
 }

@@ -167,25 +167,25 @@ impl GitSource {
         Ok(c.id().to_string())
     }
 
-    /// Branches (and fetched pull-request heads) other than the tracked one.
+    /// Branches (and fetched pull-request heads) other than the tracked one,
+    /// by the name they have on the forge (`refs/heads/feature`,
+    /// `refs/pull/3/head`, `refs/merge-requests/7/head`), with their commits.
     pub fn other_refs(&self) -> Result<Vec<(String, String)>, SourceError> {
         let repo = self.repository()?;
         let tracked = self.branch_ref();
-        let prefix = if self.remote.is_some() {
-            "refs/remotes/origin/"
-        } else {
-            "refs/heads/"
-        };
         let mut out = Vec::new();
         for r in repo.references().map_err(git("list refs"))?.flatten() {
             let Ok(name) = r.name().map(str::to_string) else {
                 continue;
             };
-            if !name.starts_with(prefix) || name == tracked || name.ends_with("/HEAD") {
+            if name == tracked || name.ends_with("/HEAD") {
                 continue;
             }
+            let Some(forge_name) = forge_ref_name(&name, self.remote.is_some()) else {
+                continue;
+            };
             if let Ok(c) = r.peel_to_commit() {
-                out.push((name, c.id().to_string()));
+                out.push((forge_name, c.id().to_string()));
             }
         }
         Ok(out)
@@ -216,6 +216,25 @@ impl GitSource {
     }
 }
 
+/// The forge's name for a ref of this repository: the fetch refspecs in
+/// [`GitSource::fetch`] in reverse for a remote one (`refs/remotes/origin/pull/3`
+/// → `refs/pull/3/head`), branches as they are for a local one. `None` for
+/// refs that are not branches or pull-request heads (tags, notes).
+pub fn forge_ref_name(local: &str, remote: bool) -> Option<String> {
+    if !remote {
+        return local.starts_with("refs/heads/").then(|| local.to_string());
+    }
+    let rest = local.strip_prefix("refs/remotes/origin/")?;
+    for kind in ["pull", "merge-requests"] {
+        if let Some(id) = rest.strip_prefix(kind).and_then(|r| r.strip_prefix('/')) {
+            if !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) {
+                return Some(format!("refs/{kind}/{id}/head"));
+            }
+        }
+    }
+    Some(format!("refs/heads/{rest}"))
+}
+
 /// Drops user info from a URL for messages (`https://user:token@host` → `https://***@host`).
 pub fn redact(url: &str) -> String {
     match (url.find("://"), url.find('@')) {
@@ -226,7 +245,35 @@ pub fn redact(url: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::redact;
+    use super::{forge_ref_name, redact};
+
+    #[test]
+    fn fetched_refs_get_their_forge_names_back() {
+        let name = |r| forge_ref_name(r, true);
+        assert_eq!(
+            name("refs/remotes/origin/pull/3").as_deref(),
+            Some("refs/pull/3/head")
+        );
+        assert_eq!(
+            name("refs/remotes/origin/merge-requests/7").as_deref(),
+            Some("refs/merge-requests/7/head")
+        );
+        assert_eq!(
+            name("refs/remotes/origin/feature/x").as_deref(),
+            Some("refs/heads/feature/x")
+        );
+        // A branch that only looks like a pull head keeps being a branch.
+        assert_eq!(
+            name("refs/remotes/origin/pull/new").as_deref(),
+            Some("refs/heads/pull/new")
+        );
+        assert_eq!(name("refs/notes/tranche"), None);
+        assert_eq!(
+            forge_ref_name("refs/heads/feature", false).as_deref(),
+            Some("refs/heads/feature")
+        );
+        assert_eq!(forge_ref_name("refs/tags/v1", false), None);
+    }
 
     #[test]
     fn urls_lose_their_credentials_in_messages() {

@@ -1,12 +1,17 @@
 //! What the daemon shows about itself: the current rollout, the last
 //! outcomes (overall and per app), the commit each cluster runs, drift.
-//! Shared between the worker (writes) and the HTTP server (reads).
+//! Shared between the worker (writes) and the HTTP server (reads), which
+//! can wait for the next change ([`LiveStatus::subscribe`]) to push it to
+//! the web view.
 
+use super::commits::CommitInfo;
+use super::rollout_view::RolloutView;
 use crate::outcome::RolloutOutcome;
 use crate::rollout::memory::{FleetMemory, HistoryEntry};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
+use tokio::sync::watch;
 
 /// The rollout under way.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -18,6 +23,10 @@ pub struct CurrentRollout {
     pub progress: String,
     /// Batches of clusters.
     pub batches: Vec<Vec<String>>,
+    /// Phase, per-cluster state, gate and failure (flattened into this
+    /// object: `phase`, `batch`, `startedAt`, `clusters`, …).
+    #[serde(flatten)]
+    pub view: RolloutView,
 }
 
 /// What a badge shows for a commit (overall or for one app).
@@ -86,23 +95,88 @@ pub struct StatusView {
     pub drift: BTreeMap<String, usize>,
     /// Recent rollouts, newest last.
     pub history: Vec<HistoryEntry>,
+    /// The last rollout this process watched to its end, cluster by
+    /// cluster (same shape as `current`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_rollout: Option<CurrentRollout>,
+    /// Author, message, time and forge link of the commits named above
+    /// (filled in by the HTTP server when it answers).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub commits: BTreeMap<String, CommitInfo>,
+}
+
+impl StatusView {
+    /// Every commit the view names (for `commits`).
+    pub fn referenced_commits(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        let mut add = |c: &str| {
+            if !c.is_empty() && !out.iter().any(|o| o == c) {
+                out.push(c.to_string());
+            }
+        };
+        for c in [&self.current, &self.last_rollout].into_iter().flatten() {
+            add(&c.commit);
+            for p in c.view.clusters.values() {
+                if let Some(prev) = &p.previous {
+                    add(prev);
+                }
+            }
+        }
+        for c in [&self.head, &self.waiting, &self.last_good]
+            .into_iter()
+            .flatten()
+        {
+            add(c);
+        }
+        if let Some(l) = &self.last {
+            add(&l.commit);
+        }
+        for c in self.clusters.values() {
+            add(c);
+        }
+        for h in &self.history {
+            add(&h.commit);
+        }
+        out
+    }
 }
 
 /// Shared, cheaply cloned handle to the view.
-#[derive(Debug, Clone, Default)]
-pub struct LiveStatus(Arc<RwLock<StatusView>>);
+#[derive(Debug, Clone)]
+pub struct LiveStatus {
+    view: Arc<RwLock<StatusView>>,
+    /// Bumped on every update, for watchers.
+    version: Arc<watch::Sender<u64>>,
+}
+
+impl Default for LiveStatus {
+    fn default() -> Self {
+        LiveStatus {
+            view: Arc::default(),
+            version: Arc::new(watch::channel(0).0),
+        }
+    }
+}
 
 impl LiveStatus {
     /// Runs `f` on the view for writing (a poisoned lock is recovered: the
     /// view is plain data and every write leaves it consistent).
     pub fn update(&self, f: impl FnOnce(&mut StatusView)) {
-        let mut guard = self.0.write().unwrap_or_else(|p| p.into_inner());
-        f(&mut guard);
+        {
+            let mut guard = self.view.write().unwrap_or_else(|p| p.into_inner());
+            f(&mut guard);
+        }
+        self.version.send_modify(|v| *v = v.wrapping_add(1));
     }
 
     /// A copy of the view.
     pub fn snapshot(&self) -> StatusView {
-        self.0.read().unwrap_or_else(|p| p.into_inner()).clone()
+        self.view.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// A receiver that wakes on every later update.
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.version.subscribe()
     }
 
     /// Loads what the state store remembers (on start).

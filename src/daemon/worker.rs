@@ -173,17 +173,7 @@ impl Daemon {
             }
         };
         for (name, commit) in refs {
-            let branch = name
-                .trim_start_matches("refs/remotes/origin/")
-                .trim_start_matches("refs/heads/");
-            let wanted = preview.all_branches
-                || preview.refs.iter().any(|r| {
-                    let r = r
-                        .trim_start_matches("refs/heads/")
-                        .trim_start_matches("refs/");
-                    r == branch || r.strip_suffix("/head") == Some(branch)
-                });
-            if wanted && previewed.get(&name) != Some(&commit) {
+            if preview.wants(&name) && previewed.get(&name) != Some(&commit) {
                 self.preview(&name, &commit).await;
                 previewed.insert(name, commit);
             }

@@ -30,8 +30,9 @@ use std::collections::BTreeMap;
 pub const API_VERSION: &str = "tranche.dev/v1alpha1";
 
 /// The envelope shared by every tranche file; `S` is the kind's `spec`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schemars(bound = "S: schemars::JsonSchema + Default")]
 pub struct Document<S> {
     /// Always `tranche.dev/v1alpha1`.
     pub api_version: String,
@@ -46,7 +47,7 @@ pub struct Document<S> {
 }
 
 /// `metadata` of a tranche file.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ObjectMeta {
     /// Name. Required for clusters (and must equal the file name) and for
@@ -70,7 +71,7 @@ pub struct ObjectMeta {
 ///   context: prod-eu-west-1    # kubeconfig context; default: the name
 ///   rolloutOrder: 0            # optional; lower goes first
 /// ```
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ClusterSpec {
     /// kubeconfig context used to reach the cluster. Default: the cluster name.
@@ -91,7 +92,7 @@ pub struct ClusterSpec {
 ///   policies: {rollout: careful}
 ///   clusterScopedKinds: [ClusterPolicy]
 /// ```
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RepositorySpec {
     /// Namespace given to objects of namespaced kinds that set none.
@@ -111,7 +112,7 @@ pub struct RepositorySpec {
 
 /// `spec.policies` of `tranche.yaml`: the `metadata.name` of the policy
 /// document to use for each kind.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PolicySelection {
     /// Name of the `RolloutPolicy` to use.

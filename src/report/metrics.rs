@@ -12,10 +12,13 @@
 //! * `tranche_api_errors_total{cluster}`: failed calls to an apiserver.
 //! * `tranche_forge_status_total{result}`: commit statuses `delivered`,
 //!   `failed` or `superseded` (see [`Delivery`]).
+//! * `tranche_webhook_deliveries_total{result}`: `/webhook` deliveries
+//!   `accepted`, `ignored`, `refused` or `unreadable` (see [`WebhookVerdict`]).
 //! * `tranche_rollout_in_progress`: rollouts running now.
 
 use crate::outcome::{ObjectOutcome, RolloutOutcome};
 use crate::report::forge::retry::{Delivery, DeliveryObserver};
+use crate::report::webhook::WebhookVerdict;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -60,6 +63,7 @@ pub struct Metrics {
     drift: Family<ClusterLabel, Counter>,
     api_errors: Family<ClusterLabel, Counter>,
     forge_status: Family<ResultLabel, Counter>,
+    webhooks: Family<ResultLabel, Counter>,
     in_progress: Gauge,
 }
 
@@ -80,6 +84,7 @@ impl Metrics {
         let drift = Family::<ClusterLabel, Counter>::default();
         let api_errors = Family::<ClusterLabel, Counter>::default();
         let forge_status = Family::<ResultLabel, Counter>::default();
+        let webhooks = Family::<ResultLabel, Counter>::default();
         let in_progress = Gauge::default();
         // Counter names get their `_total` suffix from the encoder.
         registry.register(
@@ -113,6 +118,11 @@ impl Metrics {
             forge_status.clone(),
         );
         registry.register(
+            "tranche_webhook_deliveries",
+            "Webhook deliveries by verdict (accepted, ignored, refused, unreadable)",
+            webhooks.clone(),
+        );
+        registry.register(
             "tranche_rollout_in_progress",
             "Rollouts running now",
             in_progress.clone(),
@@ -125,6 +135,7 @@ impl Metrics {
             drift,
             api_errors,
             forge_status,
+            webhooks,
             in_progress,
         }
     }
@@ -177,6 +188,14 @@ impl Metrics {
     pub fn forge_status_observer(&self) -> DeliveryObserver {
         let family = self.forge_status.clone();
         Arc::new(move |delivery| record_delivery(&family, delivery))
+    }
+
+    /// Counts one `/webhook` delivery by how it was answered.
+    pub fn record_webhook(&self, verdict: WebhookVerdict) {
+        let labels = ResultLabel {
+            result: verdict.as_str().to_string(),
+        };
+        self.webhooks.get_or_create(&labels).inc();
     }
 
     /// Marks a rollout as running until the returned guard is dropped, so
@@ -233,6 +252,7 @@ mod tests {
         m.record_api_error("prod-c");
         m.record_forge_status(Delivery::Delivered);
         (m.forge_status_observer())(Delivery::Failed);
+        m.record_webhook(WebhookVerdict::Refused);
         let text = m.encode();
         for line in [
             "tranche_rollouts_total{outcome=\"succeeded\"} 2",
@@ -246,6 +266,7 @@ mod tests {
             "tranche_api_errors_total{cluster=\"prod-c\"} 1",
             "tranche_forge_status_total{result=\"delivered\"} 1",
             "tranche_forge_status_total{result=\"failed\"} 1",
+            "tranche_webhook_deliveries_total{result=\"refused\"} 1",
             "tranche_rollout_in_progress 0",
         ] {
             assert!(

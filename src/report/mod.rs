@@ -4,7 +4,8 @@
 //!   and GitLab, sent through [`StatusReporter`] so that a forge outage
 //!   never blocks a rollout.
 //! * [`badge`]: shields-style SVG badges for `/badge/<app>.svg`.
-//! * [`webhook`]: verifying and reading forge push webhooks for `/webhook`.
+//! * [`webhook`]: verifying and reading forge webhooks (pushes, pull
+//!   requests) for `/webhook`.
 //! * [`metrics`]: Prometheus/OpenMetrics counters for `/metrics`.
 //! * [`secret`]: tokens and webhook secrets that never print.
 //!
@@ -24,4 +25,7 @@ pub use forge::{
 };
 pub use metrics::Metrics;
 pub use secret::{Secret, SecretError};
-pub use webhook::{parse_push, verify as verify_webhook, PushEvent, WebhookError};
+pub use webhook::{
+    parse_event, parse_push, verify as verify_webhook, PushEvent, WebhookError, WebhookEvent,
+    WebhookVerdict,
+};

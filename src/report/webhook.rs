@@ -1,5 +1,6 @@
-//! Forge push webhooks for `/webhook`: who sent a delivery, whether its
-//! signature holds, and which ref moved to which commit.
+//! Forge webhooks for `/webhook`: who sent a delivery and whether its
+//! signature holds (here), and what it says (module `event`: a push, a
+//! pull request, or something ignored).
 //!
 //! * GitHub: `X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the body>`.
 //! * Gitea / Forgejo: `X-Gitea-Signature` / `X-Forgejo-Signature`, the bare
@@ -17,9 +18,12 @@ use crate::report::forge::Provider;
 use crate::report::secret::Secret;
 use axum::http::HeaderMap;
 use hmac::{Hmac, KeyInit, Mac};
-use serde::Deserialize;
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
+
+mod event;
+
+pub use event::{parse_event, parse_push, PushEvent, WebhookEvent};
 
 /// Why a delivery was refused or could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -33,12 +37,38 @@ pub enum WebhookError {
         /// The forge the header belongs to.
         provider: Provider,
     },
-    /// The body is not a push event tranche can read.
-    #[error("webhook payload is not a push event: {message}")]
+    /// The body is not an event payload tranche can read.
+    #[error("webhook payload cannot be read: {message}")]
     BadPayload {
         /// What is missing or malformed.
         message: String,
     },
+}
+
+/// How `/webhook` answered a delivery (the `result` of
+/// `tranche_webhook_deliveries_total`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WebhookVerdict {
+    /// Verified and acted on (a fetch was triggered).
+    Accepted,
+    /// Verified, but an event tranche does not act on.
+    Ignored,
+    /// Unsigned or signed with another secret.
+    Refused,
+    /// Verified, but the payload could not be read.
+    Unreadable,
+}
+
+impl WebhookVerdict {
+    /// Lowercase name, as in metrics.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WebhookVerdict::Accepted => "accepted",
+            WebhookVerdict::Ignored => "ignored",
+            WebhookVerdict::Refused => "refused",
+            WebhookVerdict::Unreadable => "unreadable",
+        }
+    }
 }
 
 /// Verifies a delivery against the webhook secret; returns the forge that sent it.
@@ -93,57 +123,6 @@ pub fn sign(body: &[u8], secret: &Secret) -> String {
     };
     mac.update(body);
     hex::encode(mac.finalize().into_bytes())
-}
-
-/// A ref moving to a commit.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PushEvent {
-    /// Full ref name, e.g. `refs/heads/main`.
-    pub git_ref: String,
-    /// The commit the ref now points to (all zeros when it was deleted).
-    pub after: String,
-}
-
-impl PushEvent {
-    /// Whether the push deleted the ref.
-    pub fn is_deletion(&self) -> bool {
-        !self.after.is_empty() && self.after.bytes().all(|b| b == b'0')
-    }
-}
-
-#[derive(Deserialize)]
-struct RawPush {
-    #[serde(rename = "ref")]
-    git_ref: Option<String>,
-    after: Option<String>,
-    /// GitLab: the head commit; null when the branch was deleted.
-    checkout_sha: Option<String>,
-}
-
-/// Reads the ref and new commit from a GitHub, Gitea/Forgejo or GitLab push payload.
-pub fn parse_push(body: &[u8]) -> Result<PushEvent, WebhookError> {
-    let raw: RawPush = serde_json::from_slice(body).map_err(|e| WebhookError::BadPayload {
-        message: format!("not JSON of the expected shape: {e}"),
-    })?;
-    let git_ref =
-        raw.git_ref
-            .filter(|r| !r.is_empty())
-            .ok_or_else(|| WebhookError::BadPayload {
-                message: "no \"ref\" field (is the webhook sending push events?)".to_string(),
-            })?;
-    let after = raw
-        .checkout_sha
-        .or(raw.after)
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| WebhookError::BadPayload {
-            message: "no \"after\" or \"checkout_sha\" field".to_string(),
-        })?;
-    if !after.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(WebhookError::BadPayload {
-            message: format!("{after:?} is not a commit id"),
-        });
-    }
-    Ok(PushEvent { git_ref, after })
 }
 
 #[cfg(test)]

@@ -36,12 +36,14 @@
 
 mod audit;
 mod binaries;
+pub mod browser;
 pub mod controller;
 pub mod daemon;
 mod files;
 pub mod fixtures;
 mod fleet;
 pub mod forge;
+pub mod gitea;
 mod http;
 mod process;
 pub mod proxy;

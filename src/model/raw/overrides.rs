@@ -29,7 +29,7 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 
 /// `spec` of `kind: Override`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct OverrideSpec {
     /// Which of the app's objects the rules change; each selector field is
@@ -42,7 +42,7 @@ pub struct OverrideSpec {
 }
 
 /// One `resourceSelectors` entry; every field set must match.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ResourceSelector {
     /// `apiVersion`, exactly (e.g. `apps/v1`).
@@ -56,7 +56,7 @@ pub struct ResourceSelector {
 }
 
 /// One `overrideRules` entry.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct OverrideRule {
     /// Clusters the rule applies to; omitted = every cluster.
@@ -68,7 +68,7 @@ pub struct OverrideRule {
 }
 
 /// `overriders`; applied in this field order.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Overriders {
     /// RFC 6902 operations on the whole object.
@@ -92,7 +92,7 @@ pub struct Overriders {
 }
 
 /// `add`, `remove` or `replace` (lowercase, as in RFC 6902 and Karmada).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Operator {
     /// Add or set.
@@ -104,7 +104,7 @@ pub enum Operator {
 }
 
 /// One `plaintext` entry.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PlaintextOverrider {
     /// JSON pointer (RFC 6901), e.g. `/spec/template/spec/containers/0/resources`.
@@ -116,7 +116,7 @@ pub struct PlaintextOverrider {
 }
 
 /// One `imageOverrider` entry.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ImageOverrider {
     /// Restricts the change to one image field; omitted = every container
@@ -131,7 +131,7 @@ pub struct ImageOverrider {
 }
 
 /// `imageOverrider[].predicate`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ImagePredicate {
     /// JSON pointer to an image field, e.g. `/spec/template/spec/containers/0/image`.
@@ -139,7 +139,7 @@ pub struct ImagePredicate {
 }
 
 /// `imageOverrider[].component`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 pub enum ImageComponentName {
     /// `registry.example.com[:port]`.
     Registry,
@@ -150,7 +150,7 @@ pub enum ImageComponentName {
 }
 
 /// One `labelsOverrider` / `annotationsOverrider` entry.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct MapOverrider {
     /// `add`, `remove` or `replace`.
@@ -161,7 +161,7 @@ pub struct MapOverrider {
 }
 
 /// One `commandOverrider` / `argsOverrider` entry.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ListOverrider {
     /// Name of the container to change.

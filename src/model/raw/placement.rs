@@ -26,7 +26,7 @@ use serde::Deserialize;
 use std::collections::BTreeMap;
 
 /// `spec` of `kind: Placement`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PlacementSpec {
     /// Which clusters the app goes to. Required.
@@ -42,7 +42,7 @@ pub struct PlacementSpec {
 /// in `exclude`. With `followApps`, the app goes wherever those apps go,
 /// minus `exclude`. An affinity that sets nothing at all is an error: write
 /// `labelSelector: {}` to mean every cluster.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ClusterAffinity {
     /// Clusters selected by name (each must have a `clusters/<name>.yaml`).
@@ -63,7 +63,7 @@ pub struct ClusterAffinity {
 /// A set of clusters for a weight or an override rule: a cluster is in it
 /// when it is in `clusterNames` (if set), matches `labelSelector` (if set)
 /// and is not in `exclude`. All omitted = every cluster.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ClusterTarget {
     /// Clusters selected by name.
@@ -77,7 +77,7 @@ pub struct ClusterTarget {
 }
 
 /// A Kubernetes label selector over cluster labels.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct LabelSelector {
     /// Every pair must be present with this value.
@@ -89,7 +89,7 @@ pub struct LabelSelector {
 }
 
 /// One `matchExpressions` entry.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SelectorRequirement {
     /// Label key.
@@ -102,7 +102,7 @@ pub struct SelectorRequirement {
 }
 
 /// `matchExpressions[].operator`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 pub enum SelectorOperator {
     /// Label present with one of the values.
     In,
@@ -115,7 +115,7 @@ pub enum SelectorOperator {
 }
 
 /// `spec.replicaScheduling`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ReplicaScheduling {
     /// `Duplicated` (every cluster runs the full replica count, the default)
@@ -127,7 +127,7 @@ pub struct ReplicaScheduling {
 }
 
 /// `replicaSchedulingType`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 pub enum SchedulingType {
     /// Full replica count everywhere.
     #[default]
@@ -137,7 +137,7 @@ pub enum SchedulingType {
 }
 
 /// `weightPreference`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct WeightPreference {
     /// One weight per cluster set; a cluster in several sets takes the
@@ -147,7 +147,7 @@ pub struct WeightPreference {
 }
 
 /// One `staticWeightList` entry.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct StaticWeight {
     /// Clusters this weight applies to.
@@ -158,7 +158,7 @@ pub struct StaticWeight {
 }
 
 /// `spec.hpa`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct HpaSettings {
     /// `Split` divides minReplicas/maxReplicas by the workload's weights
@@ -167,7 +167,7 @@ pub struct HpaSettings {
 }
 
 /// `spec.hpa.mode`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 pub enum HpaModeName {
     /// Split bounds by weight.
     Split,

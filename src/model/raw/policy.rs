@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 ///   maxParallel: 4
 ///   forceConflicts: false
 /// ```
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RolloutSpec {
     /// Batch ratio over the clusters that change, e.g. `[1, 2, 7]`: 10
@@ -41,7 +41,7 @@ pub struct RolloutSpec {
 }
 
 /// `onFailure`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 pub enum OnFailureName {
     /// Roll back.
     Rollback,
@@ -60,7 +60,7 @@ pub enum OnFailureName {
 ///     - {group: apps, kind: Deployment, jsonPointers: [/spec/replicas]}
 ///   drift: Correct
 /// ```
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DiffSpec {
     /// Fields never counted as a difference. Replaces the built-in list
@@ -72,7 +72,7 @@ pub struct DiffSpec {
 }
 
 /// One `ignore` entry: pointers removed from matching objects before diffing.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct IgnoreRule {
     /// API group (`""` = core); omitted matches every group.
@@ -89,7 +89,7 @@ pub struct IgnoreRule {
 }
 
 /// `drift`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 pub enum DriftName {
     /// Re-apply.
     Correct,
@@ -114,7 +114,7 @@ pub enum DriftName {
 /// ```
 ///
 /// Patterns are exact, `*`, or a prefix ending in `*` (`team-a-*`).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AccessSpec {
     /// Rule for apps without an entry in `apps`.
@@ -125,7 +125,7 @@ pub struct AccessSpec {
 }
 
 /// What one app may create.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AppAccess {
     /// Namespaces the app may write to (and Namespace objects it may create).

@@ -165,6 +165,17 @@ pub enum ForgeError {
     /// The token could not be loaded.
     #[error("forge token: {0}")]
     Token(#[from] SecretError),
+    /// The forge does not have the commit (not pushed yet, or another
+    /// repository): retrying cannot help.
+    #[error("{forge}: commit {sha} is not in {repository} (push it, or check forge.repository)")]
+    UnknownCommit {
+        /// Forge name.
+        forge: String,
+        /// `owner/name` as configured.
+        repository: String,
+        /// The commit the status was for.
+        sha: String,
+    },
     /// The commit id is not a hex object id (it would end up in a URL path).
     #[error("{sha:?} is not a commit id (expected 4 to 64 hex digits)")]
     InvalidSha {
@@ -181,9 +192,10 @@ impl ForgeError {
                 *status == 408 || *status == 429 || (500..=599).contains(status)
             }
             ForgeError::Network { .. } => true,
-            ForgeError::Config { .. } | ForgeError::Token(_) | ForgeError::InvalidSha { .. } => {
-                false
-            }
+            ForgeError::Config { .. }
+            | ForgeError::Token(_)
+            | ForgeError::InvalidSha { .. }
+            | ForgeError::UnknownCommit { .. } => false,
         }
     }
 

@@ -133,3 +133,72 @@ fn non_push_payloads_are_refused() {
         Err(WebhookError::BadPayload { .. })
     ));
 }
+
+#[test]
+fn events_are_told_apart_by_their_forge_header() {
+    let push = headers(&[("x-gitea-event", "push")]);
+    assert_eq!(
+        parse_event(&push, BODY).unwrap().git_ref(),
+        Some("refs/heads/main")
+    );
+    // No event header: a push, as older senders (and tests) post.
+    assert!(matches!(
+        parse_event(&HeaderMap::new(), BODY),
+        Ok(WebhookEvent::Push(_))
+    ));
+    let ping = headers(&[("x-github-event", "ping")]);
+    assert_eq!(
+        parse_event(&ping, br#"{"zen":"Keep it logically awesome."}"#),
+        Ok(WebhookEvent::Ignored {
+            event: "ping".to_string()
+        })
+    );
+    let gitlab_push = headers(&[("x-gitlab-event", "Push Hook")]);
+    assert!(matches!(
+        parse_event(&gitlab_push, BODY),
+        Ok(WebhookEvent::Push(_))
+    ));
+}
+
+#[test]
+fn pull_requests_name_the_forges_head_ref() {
+    // The shape Gitea sends (trimmed): `number` and `pull_request.head`.
+    let gitea = br#"{"action":"opened","number":3,"pull_request":{"number":3,
+        "head":{"label":"feature","ref":"feature","sha":"89abcdef0123456789abcdef0123456789abcdef","repo_id":1},
+        "base":{"ref":"main","sha":"0123456789abcdef0123456789abcdef01234567"}}}"#;
+    for header in ["x-gitea-event", "x-forgejo-event", "x-github-event"] {
+        let h = headers(&[(header, "pull_request")]);
+        assert_eq!(
+            parse_event(&h, gitea),
+            Ok(WebhookEvent::PullRequest {
+                git_ref: "refs/pull/3/head".to_string(),
+                head: "89abcdef0123456789abcdef0123456789abcdef".to_string(),
+            }),
+            "{header}"
+        );
+    }
+    let gitlab = br#"{"object_kind":"merge_request","object_attributes":{"iid":7,
+        "last_commit":{"id":"89abcdef0123456789abcdef0123456789abcdef"}}}"#;
+    let h = headers(&[("x-gitlab-event", "Merge Request Hook")]);
+    assert_eq!(
+        parse_event(&h, gitlab).unwrap().git_ref(),
+        Some("refs/merge-requests/7/head")
+    );
+}
+
+#[test]
+fn malformed_pull_requests_are_refused_with_the_missing_field() {
+    let h = headers(&[("x-gitea-event", "pull_request")]);
+    let no_head = br#"{"action":"opened","number":3,"pull_request":{"number":3}}"#;
+    let e = parse_event(&h, no_head).unwrap_err();
+    assert!(e.to_string().contains("pull_request.head.sha"), "{e}");
+    let evil = br#"{"number":3,"pull_request":{"head":{"sha":"../../x"}}}"#;
+    assert!(matches!(
+        parse_event(&h, evil),
+        Err(WebhookError::BadPayload { .. })
+    ));
+    assert!(matches!(
+        parse_event(&h, b"[1,2"),
+        Err(WebhookError::BadPayload { .. })
+    ));
+}
