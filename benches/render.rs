@@ -166,8 +166,9 @@ fn generated_fleet() -> Fleet {
         commit: "0123456789abcdef0123456789abcdef01234567".into(),
         clusters,
         apps,
-        // Rendering does not read policies: the built-in ones will do.
+        // The built-in policies: every namespace but the system ones.
         policies: tranche::model::builtin_policies(),
+        kinds: tranche::kinds::KindTable::default(),
     }
 }
 

@@ -26,6 +26,14 @@ export GOCACHE="${GOCACHE:-$ROOT/go-build}" GOMODCACHE="${GOMODCACHE:-$ROOT/go-m
 
 have() { [ -x "$OUT/$1" ]; }
 
+missing_any() {
+  for b in kube-apiserver kube-controller-manager kube-scheduler etcd kwok; do have "$b" || return 0; done
+  return 1
+}
+if missing_any; then
+  command -v go >/dev/null || { log "Go (>= 1.26, k8s.io/kubernetes $K8S_CURRENT needs it) is not on PATH"; exit 1; }
+fi
+
 build_kubernetes() {
   local cmds=(kube-apiserver kube-controller-manager kube-scheduler) missing=()
   for c in "${cmds[@]}"; do have "$c" || missing+=("$c"); done

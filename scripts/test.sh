@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
-# The test command: installs what the tests need (system packages, the real
-# kube-apiserver build — cached after the first run), then runs every test.
-# Tests that touch clusters start their own etcd + kube-apiservers on
+# The test command: installs what the tests need (system packages, real
+# Kubernetes builds — cached after the first run), then runs every test.
+# Tests that touch clusters start their own etcd + control planes on
 # loopback (tests/support) and stop them at the end.
+#
+# Kubernetes: the current release (scripts/build-k8s.sh: kube-apiserver,
+# kube-controller-manager, kube-scheduler, etcd 3.6, kwok) always; v1.20's
+# kube-apiserver (scripts/build-apiserver.sh) when TRANCHE_K8S selects it
+# (default: all; TRANCHE_K8S=current skips the 1.20 tests and that build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,9 +19,16 @@ if [ ${#need[@]} -gt 0 ]; then
   apt-get update -qq && apt-get install -y -qq "${need[@]}" >&2
 fi
 
-# Real kube-apiserver v1.20 from Debian's source package (see the script).
-TRANCHE_KUBE_APISERVER=$(bash scripts/build-apiserver.sh)
-export TRANCHE_KUBE_APISERVER
+started=$SECONDS
+TRANCHE_K8S_BIN=$(bash scripts/build-k8s.sh)
+export TRANCHE_K8S_BIN
+case ",${TRANCHE_K8S:-all}," in
+  *,all,* | *,1.20,* | *,v1.20,* | *,v1.20.2,* | *,oldest,*)
+    TRANCHE_KUBE_APISERVER=$(bash scripts/build-apiserver.sh)
+    export TRANCHE_KUBE_APISERVER
+    ;;
+esac
+echo "[test] Kubernetes binaries ready in $((SECONDS - started)) s" >&2
 
 # Real Gitea for the forge tests (tests/gitea.rs): built from the Go module
 # proxy on the first run (≈ 9 min on 2 cores, cached under ~/.cache/tranche-gitea).

@@ -9,6 +9,8 @@
 //!                      cluster)              rollback)   notes)
 //! ```
 //!
+//! * [`kinds`] is the one table of Kubernetes kinds, keyed by (group, kind),
+//!   that every stage reads (scope, workloads, pod specs, health, apply order).
 //! * [`git`] reads a commit's tree (never the work tree) into a [`git::Snapshot`].
 //! * [`model`] turns a snapshot into a validated [`model::Fleet`]; every error
 //!   names its file and field.
@@ -24,6 +26,10 @@
 //! * [`daemon`] ties it together: watch git, queue commits, serve HTTP and
 //!   the web view.
 //! * [`schema`] gives editors JSON Schemas of the file kinds, from [`model`]'s types.
+//! * [`progress`] keeps progress lines in logs short (changes and heartbeats).
+//!
+//! [`yaml`] is the one YAML parser and emitter; [`limits`] bounds how much
+//! input one commit may hold.
 
 pub mod apply;
 pub mod cli;
@@ -32,10 +38,13 @@ pub mod daemon;
 pub mod durable;
 pub mod git;
 pub mod inventory;
+pub mod kinds;
+pub mod limits;
 pub mod model;
 pub mod object;
 pub mod outcome;
 pub mod plan;
+pub mod progress;
 pub mod render;
 pub mod report;
 pub mod revision;

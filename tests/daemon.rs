@@ -1,19 +1,18 @@
 //! The daemon end to end (issue 5): the real `tranche run` binary watching a
-//! real git repository, rolling out to REAL kube-apiservers (a fake
-//! controller plays kube-controller-manager), posting commit statuses to a
-//! local server speaking GitHub's statuses API (no forge can run here, so
-//! the wire exchange is tested against that stand-in).
+//! real git repository, rolling out to REAL clusters of the current
+//! Kubernetes release (health from the real Deployment controller), posting
+//! commit statuses to a local server speaking GitHub's statuses API (the
+//! wire exchange is tested against that stand-in).
 
 mod support;
 
 use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use support::controller::FAIL_ANNOTATION;
 use support::daemon::{batch_done, free_port, github_signature, post_webhook, Daemon};
-use support::fixtures::{deployment, rollout_policy, shop_image, shop_repo};
+use support::fixtures::{broken_override, deployment, rollout_policy, shop_image, shop_repo};
 use support::forge::{descriptions, final_status, ForgeStub};
-use support::{eventually, FakeController, FixtureRepo, TestFleet};
+use support::{eventually, FixtureRepo, TestFleet};
 
 const V1: &str = "registry.example.com/shop/web:1.0.0";
 const V2: &str = "registry.example.com/shop/web:2.0.0";
@@ -23,12 +22,10 @@ struct Env {
     fleet: Arc<TestFleet>,
     repo: FixtureRepo,
     dir: tempfile::TempDir,
-    _controller: FakeController,
 }
 
 async fn env(names: &[&str], bake: &str) -> Env {
     let fleet = Arc::new(TestFleet::start(names).await);
-    let controller = FakeController::spawn(fleet.clone(), names);
     let repo = shop_repo(names);
     repo.write("policies/rollout.yaml", &rollout_policy("Rollback", bake));
     repo.commit("shop v1");
@@ -36,7 +33,6 @@ async fn env(names: &[&str], bake: &str) -> Env {
         fleet,
         repo,
         dir: tempfile::tempdir().unwrap(),
-        _controller: controller,
     }
 }
 
@@ -106,15 +102,8 @@ async fn merged_commits_are_deployed_reported_rolled_back_and_reverted() {
     // A bad commit (b's pods never become available): failure, rollback, note.
     env.repo
         .write("apps/shop/manifests/deployment.yaml", &deployment(V2, 2));
-    env.repo.write(
-        "apps/shop/overrides/broken.yaml",
-        &format!(
-            "apiVersion: tranche.dev/v1alpha1\nkind: Override\nmetadata: {{name: broken}}\nspec:\n  overrideRules:\n    \
-             - targetCluster: {{clusterNames: [b]}}\n      overriders:\n        plaintext:\n          \
-             - {{path: /spec/template/metadata/annotations, operator: add, value: {{\"{FAIL_ANNOTATION}\": \"true\"}}}}\n  \
-             resourceSelectors:\n    - {{kind: Deployment, name: web}}\n"
-        ),
-    );
+    env.repo
+        .write("apps/shop/overrides/broken.yaml", &broken_override(&["b"]));
     let v2 = env.repo.commit("shop 2.0.0");
     let s = final_status(&forge, &v2).await;
     let last = s.last().unwrap();
@@ -126,6 +115,9 @@ async fn merged_commits_are_deployed_reported_rolled_back_and_reverted() {
         last.description
     );
     assert!(last.description.chars().count() <= 140);
+    // The log shows the wait for b's Deployment when it changes, not once
+    // per poll (the controller takes several seconds to give up).
+    support::assert_waits_not_repeated(&daemon.log(), &v2[..7]);
     for c in ["a", "b", "c", "d"] {
         assert_eq!(env.image(c).await, V1, "{c} runs the last good commit");
     }
@@ -259,9 +251,13 @@ async fn a_daemon_killed_mid_rollout_finishes_it_after_restart() {
     assert_eq!(left["commit"], v3.as_str());
     assert!(daemon.log().contains("interrupted"), "{}", daemon.log());
     daemon.restart().await;
+    let s = final_status(&forge, &v3).await;
     assert_eq!(
-        final_status(&forge, &v3).await.last().unwrap().state,
-        "success"
+        s.last().unwrap().state,
+        "success",
+        "{:#?}\n{}",
+        descriptions(&s),
+        daemon.log()
     );
     for c in ["a", "b", "c", "d"] {
         assert_eq!(env.image(c).await, v3_image, "{c}");

@@ -339,8 +339,9 @@ fn malformed_yaml_and_wrong_kinds_are_located() {
         "{}",
         errors[0].message
     );
+    // The unclosed bracket itself, not the end of the file.
     assert!(
-        errors[0].message.contains("line 3"),
+        errors[0].message.contains("line 2, column 7"),
         "{}",
         errors[0].message
     );
@@ -370,5 +371,29 @@ fn app_names_are_dns_labels() {
             "invalid app name \"Web_App\": must consist of lowercase letters, digits and '-', and \
              start and end with a letter or digit"
         )]
+    );
+}
+
+#[test]
+fn entries_the_snapshot_refused_are_reported_once_without_knock_on_errors() {
+    let mut snapshot = fleet(&[]);
+    snapshot.files.remove("clusters/b.yaml");
+    snapshot.files.remove("apps/web/placement.yaml");
+    for (path, why) in [
+        ("clusters/b.yaml", "a symbolic link"),
+        ("apps/web/placement.yaml", "a submodule"),
+        ("apps/api/manifests/", "git cannot read this directory"),
+        ("apps/api/README.md", "a symbolic link"),
+    ] {
+        snapshot.refused.insert(path.into(), why.into());
+    }
+    assert_eq!(
+        errors(&snapshot),
+        [
+            ModelError::file("apps/api/README.md", "a symbolic link"),
+            ModelError::file("apps/api/manifests/", "git cannot read this directory"),
+            ModelError::file("apps/web/placement.yaml", "a submodule"),
+            ModelError::file("clusters/b.yaml", "a symbolic link"),
+        ]
     );
 }

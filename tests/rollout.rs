@@ -1,28 +1,27 @@
-//! Staged rollouts (issue 4) with the real binary against REAL
-//! kube-apiservers; a fake controller plays kube-controller-manager by
-//! patching Deployment `/status` (healthy, or ProgressDeadlineExceeded when
-//! the pod template asks for it).
+//! Staged rollouts (issue 4) with the real binary against REAL clusters of
+//! the current Kubernetes release: "healthy" and "failed" come from the
+//! real Deployment controller (a pod whose image tag is `broken`
+//! crash-loops, so its Deployment exceeds its progress deadline).
 
 mod support;
 
 use serde_json::Value;
 use std::sync::Arc;
 use std::time::Duration;
-use support::controller::FAIL_ANNOTATION;
-use support::fixtures::{cluster, deployment, rollout_policy, shop_image, shop_repo};
-use support::{tranche, FakeController, FixtureRepo, TestFleet};
+use support::fixtures::{
+    broken_override, cluster, deployment, rollout_policy, shop_image, shop_repo,
+};
+use support::{tranche, FixtureRepo, TestFleet};
 
 struct Env {
     fleet: Arc<TestFleet>,
     repo: FixtureRepo,
     state: tempfile::TempDir,
     names: Vec<String>,
-    _controller: FakeController,
 }
 
 async fn env(names: &[&str]) -> Env {
     let fleet = Arc::new(TestFleet::start(names).await);
-    let controller = FakeController::spawn(fleet.clone(), names);
     let repo = shop_repo(names);
     repo.commit("shop v1");
     Env {
@@ -30,7 +29,6 @@ async fn env(names: &[&str]) -> Env {
         repo,
         state: tempfile::tempdir().unwrap(),
         names: names.iter().map(|s| s.to_string()).collect(),
-        _controller: controller,
     }
 }
 
@@ -67,24 +65,15 @@ impl Env {
         futures::future::join_all(self.names.iter().map(|c| self.fleet.audit_len(c))).await
     }
 
-    /// Commit v2: a new image; on `failing` clusters the pod template also
-    /// carries the annotation that makes the fake controller fail it.
+    /// Commit v2: a new image; on `failing` clusters its pods crash-loop.
     fn commit_v2(&self, failing: &[&str]) -> String {
         self.repo.write(
             "apps/shop/manifests/deployment.yaml",
             &deployment("registry.example.com/shop/web:2.0.0", 2),
         );
         if !failing.is_empty() {
-            self.repo.write(
-                "apps/shop/overrides/broken.yaml",
-                &format!(
-                    "apiVersion: tranche.dev/v1alpha1\nkind: Override\nmetadata: {{name: broken}}\nspec:\n  resourceSelectors:\n    \
-                     - {{kind: Deployment, name: web}}\n  overrideRules:\n    - targetCluster: {{clusterNames: [{}]}}\n      \
-                     overriders:\n        annotationsOverrider: []\n        plaintext:\n          \
-                     - {{path: /spec/template/metadata/annotations, operator: add, value: {{\"{FAIL_ANNOTATION}\": \"true\"}}}}\n",
-                    failing.join(", ")
-                ),
-            );
+            self.repo
+                .write("apps/shop/overrides/broken.yaml", &broken_override(failing));
         }
         self.repo.commit("shop 2.0.0")
     }
@@ -106,14 +95,16 @@ fn first_deploy_write(events: &[Value]) -> Option<String> {
         .next()
 }
 
-/// Time of the last status patch (the fake controller marking healthy).
-fn last_status_patch(events: &[Value]) -> Option<String> {
+/// Time of the Deployment controller's last status write: once the
+/// Deployment is complete it writes no more, so this is when it became
+/// healthy.
+fn last_status_write(events: &[Value]) -> Option<String> {
     events
         .iter()
         .filter(|e| {
-            e["objectRef"]["resource"] == "deployments"
+            support::is_controller_write(e)
+                && e["objectRef"]["resource"] == "deployments"
                 && e["objectRef"]["subresource"] == "status"
-                && e["verb"] == "patch"
         })
         .filter_map(|e| e["requestReceivedTimestamp"].as_str().map(str::to_string))
         .next_back()
@@ -155,7 +146,7 @@ async fn ten_clusters_go_1_then_2_then_7_each_batch_after_the_previous_is_health
         );
         healthy_at.insert(
             c.to_string(),
-            last_status_patch(&events).expect("made healthy"),
+            last_status_write(&events).expect("made healthy"),
         );
         assert_eq!(env.image(c).await, V1);
     }
@@ -197,6 +188,12 @@ async fn a_batch_2_failure_rolls_back_batches_1_and_2_and_a_revert_is_then_a_no_
         .as_str()
         .unwrap()
         .starts_with("rolled back: b Deployment shop/web ProgressDeadlineExceeded"));
+    // stderr is not a terminal: each state of the wait is shown once.
+    let waits = support::assert_waits_not_repeated(&err, "");
+    assert!(
+        waits.iter().any(|w| w.contains("b Deployment shop/web")),
+        "{err}"
+    );
     let rolled: Vec<&str> = report["rolledBack"]
         .as_array()
         .unwrap()
@@ -259,7 +256,11 @@ async fn pause_leaves_clusters_as_they_are() {
     assert_eq!(report["outcome"], "paused");
     assert!(report["rolledBack"].as_array().unwrap().is_empty());
     assert_eq!(env.image("a").await, V2);
-    assert_eq!(env.image("b").await, V2);
+    assert_eq!(
+        env.image("b").await,
+        "registry.example.com/shop/web:broken",
+        "paused: b keeps the bad version"
+    );
     assert_eq!(env.image("c").await, V1);
     assert_eq!(env.image("d").await, V1);
 }

@@ -1,6 +1,6 @@
 //! The web view end to end: the real `tranche run` rolling a real git
-//! repository out to REAL kube-apiservers (a fake controller plays
-//! kube-controller-manager), watched in a real headless Chromium over
+//! repository out to REAL clusters of the current Kubernetes release (health
+//! from the real Deployment controller), watched in a real headless Chromium over
 //! WebDriver. The page must show the batch grid advance batch by batch,
 //! then a bad commit fail its health gate with the reason and roll back,
 //! the per-object diff with Secret values masked, and work from the
@@ -13,10 +13,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use support::browser::Browser;
-use support::controller::FAIL_ANNOTATION;
 use support::daemon::{free_port, Daemon};
-use support::fixtures::{deployment, rollout_policy, shop_repo};
-use support::{eventually, FakeController, TestFleet};
+use support::fixtures::{broken_override, deployment, rollout_policy, shop_repo};
+use support::{eventually, TestFleet};
 
 const V2: &str = "registry.example.com/shop/web:2.0.0";
 
@@ -52,7 +51,6 @@ fn state_of(snapshot: &Value, cluster: &str) -> String {
 async fn the_page_follows_a_rollout_batch_by_batch_and_shows_why_it_rolled_back() {
     let names = ["a", "b", "c"];
     let fleet = Arc::new(TestFleet::start(&names).await);
-    let _controller = FakeController::spawn(fleet.clone(), &names);
     let repo = shop_repo(&names);
     // 3 clusters in batches of 1: each batch bakes 2 s, long enough to see.
     repo.write("policies/rollout.yaml", &rollout_policy("Rollback", "2s"));
@@ -139,17 +137,9 @@ async fn the_page_follows_a_rollout_batch_by_batch_and_shows_why_it_rolled_back(
         artifact("rolling-out.png").display()
     );
 
-    // A bad commit: b's Deployment never becomes available.
+    // A bad commit: b's pods crash-loop, its Deployment never becomes available.
     repo.write("apps/shop/manifests/deployment.yaml", &deployment(V2, 2));
-    repo.write(
-        "apps/shop/overrides/broken.yaml",
-        &format!(
-            "apiVersion: tranche.dev/v1alpha1\nkind: Override\nmetadata: {{name: broken}}\nspec:\n  overrideRules:\n    \
-             - targetCluster: {{clusterNames: [b]}}\n      overriders:\n        plaintext:\n          \
-             - {{path: /spec/template/metadata/annotations, operator: add, value: {{\"{FAIL_ANNOTATION}\": \"true\"}}}}\n  \
-             resourceSelectors:\n    - {{kind: Deployment, name: web}}\n"
-        ),
-    );
+    repo.write("apps/shop/overrides/broken.yaml", &broken_override(&["b"]));
     repo.write(
         "apps/shop/manifests/secret.yaml",
         "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\n  namespace: shop\ntype: Opaque\nstringData:\n  \
@@ -218,8 +208,8 @@ async fn the_page_follows_a_rollout_batch_by_batch_and_shows_why_it_rolled_back(
         .await;
     let diff = diff.as_str().unwrap_or_default();
     assert!(
-        diff.contains(V2),
-        "the Deployment diff shows the new image: {diff}"
+        diff.contains("registry.example.com/shop/web:broken"),
+        "the Deployment diff shows b's new (broken) image: {diff}"
     );
     let page = browser.source().await;
     for secret in ["hunter2-very-secret", "rotated-hunter3-secret"] {

@@ -235,7 +235,7 @@ async fn apply_change(
                 )
                 .await
             {
-                Ok(_) if c.kind == "CustomResourceDefinition" => {
+                Ok(_) if crate::kinds::is_crd(c.id().group(), &c.kind) => {
                     match crd::wait_established(api, &c.id()).await {
                         Ok(()) => (created_or_configured(c), None),
                         Err(e) => (ObjectOutcome::Failed, Some(e)),

@@ -1,16 +1,23 @@
 //! Showing a rollout as it happens: progress bars per batch on a terminal
 //! (indicatif), plain lines otherwise. Reads only [`RolloutEvent`]s.
+//!
+//! Without a terminal (CI logs), a health wait prints its line only when
+//! it changes, plus a heartbeat at most every 30 s ([`LineThrottle`]).
 
 use crate::outcome::ObjectOutcome;
+use crate::progress::LineThrottle;
 use crate::revision::short;
 use crate::rollout::event::{Observer, RolloutEvent};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
 use std::sync::Mutex;
+use std::time::Instant;
 
 /// Progress bars (TTY) or plain lines on stderr.
 pub struct Progress {
     bars: Option<Bars>,
+    /// Repeated health-wait lines, without a terminal.
+    waiting: Mutex<LineThrottle>,
 }
 
 struct Bars {
@@ -25,7 +32,18 @@ impl Progress {
             multi: MultiProgress::with_draw_target(ProgressDrawTarget::stderr()),
             current: Mutex::new(None),
         });
-        Progress { bars }
+        Progress {
+            bars,
+            waiting: Mutex::new(LineThrottle::default()),
+        }
+    }
+
+    /// Prints a health-wait line if it changed or is due for a heartbeat.
+    fn waiting_line(&self, text: &str) {
+        let mut throttle = self.waiting.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(line) = throttle.offer(text, Instant::now()) {
+            eprintln!("{line}");
+        }
     }
 
     fn line(&self, text: &str) {
@@ -56,6 +74,13 @@ impl Default for Progress {
 
 impl Observer for Progress {
     fn on_event(&self, event: &RolloutEvent) {
+        if !matches!(event, RolloutEvent::GateWaiting { .. }) {
+            // The wait is over: the next one prints its first line.
+            self.waiting
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .reset();
+        }
         match event {
             RolloutEvent::Planned { commit, batches } => {
                 let sizes: Vec<String> = batches.iter().map(|b| b.len().to_string()).collect();
@@ -116,7 +141,7 @@ impl Observer for Progress {
                 let first = pending.first().cloned().unwrap_or_default();
                 self.with_bar(|b| b.set_message(format!("waiting for health: {first}")));
                 if self.bars.is_none() {
-                    super::write_err(&format!(
+                    self.waiting_line(&format!(
                         "  waiting for health: {first} ({} pending)",
                         pending.len()
                     ));

@@ -46,6 +46,18 @@ pub enum ClusterError {
         /// Apiserver message.
         message: String,
     },
+    /// The object's namespace does not fit its kind's scope on this cluster
+    /// (a cluster-scoped kind given a namespace, or a namespaced one
+    /// without): refused before any request, never re-scoped.
+    #[error("cluster {cluster}: {object}: refused: {message}")]
+    WrongScope {
+        /// Cluster name.
+        cluster: String,
+        /// Object (`Kind ns/name`).
+        object: String,
+        /// Which way the scope is wrong.
+        message: String,
+    },
     /// The apiserver does not serve this apiVersion/kind.
     #[error("cluster {cluster}: {api_version} {kind} is not served by this cluster (missing CRD or API version?)")]
     UnknownKind {

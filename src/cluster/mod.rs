@@ -14,6 +14,7 @@ pub use dir::DirCluster;
 pub use error::ClusterError;
 pub use kube::KubeCluster;
 
+use crate::kinds::Scope;
 use crate::object::ObjectRef;
 use async_trait::async_trait;
 use serde_json::Value;
@@ -43,6 +44,17 @@ pub trait ClusterApi: Send + Sync {
 
     /// Whether objects of this apiVersion/kind are namespaced (discovery).
     async fn is_namespaced(&self, api_version: &str, kind: &str) -> Result<bool, ClusterError>;
+
+    /// The scope of objects of this apiVersion/kind on this cluster, or
+    /// `None` when the cluster cannot tell: a directory cluster that holds
+    /// no CRD for a custom kind keeps the scope each object gives. By
+    /// default, [`ClusterApi::is_namespaced`].
+    async fn scope(&self, api_version: &str, kind: &str) -> Result<Option<Scope>, ClusterError> {
+        Ok(Some(match self.is_namespaced(api_version, kind).await? {
+            true => Scope::Namespaced,
+            false => Scope::Cluster,
+        }))
+    }
 
     /// Reads one object; `Ok(None)` when it does not exist.
     async fn get(&self, id: &ObjectRef) -> Result<Option<Value>, ClusterError>;

@@ -3,10 +3,14 @@
 //! the daemon's status view (with every cluster's state, for the web view).
 //! Never blocks the rollout: statuses are queued to the [`StatusReporter`],
 //! which retries on its own.
+//!
+//! Health waits are logged (`waiting for health: …`) when the awaited
+//! state changes, and otherwise at most every 30 s ([`LineThrottle`]).
 
 use super::rollout_view::RolloutView;
 use super::status::{Badge, BadgeState, CurrentRollout, LiveStatus};
 use crate::outcome::{ObjectOutcome, RolloutOutcome};
+use crate::progress::LineThrottle;
 use crate::report::{CommitStatus, Metrics, StatusReporter, StatusState};
 use crate::revision::short;
 use crate::rollout::event::{Observer, RolloutEvent};
@@ -40,6 +44,7 @@ struct Progress {
     done: usize,
     batch_started: Option<Instant>,
     view: Option<RolloutView>,
+    waiting: LineThrottle,
 }
 
 impl DaemonObserver {
@@ -116,6 +121,9 @@ impl Observer for DaemonObserver {
         let mut p = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let view = self.track(&mut p, event);
         log_event(event, p.batches.len());
+        if !matches!(event, RolloutEvent::GateWaiting { .. }) {
+            p.waiting.reset();
+        }
         match event {
             RolloutEvent::Planned { batches, .. } => {
                 p.batches = batches.clone();
@@ -151,7 +159,15 @@ impl Observer for DaemonObserver {
                     self.metrics.record_api_error(&report.cluster);
                 }
             }
-            RolloutEvent::GateWaiting { .. } | RolloutEvent::Baking { .. } => {
+            RolloutEvent::GateWaiting { index, pending } => {
+                let first = pending.first().map(String::as_str).unwrap_or_default();
+                let line = format!("waiting for health: {first}");
+                if let Some(line) = p.waiting.offer(&line, Instant::now()) {
+                    tracing::info!(batch = index + 1, pending = pending.len(), "{line}");
+                }
+                self.set_current(Self::progress_line(&p), p.batches.clone(), view);
+            }
+            RolloutEvent::Baking { .. } => {
                 self.set_current(Self::progress_line(&p), p.batches.clone(), view);
             }
             RolloutEvent::BatchHealthy { index, done, .. } => {

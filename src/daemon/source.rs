@@ -3,6 +3,7 @@
 //! (HTTPS token or SSH key from files; never logged).
 
 use super::config::{GitAuth, RepoConfig};
+use crate::report::secret::redact_url as redact;
 use crate::revision::RepoRevisions;
 use git2::{Cred, FetchOptions, RemoteCallbacks, Repository};
 use std::path::{Path, PathBuf};
@@ -235,17 +236,9 @@ pub fn forge_ref_name(local: &str, remote: bool) -> Option<String> {
     Some(format!("refs/heads/{rest}"))
 }
 
-/// Drops user info from a URL for messages (`https://user:token@host` → `https://***@host`).
-pub fn redact(url: &str) -> String {
-    match (url.find("://"), url.find('@')) {
-        (Some(s), Some(at)) if at > s => format!("{}***{}", &url[..s + 3], &url[at..]),
-        _ => url.to_string(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use super::{forge_ref_name, redact};
+    use super::forge_ref_name;
 
     #[test]
     fn fetched_refs_get_their_forge_names_back() {
@@ -273,17 +266,5 @@ mod tests {
             Some("refs/heads/feature")
         );
         assert_eq!(forge_ref_name("refs/tags/v1", false), None);
-    }
-
-    #[test]
-    fn urls_lose_their_credentials_in_messages() {
-        assert_eq!(
-            redact("https://bot:s3cret@git.example.com/a.git"),
-            "https://***@git.example.com/a.git"
-        );
-        assert_eq!(
-            redact("https://git.example.com/a.git"),
-            "https://git.example.com/a.git"
-        );
     }
 }

@@ -3,5 +3,6 @@
 
 pub mod notes;
 pub mod snapshot;
+pub mod tree;
 
 pub use snapshot::{GitError, RepoSource, Snapshot};

@@ -1,7 +1,8 @@
 //! [`RepoSource`] finds the git repository that holds a fleet directory and
-//! reads that directory's subtree at any revision into a [`Snapshot`].
+//! reads that directory's subtree at any revision into a [`Snapshot`]
+//! (which entries, and how, is [`super::tree`]'s business).
 
-use git2::{ObjectType, Oid, Repository, TreeWalkMode, TreeWalkResult};
+use git2::{ErrorCode, Oid, Repository};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -40,6 +41,30 @@ pub enum GitError {
         /// Commit id.
         commit: String,
     },
+    /// The fleet directory's tree cannot be read (a corrupt repository).
+    #[error("commit {commit}: git cannot read {path} (the repository is corrupt)")]
+    CorruptTree {
+        /// The directory (`the fleet root` or a path).
+        path: String,
+        /// Commit id.
+        commit: String,
+        /// Underlying git error.
+        #[source]
+        source: git2::Error,
+    },
+    /// The fleet's files add up to more than tranche reads from one commit.
+    #[error(
+        "commit {commit}: the fleet's files add up to more than {limit} at {path} (the limit \
+         per commit): tranche reads no further"
+    )]
+    TooLarge {
+        /// Commit id.
+        commit: String,
+        /// The file that went over the limit.
+        path: String,
+        /// The limit, for people.
+        limit: String,
+    },
     /// Any other libgit2 failure.
     #[error("git: {0}")]
     Git(#[from] git2::Error),
@@ -52,6 +77,11 @@ pub struct Snapshot {
     pub commit: String,
     /// File contents by path relative to the fleet directory, `/`-separated.
     pub files: BTreeMap<String, Vec<u8>>,
+    /// Entries of the fleet directories that were not read, by path
+    /// (directories end with `/`), with why: symbolic links, submodules,
+    /// names that are not UTF-8, unreadable objects, files over the size
+    /// limit. The model reports each as a problem.
+    pub refused: BTreeMap<String, String>,
 }
 
 impl Snapshot {
@@ -68,6 +98,7 @@ impl Snapshot {
                 .into_iter()
                 .map(|(p, c)| (p.into(), c.into()))
                 .collect(),
+            refused: BTreeMap::new(),
         }
     }
 
@@ -100,6 +131,7 @@ impl Snapshot {
         Ok(Snapshot {
             commit: commit.to_string(),
             files,
+            refused: BTreeMap::new(),
         })
     }
 }
@@ -177,49 +209,43 @@ impl RepoSource {
         self.snapshot_at(oid)
     }
 
-    /// Reads every blob under the fleet directory at commit `oid`.
+    /// Reads the fleet directory at commit `oid` (see [`super::tree`]).
     pub fn snapshot_at(&self, oid: Oid) -> Result<Snapshot, GitError> {
+        let commit_id = oid.to_string();
+        let corrupt = |path: &str| {
+            let commit = commit_id.clone();
+            let path = path.to_string();
+            move |source| GitError::CorruptTree {
+                path,
+                commit,
+                source,
+            }
+        };
         let commit = self.repo.find_commit(oid)?;
-        let mut tree = commit.tree()?;
+        let mut tree = commit.tree().map_err(corrupt("the root directory"))?;
         if !self.subdir.is_empty() {
-            let entry =
-                tree.get_path(Path::new(&self.subdir))
-                    .map_err(|_| GitError::MissingSubtree {
-                        subdir: self.subdir.clone(),
-                        commit: oid.to_string(),
-                    })?;
+            let missing = || GitError::MissingSubtree {
+                subdir: self.subdir.clone(),
+                commit: commit_id.clone(),
+            };
+            let entry = match tree.get_path(Path::new(&self.subdir)) {
+                Ok(entry) => entry,
+                Err(e) if e.code() == ErrorCode::NotFound => return Err(missing()),
+                Err(e) => return Err(corrupt(&self.subdir)(e)),
+            };
+            if entry.kind() != Some(git2::ObjectType::Tree) {
+                return Err(missing());
+            }
             tree = self
                 .repo
                 .find_tree(entry.id())
-                .map_err(|_| GitError::MissingSubtree {
-                    subdir: self.subdir.clone(),
-                    commit: oid.to_string(),
-                })?;
+                .map_err(corrupt(&self.subdir))?;
         }
-        let mut files = BTreeMap::new();
-        let mut failure = None;
-        tree.walk(TreeWalkMode::PreOrder, |dir, entry| {
-            if entry.kind() != Some(ObjectType::Blob) {
-                return TreeWalkResult::Ok;
-            }
-            let name = entry.name().unwrap_or_default();
-            match self.repo.find_blob(entry.id()) {
-                Ok(blob) => {
-                    files.insert(format!("{dir}{name}"), blob.content().to_vec());
-                    TreeWalkResult::Ok
-                }
-                Err(e) => {
-                    failure = Some(e);
-                    TreeWalkResult::Abort
-                }
-            }
-        })?;
-        if let Some(e) = failure {
-            return Err(e.into());
-        }
+        let read = super::tree::read(&self.repo, &tree, &commit_id)?;
         Ok(Snapshot {
-            commit: oid.to_string(),
-            files,
+            commit: commit_id,
+            files: read.files,
+            refused: read.refused,
         })
     }
 }

@@ -14,9 +14,10 @@ pub mod layout;
 pub mod policies;
 pub mod repository;
 
-use super::validate::Problems;
+use super::validate::{Loc, Problems};
 use super::{Fleet, ModelErrors, Policies};
 use crate::git::Snapshot;
+use document::Files;
 
 /// Reads and validates the fleet in `snapshot` (paths relative to the fleet
 /// root, like `clusters/eu-1.yaml` or `apps/shop/manifests/deploy.yaml`).
@@ -26,25 +27,37 @@ use crate::git::Snapshot;
 /// returned, in file order, each naming its file and document or field.
 pub fn load(snapshot: &Snapshot) -> Result<Fleet, ModelErrors> {
     let mut p = Problems::default();
-    let layout = layout::classify(snapshot.files.keys(), &mut p);
+    for (path, why) in &snapshot.refused {
+        p.push(Loc::file(path), "", why.as_str());
+    }
+    let paths = snapshot.files.keys().chain(snapshot.refused.keys());
+    let layout = layout::classify(paths, &snapshot.refused, &mut p);
     let known = layout.known();
-    let repo = repository::settings(snapshot, layout.repository, &mut p);
-    let clusters = clusters::load(snapshot, &layout.clusters, &mut p);
+    let source = Files::new(snapshot);
+    let mut repo = repository::settings(&source, layout.repository, &mut p);
+    let manifests: Vec<&str> = layout
+        .apps
+        .values()
+        .flat_map(|a| a.manifests.clone())
+        .collect();
+    crate::model::validate::crds::declare(snapshot, &manifests, &mut repo.rules.kinds);
+    let clusters = clusters::load(&source, &layout.clusters, &mut p);
     let Some(base) = policies::builtin(&mut p) else {
         return Err(p.into_errors());
     };
-    let loaded = policies::load(snapshot, &layout.policies, &repo, &known, base, &mut p);
+    let loaded = policies::load(&source, &layout.policies, &repo, &known, base, &mut p);
     let cx = apps::AppContext {
         known: &known,
         rules: &repo.rules,
         access: loaded.access_checkable.then_some(&loaded.policies.access),
     };
-    let apps = apps::load(snapshot, &layout.apps, &cx, &mut p);
+    let apps = apps::load(&source, &layout.apps, &cx, &mut p);
     p.finish(Fleet {
         commit: snapshot.commit.clone(),
         clusters,
         apps,
         policies: loaded.policies,
+        kinds: repo.rules.kinds,
     })
 }
 

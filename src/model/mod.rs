@@ -6,7 +6,6 @@
 //! and field it concerns. Everything here is plain data; nothing does I/O.
 
 pub mod error;
-pub mod kinds;
 pub mod load;
 pub mod matching;
 pub mod names;
@@ -16,10 +15,10 @@ pub mod selector;
 pub mod validate;
 
 pub use error::{ModelError, ModelErrors};
-pub use kinds::is_cluster_scoped_kind;
 pub use load::{builtin_policies, load};
 pub use policy::{
-    AccessPolicy, AppAccess, DiffPolicy, DriftMode, IgnoreRule, OnFailure, Policies, RolloutPolicy,
+    AccessPolicy, AccessRequest, AppAccess, DiffPolicy, DriftMode, IdentityField, IgnoreRule,
+    OnFailure, Policies, RolloutPolicy,
 };
 pub use selector::{LabelSelector, SelectorOp, SelectorRequirement};
 
@@ -37,6 +36,9 @@ pub struct Fleet {
     pub apps: BTreeMap<String, App>,
     /// Rollout, diff and access policies (repo files over built-in defaults).
     pub policies: Policies,
+    /// The kinds this commit knows: built-in, the repository's
+    /// `clusterScopedKinds`, and the CustomResourceDefinitions it ships.
+    pub kinds: crate::kinds::KindTable,
 }
 
 /// One cluster of the registry (`clusters/<name>.yaml`).

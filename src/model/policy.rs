@@ -2,6 +2,7 @@
 //! each app may touch. Loaded from the repo's `policies/*.yaml` over the
 //! project's built-in `policies/` defaults.
 
+use crate::kinds::Scope;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -98,6 +99,77 @@ pub struct AppAccess {
     pub kinds: Vec<String>,
     /// Kinds of cluster-scoped objects allowed (e.g. `Namespace`); empty = none.
     pub cluster_scoped_kinds: Vec<String>,
+    /// Parts of an object's identity that overrides may change; empty =
+    /// none (an override that renames, re-kinds or moves an object is
+    /// refused).
+    pub identity_overrides: Vec<IdentityField>,
+}
+
+/// One part of an object's identity (`identityOverrides` entries).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum IdentityField {
+    /// `apiVersion` (e.g. `autoscaling/v2beta2` → `autoscaling/v2`).
+    ApiVersion,
+    /// `kind`.
+    Kind,
+    /// `metadata.name`.
+    Name,
+    /// `metadata.namespace`.
+    Namespace,
+}
+
+impl IdentityField {
+    /// Every field, in the order messages list them.
+    pub const ALL: [IdentityField; 4] = [
+        IdentityField::ApiVersion,
+        IdentityField::Kind,
+        IdentityField::Name,
+        IdentityField::Namespace,
+    ];
+
+    /// The spelling in `identityOverrides` (`apiVersion`, `kind`, `name`,
+    /// `namespace`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IdentityField::ApiVersion => "apiVersion",
+            IdentityField::Kind => "kind",
+            IdentityField::Name => "name",
+            IdentityField::Namespace => "namespace",
+        }
+    }
+
+    /// The field path in an object (`apiVersion`, `kind`, `metadata.name`,
+    /// `metadata.namespace`).
+    pub fn path(self) -> &'static str {
+        match self {
+            IdentityField::ApiVersion => "apiVersion",
+            IdentityField::Kind => "kind",
+            IdentityField::Name => "metadata.name",
+            IdentityField::Namespace => "metadata.namespace",
+        }
+    }
+
+    /// Parses an `identityOverrides` entry.
+    pub fn parse(text: &str) -> Option<IdentityField> {
+        IdentityField::ALL.into_iter().find(|f| f.as_str() == text)
+    }
+}
+
+/// One object as the AccessPolicy judges it: its scope comes from the kind
+/// table or from cluster discovery, never from whether the object happens
+/// to carry `metadata.namespace`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AccessRequest<'a> {
+    /// API group (empty for core).
+    pub group: &'a str,
+    /// Kind.
+    pub kind: &'a str,
+    /// Scope of the kind.
+    pub scope: Scope,
+    /// `metadata.namespace`, if the object sets one.
+    pub namespace: Option<&'a str>,
+    /// `metadata.name`.
+    pub name: &'a str,
 }
 
 impl AccessPolicy {
@@ -116,10 +188,11 @@ pub fn pattern_matches(pattern: &str, value: &str) -> bool {
 }
 
 impl AppAccess {
-    /// Why an object of `kind` in `namespace` (None = cluster-scoped) is not
-    /// allowed, or `None` when it is. For a `Namespace` object, `name` is
-    /// checked against the namespace rules too.
-    pub fn denial(&self, kind: &str, namespace: Option<&str>, name: &str) -> Option<String> {
+    /// Why the object `r` is not allowed, or `None` when it is. A
+    /// cluster-scoped object needs its kind in `clusterScopedKinds` (and a
+    /// Namespace object an allowed name) and must not carry a namespace; a
+    /// namespaced one needs an allowed namespace and kind.
+    pub fn denial(&self, r: &AccessRequest<'_>) -> Option<String> {
         let ns_ok = |ns: &str| {
             self.namespaces.iter().any(|p| pattern_matches(p, ns))
                 && !self
@@ -127,8 +200,9 @@ impl AppAccess {
                     .iter()
                     .any(|p| pattern_matches(p, ns))
         };
-        match namespace {
-            None => {
+        let kind = r.kind;
+        match r.scope {
+            Scope::Cluster => {
                 if !self
                     .cluster_scoped_kinds
                     .iter()
@@ -136,12 +210,22 @@ impl AppAccess {
                 {
                     return Some(format!("cluster-scoped kind {kind} is not allowed"));
                 }
-                if kind == "Namespace" && !ns_ok(name) {
-                    return Some(format!("namespace {name:?} is not allowed"));
+                if let Some(ns) = r.namespace {
+                    return Some(format!(
+                        "{kind} is cluster-scoped but the object sets namespace {ns:?}"
+                    ));
+                }
+                if r.group.is_empty() && kind == "Namespace" && !ns_ok(r.name) {
+                    return Some(format!("namespace {:?} is not allowed", r.name));
                 }
                 None
             }
-            Some(ns) => {
+            Scope::Namespaced => {
+                let Some(ns) = r.namespace else {
+                    return Some(format!(
+                        "{kind} is namespaced but the object sets no namespace"
+                    ));
+                };
                 if !ns_ok(ns) {
                     return Some(format!("namespace {ns:?} is not allowed"));
                 }
@@ -151,5 +235,10 @@ impl AppAccess {
                 None
             }
         }
+    }
+
+    /// Whether overrides may change `field` of an object's identity.
+    pub fn allows_identity_override(&self, field: IdentityField) -> bool {
+        self.identity_overrides.contains(&field)
     }
 }

@@ -10,11 +10,14 @@
 //! cycles, objects claimed by two apps, access) live in [`fleet`].
 
 pub mod access;
+pub mod crds;
 pub mod fleet;
 pub mod manifest;
+pub mod object;
 pub mod overrides;
 pub mod placement;
 pub mod policy;
+pub mod replicas;
 pub mod selector;
 
 use super::{ModelError, ModelErrors};

@@ -1,8 +1,10 @@
 //! Computing one cluster's plan: the only part of planning that talks to a
 //! cluster (get, list inventories, server-side dry-run apply).
 //!
-//! Rules, in order, for each rendered object: refused by the AccessPolicy →
-//! `forbidden` (never sent); absent → `create`; detached → `skip`; present
+//! Rules, in order, for each rendered object: its kind's scope on this
+//! cluster (the CRD this rendering ships, else discovery) does not fit its
+//! namespace, or the AccessPolicy refuses it with that scope → `forbidden`
+//! (never sent); absent → `create`; detached → `skip`; present
 //! but not tranche's (no managed-by label and not in the app's inventory) or
 //! another app's → `forbidden` (never taken over silently); otherwise the
 //! dry-run result is compared with live → `update` or `unchanged`. Then
@@ -15,9 +17,10 @@ use super::normalize::normalize;
 use super::{Action, Change, ClusterPlan, Plan};
 use crate::cluster::{ApplyOptions, ClusterApi, ClusterError};
 use crate::inventory::{self, Inventory};
+use crate::kinds::{crd_declares, KindTable, Scope};
+use crate::model::AccessRequest;
 use crate::model::Policies;
 use crate::object::{is_detached, is_managed, label, ObjectRef, LABEL_APP};
-use crate::render::order::apply_rank;
 use crate::render::{ClusterRendering, RenderedObject, Rendering};
 use futures::StreamExt;
 use std::collections::{BTreeMap, BTreeSet};
@@ -71,7 +74,11 @@ async fn plan_reachable(
             }
         }
     }
-    prunes.sort_by_key(|c| std::cmp::Reverse(apply_rank(&c.kind)));
+    let kinds = KindTable::builtin();
+    prunes.sort_by_key(|c| {
+        let id = c.id();
+        std::cmp::Reverse(kinds.apply_rank(id.group(), &id.kind))
+    });
     changes.extend(prunes);
     let needs_sync = inventories.values().any(|i| i.pending.is_some());
     Ok(ClusterPlan {
@@ -85,20 +92,53 @@ async fn plan_reachable(
     })
 }
 
-/// (group, kind) pairs defined by CRDs in this rendering: their objects may
-/// not be servable yet, and are then planned as creates.
-fn crd_kinds(rendering: &ClusterRendering) -> BTreeSet<(String, String)> {
+/// (group, kind) pairs defined by CRDs in this rendering, with the scope
+/// they declare: their objects may not be servable yet, and are then
+/// planned as creates.
+fn crd_kinds(rendering: &ClusterRendering) -> BTreeMap<(String, String), Scope> {
     rendering
         .apps
         .values()
         .flat_map(|a| &a.objects)
-        .filter(|o| o.id.kind == "CustomResourceDefinition")
-        .filter_map(|o| {
-            let group = o.object.pointer("/spec/group")?.as_str()?;
-            let kind = o.object.pointer("/spec/names/kind")?.as_str()?;
-            Some((group.to_string(), kind.to_string()))
-        })
+        .filter_map(|o| crd_declares(&o.object))
+        .map(|(group, kind, scope)| ((group, kind), scope))
         .collect()
+}
+
+/// The scope of `id`'s kind on this cluster: what a CRD of this rendering
+/// declares, else what the cluster serves (discovery). A cluster that
+/// cannot tell (a directory cluster without a CRD for the kind) keeps the
+/// scope the object gives, which validation settled with the fleet's kind
+/// table.
+async fn scope_on(
+    api: &dyn ClusterApi,
+    id: &ObjectRef,
+    crd_kinds: &BTreeMap<(String, String), Scope>,
+) -> Result<Scope, ClusterError> {
+    if let Some(scope) = crd_kinds.get(&(id.group().to_string(), id.kind.clone())) {
+        return Ok(*scope);
+    }
+    Ok(match api.scope(&id.api_version, &id.kind).await? {
+        Some(scope) => scope,
+        None if id.namespace.is_some() => Scope::Namespaced,
+        None => Scope::Cluster,
+    })
+}
+
+/// Why `id` does not fit `scope`, if it does not.
+fn scope_mismatch(id: &ObjectRef, scope: Scope) -> Option<String> {
+    match (scope, &id.namespace) {
+        (Scope::Cluster, Some(ns)) => Some(format!(
+            "{} is cluster-scoped on this cluster but the object sets namespace {ns:?}; tranche \
+             never moves an object to another scope",
+            id.kind
+        )),
+        (Scope::Namespaced, None) => Some(format!(
+            "{} is namespaced on this cluster but the object sets no namespace",
+            id.kind
+        )),
+        _ => None,
+    }
 }
 
 fn change(action: Action, app: &str, id: &ObjectRef) -> Change {
@@ -122,13 +162,25 @@ async fn plan_object(
     app: &str,
     obj: &RenderedObject,
     inv: Option<&Inventory>,
-    crd_kinds: &BTreeSet<(String, String)>,
+    crd_kinds: &BTreeMap<(String, String), Scope>,
     policies: &Policies,
 ) -> Result<Change, ClusterError> {
     let id = &obj.id;
     let mut c = change(Action::Create, app, id);
-    let access = policies.access.for_app(app);
-    if let Some(reason) = access.denial(&id.kind, id.namespace.as_deref(), &id.name) {
+    let scope = scope_on(api, id, crd_kinds).await?;
+    if let Some(reason) = scope_mismatch(id, scope) {
+        c.action = Action::Forbidden;
+        c.reason = Some(reason);
+        return Ok(c);
+    }
+    let request = AccessRequest {
+        group: id.group(),
+        kind: &id.kind,
+        scope,
+        namespace: id.namespace.as_deref(),
+        name: &id.name,
+    };
+    if let Some(reason) = policies.access.for_app(app).denial(&request) {
         c.action = Action::Forbidden;
         c.reason = Some(format!("AccessPolicy for app {app}: {reason}"));
         return Ok(c);
@@ -136,7 +188,7 @@ async fn plan_object(
     let live = match api.get(id).await {
         Ok(live) => live,
         Err(ClusterError::UnknownKind { .. })
-            if crd_kinds.contains(&(id.group().to_string(), id.kind.clone())) =>
+            if crd_kinds.contains_key(&(id.group().to_string(), id.kind.clone())) =>
         {
             None
         }
@@ -218,12 +270,17 @@ async fn plan_prune(
     app: &str,
     id: &ObjectRef,
 ) -> Result<Option<Change>, ClusterError> {
+    let mut c = change(Action::Prune, app, id);
     let live = match api.get(id).await {
         Ok(Some(live)) => live,
         Ok(None) | Err(ClusterError::UnknownKind { .. }) => return Ok(None),
+        Err(ClusterError::WrongScope { message, .. }) => {
+            c.action = Action::Skip;
+            c.reason = Some(format!("inventory entry refused, not pruned: {message}"));
+            return Ok(Some(c));
+        }
         Err(e) => return Err(e),
     };
-    let mut c = change(Action::Prune, app, id);
     if is_detached(&live) {
         c.action = Action::Skip;
         c.reason = Some("detached (tranche.dev/detach: \"true\"); not pruned".into());

@@ -2,6 +2,11 @@
 //! keeps the *shape* of a change visible (which keys changed) without the
 //! values: equal values on both sides get the same mask, different values
 //! different masks, so a diff says "key changed" and nothing more.
+//!
+//! Any shape is masked: `data` and `stringData` are meant to be maps of
+//! strings, but whatever a manifest puts there (a string, a list, nested
+//! maps, numbers) never shows: a map's values are masked key by key, any
+//! other value as a whole.
 
 use serde_json::{Map, Value};
 
@@ -34,22 +39,14 @@ pub fn mask_pair(live: Option<&Value>, desired: Option<&Value>) -> (Option<Value
     }
     let mut l = live.cloned();
     let mut d = desired.cloned();
-    for field in ["data", "stringData"] {
-        let lmap = l
-            .as_ref()
-            .and_then(|v| v.get(field))
-            .and_then(Value::as_object)
-            .cloned();
-        let dmap = d
-            .as_ref()
-            .and_then(|v| v.get(field))
-            .and_then(Value::as_object)
-            .cloned();
+    for field in SECRET_FIELDS {
+        let lval = l.as_ref().and_then(|v| v.get(field)).cloned();
+        let dval = d.as_ref().and_then(|v| v.get(field)).cloned();
         if let Some(v) = l.as_mut() {
-            replace_field(v, field, lmap.as_ref(), dmap.as_ref(), MASK_OLD);
+            replace_field(v, field, lval.as_ref(), dval.as_ref(), MASK_OLD);
         }
         if let Some(v) = d.as_mut() {
-            replace_field(v, field, dmap.as_ref(), lmap.as_ref(), MASK_NEW);
+            replace_field(v, field, dval.as_ref(), lval.as_ref(), MASK_NEW);
         }
     }
     for v in [l.as_mut(), d.as_mut()].into_iter().flatten() {
@@ -68,49 +65,69 @@ pub fn mask_pair(live: Option<&Value>, desired: Option<&Value>) -> (Option<Value
     (l, d)
 }
 
-/// Removes from `text` every value of a Secret's `data`/`stringData` (a
-/// message from the apiserver about a Secret may quote one). Values shorter
-/// than 4 characters are left, as they would match innocent text.
+/// Removes from `text` every value of a Secret's `data`/`stringData`,
+/// whatever their shape (a message from the apiserver or an overrider about
+/// a Secret may quote one): every string and number found under them,
+/// longest first. Values shorter than 4 characters are left, as they would
+/// match innocent text.
 pub fn redact_values(text: &str, obj: &Value) -> String {
     if !is_secret(obj) {
         return text.to_string();
     }
-    let mut out = text.to_string();
-    for field in ["data", "stringData"] {
-        let values = obj
-            .get(field)
-            .and_then(Value::as_object)
-            .into_iter()
-            .flat_map(|m| m.values());
-        for v in values.filter_map(Value::as_str).filter(|v| v.len() >= 4) {
-            out = out.replace(v, MASK);
+    let mut values = Vec::new();
+    for field in SECRET_FIELDS {
+        if let Some(v) = obj.get(field) {
+            leaves(v, &mut values);
         }
+    }
+    values.sort_by_key(|v| std::cmp::Reverse(v.len()));
+    let mut out = text.to_string();
+    for v in values.iter().filter(|v| v.len() >= 4) {
+        out = out.replace(v.as_str(), MASK);
     }
     out
 }
 
-/// Replaces `obj[field]` with a map of the same keys whose values are masks:
-/// `MASK` when `other` has the same value, `changed` otherwise.
+/// The fields of a Secret whose values are secret.
+const SECRET_FIELDS: [&str; 2] = ["data", "stringData"];
+
+/// Every string and number (as text) inside `v`, at any depth.
+fn leaves(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::String(s) => out.push(s.clone()),
+        Value::Number(n) => out.push(n.to_string()),
+        Value::Array(items) => items.iter().for_each(|i| leaves(i, out)),
+        Value::Object(map) => map.values().for_each(|i| leaves(i, out)),
+        Value::Bool(_) | Value::Null => {}
+    }
+}
+
+/// Replaces `obj[field]` (`mine`) with masks: a map keeps its keys, each
+/// value `MASK` when `other` holds the same value under that key and
+/// `changed` otherwise; any other value becomes one mask, `MASK` when
+/// `other` is equal. A null field stays null.
 fn replace_field(
     obj: &mut Value,
     field: &str,
-    mine: Option<&Map<String, Value>>,
-    other: Option<&Map<String, Value>>,
+    mine: Option<&Value>,
+    other: Option<&Value>,
     changed: &str,
 ) {
-    let Some(mine) = mine else { return };
-    let masked: Map<String, Value> = mine
-        .iter()
-        .map(|(k, v)| {
-            let same = other.and_then(|o| o.get(k)) == Some(v);
-            (
-                k.clone(),
-                Value::String(if same { MASK } else { changed }.into()),
+    let mask = |same: bool| Value::String(if same { MASK } else { changed }.into());
+    let masked = match mine {
+        None | Some(Value::Null) => return,
+        Some(Value::Object(map)) => {
+            let other = other.and_then(Value::as_object);
+            Value::Object(
+                map.iter()
+                    .map(|(k, v)| (k.clone(), mask(other.and_then(|o| o.get(k)) == Some(v))))
+                    .collect::<Map<String, Value>>(),
             )
-        })
-        .collect();
+        }
+        Some(v) => mask(other == Some(v)),
+    };
     if let Some(m) = obj.as_object_mut() {
-        m.insert(field.to_string(), Value::Object(masked));
+        m.insert(field.to_string(), masked);
     }
 }
 
@@ -164,5 +181,51 @@ mod tests {
     fn non_secrets_are_untouched() {
         let cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "data": {"a": "b"}});
         assert_eq!(mask(&cm), cm);
+    }
+
+    #[test]
+    fn secrets_of_any_shape_are_masked() {
+        let shapes = [
+            json!("c2VjcmV0LWFzLWEtc3RyaW5n"),
+            json!(["c2VjcmV0LWluLWEtbGlzdA==", 12345678]),
+            json!({"nested": {"deeper": "c2VjcmV0LW5lc3RlZA=="}, "list": ["c2VjcmV0LWl0ZW0="]}),
+            json!(987654321),
+        ];
+        for shape in shapes {
+            let live = secret(shape.clone());
+            let mut desired = secret(shape.clone());
+            desired["stringData"] = shape.clone();
+            let mut values = Vec::new();
+            leaves(&shape, &mut values);
+            let (l, d) = mask_pair(Some(&live), Some(&desired));
+            let text = format!(
+                "{} {} {}",
+                serde_json::to_string(&l).unwrap(),
+                serde_json::to_string(&d).unwrap(),
+                serde_json::to_string(&json_patch::diff(&l.unwrap(), &d.unwrap())).unwrap()
+            );
+            let single = mask(&live).to_string();
+            let message = redact_values(&format!("bad value {shape}"), &desired);
+            for v in &values {
+                assert!(!text.contains(v.as_str()), "{v} leaked into {text}");
+                assert!(!single.contains(v.as_str()), "{v} leaked into {single}");
+                assert!(!message.contains(v.as_str()), "{v} leaked into {message}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_changed_non_map_value_shows_as_changed() {
+        let (l, d) = mask_pair(
+            Some(&secret(json!("b2xkLXZhbHVl"))),
+            Some(&secret(json!("bmV3LXZhbHVl"))),
+        );
+        assert_eq!(l.unwrap()["data"], json!(MASK_OLD));
+        assert_eq!(d.unwrap()["data"], json!(MASK_NEW));
+        let (l, d) = mask_pair(
+            Some(&secret(json!(["x1234"]))),
+            Some(&secret(json!(["x1234"]))),
+        );
+        assert_eq!(l.unwrap()["data"], d.unwrap()["data"]);
     }
 }

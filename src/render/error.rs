@@ -4,8 +4,9 @@
 
 use std::fmt;
 
-/// Start of `op` for errors raised by an override rule.
-const OVERRIDER_PREFIX: &str = "overriders.";
+/// Start of `op` for errors raised by an override rule (`overriders.plaintext[0] …`,
+/// or `overriders` alone for the rule's result).
+const OVERRIDER_PREFIX: &str = "overriders";
 
 /// A rendering failure, naming the file, the rule and op (for overrides),
 /// the cluster and the object.

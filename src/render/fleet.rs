@@ -8,9 +8,10 @@
 //! order ([`crate::render::order`]). Every error is collected, not just the
 //! first.
 
-use super::{AppRendering, ClusterRendering, RenderError, RenderedObject, Rendering};
+use super::{check, AppRendering, ClusterRendering, RenderError, RenderedObject, Rendering};
 use crate::model::{App, Cluster, Fleet, Manifest, ReplicaScheduling};
 use crate::object::ObjectRef;
+use crate::plan::mask::redact_values;
 use crate::render::hpa::set_bounds;
 use crate::render::order::sort_objects;
 use crate::render::overrides::{ordered_rules, OrderedRule};
@@ -31,12 +32,7 @@ pub fn render(fleet: &Fleet) -> Result<Rendering, Vec<RenderError>> {
     let clusters = fleet
         .clusters
         .values()
-        .map(|c| {
-            (
-                c.name.clone(),
-                render_on(&apps, c, &fleet.commit, &mut errors),
-            )
-        })
+        .map(|c| (c.name.clone(), render_on(&apps, c, fleet, &mut errors)))
         .collect();
     if errors.is_empty() {
         Ok(Rendering {
@@ -66,7 +62,7 @@ pub fn render_cluster(fleet: &Fleet, cluster: &str) -> Result<ClusterRendering, 
     let placed = placed(fleet)?;
     let mut errors = Vec::new();
     let apps = prepare(fleet, &placed, |set| set.contains(cluster), &mut errors);
-    let rendering = render_on(&apps, target, &fleet.commit, &mut errors);
+    let rendering = render_on(&apps, target, fleet, &mut errors);
     if errors.is_empty() {
         Ok(rendering)
     } else {
@@ -124,7 +120,7 @@ fn prepare<'a>(
             }
             ReplicaScheduling::Duplicated => None,
         };
-        let spread = spread_app(app, weights.as_ref());
+        let spread = spread_app(app, weights.as_ref(), &fleet.kinds);
         let rules = ordered_rules(app);
         let (spread, rules) = match (spread, rules) {
             (Ok(spread), Ok(rules)) => (spread, rules),
@@ -139,7 +135,7 @@ fn prepare<'a>(
             .iter()
             .zip(spread)
             .map(|(manifest, (id, spread))| PreparedObject {
-                policy: policy_name(name, &id, &manifest.object),
+                policy: policy_name(name, &id, &manifest.object, &fleet.kinds),
                 label: id.to_string(),
                 source: source(manifest),
                 manifest,
@@ -162,58 +158,71 @@ fn prepare<'a>(
 fn render_on(
     apps: &[Prepared<'_>],
     cluster: &Cluster,
-    commit: &str,
+    fleet: &Fleet,
     errors: &mut Vec<RenderError>,
 ) -> ClusterRendering {
     let apps = apps
         .iter()
         .filter(|p| p.clusters.contains(&cluster.name))
-        .map(|p| (p.app.name.clone(), render_app(p, cluster, commit, errors)))
+        .map(|p| (p.app.name.clone(), render_app(p, cluster, fleet, errors)))
         .collect();
-    ClusterRendering {
+    let rendering = ClusterRendering {
         cluster: cluster.name.clone(),
         apps,
-    }
+    };
+    errors.extend(check::duplicates(&rendering));
+    rendering
 }
 
-/// One app on one cluster.
+/// One app on one cluster. Objects that overrides touched are checked
+/// again ([`check::overridden`]); a refused one is left out (and reported).
 fn render_app(
     p: &Prepared<'_>,
     cluster: &Cluster,
-    commit: &str,
+    fleet: &Fleet,
     errors: &mut Vec<RenderError>,
 ) -> AppRendering {
+    let kinds = &fleet.kinds;
+    let checker = check::Checker::new(fleet, &p.app.name);
     let rules: Vec<&OrderedRule<'_>> = p.rules.iter().filter(|r| r.targets(cluster)).collect();
     let mut objects = Vec::with_capacity(p.objects.len());
     for o in &p.objects {
         let Some(shape) = o.spread.on(&cluster.name) else {
             continue;
         };
-        let mut value = o.manifest.object.clone();
-        reshape(&mut value, shape);
-        let mut overridden = false;
-        for rule in rules.iter().filter(|r| r.selects(&o.id)) {
-            rule.apply(&mut value, &o.id.kind, &cluster.name, &o.label, errors);
-            overridden = true;
-        }
-        let id = if overridden {
-            ObjectRef::from_object(&value)
+        let (group, kind) = (o.id.group(), o.id.kind.as_str());
+        let replicas = kinds.replicas_pointer(group, kind);
+        let start = || {
+            let mut value = o.manifest.object.clone();
+            reshape(&mut value, shape, replicas);
+            value
+        };
+        let mut value = start();
+        let applied: Vec<&OrderedRule<'_>> =
+            rules.iter().copied().filter(|r| r.selects(&o.id)).collect();
+        let id = if applied.is_empty() {
+            o.id.clone()
         } else {
-            Some(o.id.clone())
+            let pod_spec = kinds.pod_spec_pointer(group, kind);
+            let first_error = errors.len();
+            for rule in &applied {
+                rule.apply(&mut value, pod_spec, &cluster.name, &o.label, errors);
+            }
+            let touched = check::Overridden {
+                manifest: o.manifest,
+                original: &o.id,
+                label: &o.label,
+                rules: &applied,
+                pod_spec,
+            };
+            let ok = check::overridden(&checker, &touched, start, &cluster.name, &value, errors);
+            redact_secret_values(&mut errors[first_error..], &o.manifest.object, &value);
+            match ObjectRef::from_object(&value).filter(|_| ok) {
+                Some(id) => id,
+                None => continue,
+            }
         };
-        let Some(id) = id else {
-            errors.push(RenderError {
-                cluster: cluster.name.clone(),
-                ..RenderError::at(
-                    &o.source,
-                    "metadata.name",
-                    &o.label,
-                    "overrides removed apiVersion, kind or metadata.name",
-                )
-            });
-            continue;
-        };
-        stamp(&mut value, &p.app.name, &o.policy, commit);
+        stamp(&mut value, &p.app.name, &o.policy, &fleet.commit);
         objects.push(RenderedObject {
             id,
             policy: o.policy.clone(),
@@ -221,7 +230,7 @@ fn render_app(
             source: o.source.clone(),
         });
     }
-    sort_objects(&mut objects);
+    sort_objects(&mut objects, kinds);
     AppRendering {
         app: p.app.name.clone(),
         inventory: p.inventory.clone(),
@@ -229,26 +238,50 @@ fn render_app(
     }
 }
 
-/// Gives a copy the replica count or HPA bounds of its cluster.
-fn reshape(obj: &mut Value, shape: Shape) {
-    match shape {
-        Shape::Unchanged => {}
-        Shape::NoReplicas => {
-            if let Some(spec) = obj.get_mut("spec").and_then(Value::as_object_mut) {
-                spec.shift_remove("replicas");
-            }
+/// Errors about a Secret never quote its values, whatever an overrider
+/// put in the message (before or after the overrides ran).
+fn redact_secret_values(errors: &mut [RenderError], before: &Value, after: &Value) {
+    for e in errors {
+        for obj in [before, after] {
+            e.message = redact_values(&e.message, obj);
         }
-        Shape::Replicas(n) => {
-            let spec = obj.as_object_mut().map(|o| {
-                o.entry("spec")
-                    .or_insert_with(|| Value::Object(Default::default()))
-            });
-            if let Some(spec) = spec.and_then(Value::as_object_mut) {
-                spec.insert("replicas".into(), n.into());
-            }
-        }
-        Shape::Bounds(bounds) => set_bounds(obj, bounds),
     }
+}
+
+/// Gives a copy the replica count (at `replicas`, the kind's replica
+/// pointer) or HPA bounds of its cluster.
+fn reshape(obj: &mut Value, shape: Shape, replicas: Option<&str>) {
+    match (shape, replicas) {
+        (Shape::Unchanged, _) | (Shape::NoReplicas | Shape::Replicas(_), None) => {}
+        (Shape::NoReplicas, Some(pointer)) => {
+            if let Some((parent, key)) = split_pointer(obj, pointer) {
+                parent.shift_remove(key);
+            }
+        }
+        (Shape::Replicas(n), Some(pointer)) => {
+            if let Some((parent, key)) = split_pointer(obj, pointer) {
+                parent.insert(key.to_string(), n.into());
+            }
+        }
+        (Shape::Bounds(bounds), _) => set_bounds(obj, bounds),
+    }
+}
+
+/// The map holding the last part of `pointer` (created as needed, as
+/// objects) and that last part; `None` when a part on the way is not a map.
+fn split_pointer<'v, 'p>(
+    obj: &'v mut Value,
+    pointer: &'p str,
+) -> Option<(&'v mut serde_json::Map<String, Value>, &'p str)> {
+    let (parents, key) = pointer.rsplit_once('/')?;
+    let mut at = obj;
+    for part in parents.split('/').filter(|p| !p.is_empty()) {
+        at = at
+            .as_object_mut()?
+            .entry(part)
+            .or_insert_with(|| Value::Object(Default::default()));
+    }
+    Some((at.as_object_mut()?, key))
 }
 
 #[cfg(test)]

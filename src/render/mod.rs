@@ -8,16 +8,17 @@
 //! policy name ([`naming`]), and sort into apply order ([`order`]).
 //! [`fleet`] drives it for a whole fleet or one cluster.
 
+pub mod check;
 pub mod error;
 pub mod fleet;
 pub mod hpa;
 pub mod image;
-pub mod kinds;
 pub mod naming;
 pub mod order;
 pub mod overriders;
 pub mod overrides;
 pub mod placement;
+pub mod pods;
 pub mod split;
 pub mod spread;
 pub mod stamp;

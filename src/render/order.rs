@@ -1,68 +1,29 @@
-//! Apply order, as a data table (as Helm and Flux keep it): namespaces and
-//! CRDs first so that what lives in them can be created, then what pods
-//! need (accounts, secrets, config, storage, RBAC), services, workloads,
-//! and last what points at workloads (ingresses, API services, webhooks).
-//! Kinds not in the table go after all known kinds. Within a kind objects
-//! go by namespace (cluster-scoped first), then name. Pruning runs in the
-//! reverse order.
+//! Apply order. The ranks are data in the kind table ([`crate::kinds`], as
+//! Helm and Flux keep them): namespaces and CRDs first so that what lives in
+//! them can be created, then what pods need (accounts, secrets, config,
+//! storage, RBAC), services, workloads, and last what points at workloads
+//! (ingresses, API services, webhooks). Kinds without a rank (custom
+//! resources, including a custom kind named like a built-in one) go after
+//! all ranked kinds. Within a kind objects go by namespace (cluster-scoped
+//! first), then name. Pruning runs in the reverse order.
 
+use crate::kinds::KindTable;
 use crate::render::RenderedObject;
 
-/// Known kinds in apply order.
-const KIND_ORDER: &[&str] = &[
-    "Namespace",
-    "CustomResourceDefinition",
-    "NetworkPolicy",
-    "ResourceQuota",
-    "LimitRange",
-    "PodDisruptionBudget",
-    "PriorityClass",
-    "ServiceAccount",
-    "Secret",
-    "ConfigMap",
-    "StorageClass",
-    "PersistentVolume",
-    "PersistentVolumeClaim",
-    "ClusterRole",
-    "ClusterRoleBinding",
-    "Role",
-    "RoleBinding",
-    "Service",
-    "DaemonSet",
-    "Pod",
-    "ReplicationController",
-    "ReplicaSet",
-    "Deployment",
-    "HorizontalPodAutoscaler",
-    "StatefulSet",
-    "Job",
-    "CronJob",
-    "IngressClass",
-    "Ingress",
-    "APIService",
-    "MutatingWebhookConfiguration",
-    "ValidatingWebhookConfiguration",
-];
-
-/// Position of `kind` in apply order; every unknown kind shares the last
-/// position (after all known kinds).
-pub fn apply_rank(kind: &str) -> usize {
-    KIND_ORDER
-        .iter()
-        .position(|k| *k == kind)
-        .unwrap_or(KIND_ORDER.len())
+/// Sorts objects into apply order: the rank the kind table gives (by group
+/// and kind), then kind (orders unranked kinds among themselves),
+/// namespace (cluster-scoped first), name, apiVersion.
+pub fn sort_objects(objects: &mut [RenderedObject], kinds: &KindTable) {
+    objects.sort_by(|a, b| sort_key(a, kinds).cmp(&sort_key(b, kinds)));
 }
 
-/// Sorts objects into apply order: rank, then kind (orders unknown kinds
-/// among themselves), namespace (cluster-scoped first), name, apiVersion.
-pub fn sort_objects(objects: &mut [RenderedObject]) {
-    objects.sort_by(|a, b| sort_key(a).cmp(&sort_key(b)));
-}
-
-fn sort_key(o: &RenderedObject) -> (usize, &str, Option<&str>, &str, &str) {
+fn sort_key<'o>(
+    o: &'o RenderedObject,
+    kinds: &KindTable,
+) -> (usize, &'o str, Option<&'o str>, &'o str, &'o str) {
     let id = &o.id;
     (
-        apply_rank(&id.kind),
+        kinds.apply_rank(id.group(), &id.kind),
         &id.kind,
         id.namespace.as_deref(),
         &id.name,
@@ -78,9 +39,15 @@ mod tests {
     use serde_json::Value;
 
     fn obj(kind: &str, ns: Option<&str>, name: &str) -> RenderedObject {
+        let api_version = match kind {
+            "Deployment" => "apps/v1",
+            "CustomResourceDefinition" => "apiextensions.k8s.io/v1",
+            "Widget" | "Gadget" => "example.com/v1",
+            _ => "v1",
+        };
         RenderedObject {
             id: ObjectRef {
-                api_version: "v1".into(),
+                api_version: api_version.into(),
                 kind: kind.into(),
                 namespace: ns.map(str::to_string),
                 name: name.into(),
@@ -89,18 +56,6 @@ mod tests {
             object: Value::Null,
             source: String::new(),
         }
-    }
-
-    #[test]
-    fn namespaces_and_crds_first_unknown_kinds_last() {
-        assert_eq!(apply_rank("Namespace"), 0);
-        assert_eq!(apply_rank("CustomResourceDefinition"), 1);
-        assert!(apply_rank("ServiceAccount") < apply_rank("Secret"));
-        assert!(apply_rank("Service") < apply_rank("Deployment"));
-        assert!(apply_rank("Deployment") < apply_rank("HorizontalPodAutoscaler"));
-        assert!(apply_rank("HorizontalPodAutoscaler") < apply_rank("StatefulSet"));
-        assert!(apply_rank("ValidatingWebhookConfiguration") < apply_rank("Widget"));
-        assert_eq!(apply_rank("Widget"), apply_rank("Gadget"));
     }
 
     #[test]
@@ -115,7 +70,10 @@ mod tests {
             obj("Namespace", None, "a"),
             obj("CustomResourceDefinition", None, "widgets.example.com"),
         ];
-        sort_objects(&mut objects);
+        let mut custom = obj("Deployment", Some("a"), "custom");
+        custom.id.api_version = "example.com/v1".into();
+        objects.push(custom);
+        sort_objects(&mut objects, KindTable::builtin());
         let got: Vec<String> = objects.iter().map(|o| o.id.to_string()).collect();
         assert_eq!(
             got,
@@ -126,6 +84,7 @@ mod tests {
                 "ConfigMap a/z",
                 "Deployment a/web",
                 "Deployment b/web",
+                "Deployment a/custom",
                 "Gadget a/g",
                 "Widget a/w",
             ]

@@ -10,7 +10,7 @@
 //!   workloads and only some of them run it.
 
 use crate::model::{ListOverrider, MapOverrider, OverrideOp};
-use crate::render::kinds::containers_mut;
+use crate::render::pods::containers_mut;
 use serde_json::{Map, Value};
 
 /// Applies a labels or annotations overrider (`field`: `labels` or
@@ -50,14 +50,14 @@ pub fn apply_map(obj: &mut Value, field: &str, ov: &MapOverrider) -> Result<(), 
 }
 
 /// Applies a command or args overrider (`field`: `command` or `args`) to an
-/// object of `kind`.
+/// object whose pod spec (if any) is at `pod_spec`.
 pub fn apply_list(
     obj: &mut Value,
-    kind: &str,
+    pod_spec: Option<&str>,
     field: &str,
     ov: &ListOverrider,
 ) -> Result<(), String> {
-    for container in containers_mut(obj, kind) {
+    for container in containers_mut(obj, pod_spec) {
         if container.get("name").and_then(Value::as_str) != Some(ov.container_name.as_str()) {
             continue;
         }
@@ -93,6 +93,8 @@ mod tests {
     use super::*;
     use crate::render::testkit::deployment;
     use serde_json::json;
+
+    const DEPLOYMENT_PODS: Option<&str> = Some("/spec/template/spec");
 
     fn map_ov(operator: OverrideOp, pairs: &[(&str, &str)]) -> MapOverrider {
         MapOverrider {
@@ -180,14 +182,14 @@ mod tests {
         d["spec"]["template"]["spec"]["containers"] = json!([{"name": "web", "args": ["--a", "--b", "--a"]}, {"name": "side", "args": ["--a"]}]);
         apply_list(
             &mut d,
-            "Deployment",
+            DEPLOYMENT_PODS,
             "args",
             &list_ov("web", OverrideOp::Add, &["--c"]),
         )
         .unwrap();
         apply_list(
             &mut d,
-            "Deployment",
+            DEPLOYMENT_PODS,
             "args",
             &list_ov("web", OverrideOp::Remove, &["--a"]),
         )
@@ -197,14 +199,14 @@ mod tests {
         assert_eq!(containers[1]["args"], json!(["--a"]));
         apply_list(
             &mut d,
-            "Deployment",
+            DEPLOYMENT_PODS,
             "command",
             &list_ov("web", OverrideOp::Add, &["/bin/app"]),
         )
         .unwrap();
         apply_list(
             &mut d,
-            "Deployment",
+            DEPLOYMENT_PODS,
             "command",
             &list_ov("web", OverrideOp::Replace, &["/bin/other", "-v"]),
         )
@@ -216,7 +218,7 @@ mod tests {
         let before = d.clone();
         apply_list(
             &mut d,
-            "Deployment",
+            DEPLOYMENT_PODS,
             "command",
             &list_ov("nope", OverrideOp::Add, &["x"]),
         )
@@ -230,7 +232,7 @@ mod tests {
         d["spec"]["template"]["spec"]["containers"][0]["args"] = json!("--flag");
         let err = apply_list(
             &mut d,
-            "Deployment",
+            DEPLOYMENT_PODS,
             "args",
             &list_ov("web", OverrideOp::Add, &["x"]),
         )

@@ -107,13 +107,13 @@ impl OrderedRule<'_> {
         selectors.is_empty() || selectors.iter().any(|s| s.matches(id))
     }
 
-    /// Applies every overrider of the rule to `obj` (an object of kind
-    /// `kind`, described as `object` in errors) on `cluster`; failures are
-    /// pushed to `errors`.
+    /// Applies every overrider of the rule to `obj` (whose pod spec, if
+    /// any, is at `pod_spec`; described as `object` in errors) on
+    /// `cluster`; failures are pushed to `errors`.
     pub fn apply(
         &self,
         obj: &mut Value,
-        kind: &str,
+        pod_spec: Option<&str>,
         cluster: &str,
         object: &str,
         errors: &mut Vec<RenderError>,
@@ -139,7 +139,7 @@ impl OrderedRule<'_> {
             }
         }
         for (i, o) in ov.image.iter().enumerate() {
-            if let Err(m) = apply_image(obj, kind, o) {
+            if let Err(m) = apply_image(obj, pod_spec, o) {
                 fail(
                     format!(
                         "overriders.image[{i}] ({} {:?})",
@@ -159,7 +159,7 @@ impl OrderedRule<'_> {
         }
         for (field, list) in [("command", &ov.command), ("args", &ov.args)] {
             for (i, o) in list.iter().enumerate() {
-                if let Err(m) = apply_list(obj, kind, field, o) {
+                if let Err(m) = apply_list(obj, pod_spec, field, o) {
                     fail(
                         format!(
                             "overriders.{field}[{i}] ({}, container {})",

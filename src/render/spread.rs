@@ -16,10 +16,10 @@
 //!   other objects stay).
 //! * Everything else is copied unchanged to every cluster of the app.
 
+use crate::kinds::KindTable;
 use crate::model::{App, HpaMode, Manifest};
 use crate::object::ObjectRef;
 use crate::render::hpa::{replica_count, split_bounds, Bounds, ScaleTarget, MAX_REPLICAS};
-use crate::render::kinds::{has_replicas, is_hpa};
 use crate::render::split::webster;
 use crate::render::RenderError;
 use std::collections::{BTreeMap, BTreeSet};
@@ -70,11 +70,15 @@ impl Spread {
 }
 
 /// Identity and spread of each manifest of `app`, in manifest order.
-/// `weights` is `Some` when the app is Divided (weights of its clusters).
+/// `weights` is `Some` when the app is Divided (weights of its clusters);
+/// which kinds are HPAs and where workloads keep their replica count comes
+/// from `kinds`.
 pub fn spread_app(
     app: &App,
     weights: Option<&BTreeMap<String, u64>>,
+    kinds: &KindTable,
 ) -> Result<Vec<(ObjectRef, Spread)>, Vec<RenderError>> {
+    let replicas = |id: &ObjectRef| kinds.replicas_pointer(id.group(), &id.kind);
     let mut errors = Vec::new();
     let ids: Vec<Option<ObjectRef>> = app
         .manifests
@@ -97,7 +101,10 @@ pub fn spread_app(
     // HPA index → index of the workload it scales (same app and namespace).
     let mut targets: BTreeMap<usize, usize> = BTreeMap::new();
     for (i, m) in app.manifests.iter().enumerate() {
-        let (Some(hpa_id), true) = (&ids[i], is_hpa(&m.object)) else {
+        let Some(hpa_id) = ids[i]
+            .as_ref()
+            .filter(|id| kinds.is_hpa(id.group(), &id.kind))
+        else {
             continue;
         };
         let Some(target) = ScaleTarget::of(&m.object) else {
@@ -105,7 +112,7 @@ pub fn spread_app(
         };
         let found = ids.iter().position(|id| {
             id.as_ref().is_some_and(|id| {
-                has_replicas(&id.kind) && id.namespace == hpa_id.namespace && target.is(id)
+                replicas(id).is_some() && id.namespace == hpa_id.namespace && target.is(id)
             })
         });
         if let Some(w) = found {
@@ -142,8 +149,8 @@ pub fn spread_app(
         let Some(id) = &ids[i] else { continue };
         if let Some(clusters) = owned.remove(&i) {
             spreads[i] = Spread::HpaOwned(clusters);
-        } else if let (Some(weights), true) = (weights, has_replicas(&id.kind)) {
-            match m.object.pointer("/spec/replicas") {
+        } else if let (Some(weights), Some(pointer)) = (weights, replicas(id)) {
+            match m.object.pointer(pointer) {
                 None | Some(serde_json::Value::Null) => {
                     spreads[i] = Spread::Replicas(webster(1, weights))
                 }
@@ -151,7 +158,7 @@ pub fn spread_app(
                     Some(n) => spreads[i] = Spread::Replicas(webster(n, weights)),
                     None => errors.push(RenderError::at(
                         &source(m),
-                        "spec.replicas",
+                        &pointer.trim_start_matches('/').replace('/', "."),
                         &id.to_string(),
                         format!("{v} is not a replica count (an integer from 0 to {MAX_REPLICAS})"),
                     )),
@@ -182,7 +189,7 @@ mod tests {
     use serde_json::json;
 
     fn spreads(app: &App, weights: Option<&BTreeMap<String, u64>>) -> Vec<Spread> {
-        spread_app(app, weights)
+        spread_app(app, weights, KindTable::builtin())
             .unwrap()
             .into_iter()
             .map(|(_, s)| s)
@@ -284,7 +291,7 @@ mod tests {
             ],
         );
         let weights = w(&[("eu-1", 1)]);
-        let errors: Vec<String> = spread_app(&a, Some(&weights))
+        let errors: Vec<String> = spread_app(&a, Some(&weights), KindTable::builtin())
             .unwrap_err()
             .iter()
             .map(|e| e.to_string())

@@ -7,23 +7,24 @@
 //! commit). They are stamped after overrides, so an override cannot remove
 //! or fake them.
 
+use crate::kinds::KindTable;
 use crate::object::{
     set_metadata_entry, ObjectRef, ANNOTATION_COMMIT, LABEL_APP, LABEL_MANAGED_BY, LABEL_POLICY,
     MANAGED_BY_VALUE,
 };
 use crate::render::hpa::ScaleTarget;
-use crate::render::kinds::{is_hpa, is_workload};
 use crate::render::PolicyName;
 use serde_json::Value;
 
 /// The policy name of an object of `app`, from its identity in the
 /// manifest: workloads `<app>-<kind>-<name>`, an HPA the name of the
-/// workload it scales, everything else `<app>-<name>`.
-pub fn policy_name(app: &str, id: &ObjectRef, obj: &Value) -> PolicyName {
-    if is_workload(&id.kind) {
+/// workload it scales, everything else `<app>-<name>` (workloads and HPAs
+/// as the kind table says, by group and kind).
+pub fn policy_name(app: &str, id: &ObjectRef, obj: &Value, kinds: &KindTable) -> PolicyName {
+    if kinds.is_workload(id.group(), &id.kind) {
         return PolicyName::for_workload(app, &id.kind, &id.name);
     }
-    if is_hpa(obj) {
+    if kinds.is_hpa(id.group(), &id.kind) {
         if let Some(target) = ScaleTarget::of(obj) {
             return PolicyName::for_workload(app, &target.kind, &target.name);
         }
@@ -53,15 +54,18 @@ mod tests {
     fn workloads_objects_and_hpas_get_their_policy_names() {
         let d = deployment("web", Some(2));
         assert_eq!(
-            policy_name("shop", &id(&d), &d).as_str(),
+            policy_name("shop", &id(&d), &d, KindTable::builtin()).as_str(),
             "shop-deployment-web"
         );
         let c = config_map("cfg");
-        assert_eq!(policy_name("shop", &id(&c), &c).as_str(), "shop-cfg");
+        assert_eq!(
+            policy_name("shop", &id(&c), &c, KindTable::builtin()).as_str(),
+            "shop-cfg"
+        );
         let h = hpa("v2", "web", None, 3);
         assert_eq!(
-            policy_name("shop", &id(&h), &h),
-            policy_name("shop", &id(&d), &d)
+            policy_name("shop", &id(&h), &h, KindTable::builtin()),
+            policy_name("shop", &id(&d), &d, KindTable::builtin())
         );
     }
 

@@ -58,16 +58,18 @@ pub fn fleet(apps: Vec<App>) -> Fleet {
         clusters: clusters.into_iter().map(|c| (c.name.clone(), c)).collect(),
         apps: apps.into_iter().map(|a| (a.name.clone(), a)).collect(),
         policies: policies(),
+        kinds: crate::kinds::KindTable::default(),
     }
 }
 
-/// Permissive policies (rendering does not read them).
+/// Permissive policies: every namespace and kind, any identity override.
 pub fn policies() -> Policies {
     let all = AppAccess {
         namespaces: vec!["*".into()],
         denied_namespaces: vec![],
         kinds: vec!["*".into()],
         cluster_scoped_kinds: vec!["*".into()],
+        identity_overrides: crate::model::IdentityField::ALL.to_vec(),
     };
     Policies {
         rollout: RolloutPolicy {

@@ -94,6 +94,27 @@ impl fmt::Display for Secret {
     }
 }
 
+/// A URL without its user info, for messages: `https://user:token@host/x`
+/// → `https://***@host/x`. A password may hold unencoded `@` or `/`, so
+/// everything up to the last `@` before the first `/` that follows an `@`
+/// goes: an `@` in a path is rare and hiding more is the safe side.
+/// Strings without `://` (scp-like `git@host:path`) carry no password and
+/// are returned as they are.
+pub fn redact_url(url: &str) -> String {
+    let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
+        return url.to_string();
+    };
+    let rest = &url[scheme_end..];
+    let Some(first_at) = rest.find('@') else {
+        return url.to_string();
+    };
+    let host_end = rest[first_at..]
+        .find('/')
+        .map_or(rest.len(), |i| first_at + i);
+    let last_at = rest[..host_end].rfind('@').unwrap_or(first_at);
+    format!("{}***{}", &url[..scheme_end], &rest[last_at..])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -142,5 +163,37 @@ mod tests {
             "token *** / Bearer ***"
         );
         assert_eq!(Secret::new("").redact("text"), "text");
+    }
+
+    #[test]
+    fn urls_lose_all_their_user_info() {
+        for (url, want) in [
+            (
+                "https://bot:s3cret@git.example.com/a.git",
+                "https://***@git.example.com/a.git",
+            ),
+            (
+                "https://bot:p@ss@w0rd@git.example.com/a.git",
+                "https://***@git.example.com/a.git",
+            ),
+            (
+                "https://bot:p/ss@git.example.com/a.git",
+                "https://***@git.example.com/a.git",
+            ),
+            (
+                "ssh://git@git.example.com:22/a.git",
+                "ssh://***@git.example.com:22/a.git",
+            ),
+            (
+                "https://git.example.com/a.git",
+                "https://git.example.com/a.git",
+            ),
+            (
+                "git@github.com:acme/fleet.git",
+                "git@github.com:acme/fleet.git",
+            ),
+        ] {
+            assert_eq!(redact_url(url), want, "{url}");
+        }
     }
 }

@@ -2,6 +2,7 @@
 //! `level: Metadata`, stage `ResponseComplete`) to count what clients
 //! really sent.
 
+use super::files::{CONTROLLER_MANAGER_USER, KWOK_USER, SCHEDULER_USER};
 use serde_json::Value;
 use std::path::Path;
 
@@ -34,13 +35,27 @@ pub fn request_uri(event: &Value) -> &str {
 }
 
 /// A create/update/patch/delete that was not a dry run, made by a client
-/// (not by the apiserver itself: `system:` users are left out).
+/// such as tranche or the test (not by the apiserver itself nor by the
+/// cluster's controllers, scheduler or kwok: `system:` users are left out).
 pub fn is_mutating(event: &Value) -> bool {
     let verb = event["verb"].as_str().unwrap_or_default();
-    let user = event["user"]["username"].as_str().unwrap_or_default();
     MUTATING_VERBS.contains(&verb)
         && !request_uri(event).contains("dryRun")
-        && !user.starts_with("system:")
+        && !user(event).starts_with("system:")
+}
+
+/// The user who made the request.
+pub fn user(event: &Value) -> &str {
+    event["user"]["username"].as_str().unwrap_or_default()
+}
+
+/// A write (not a dry run) by one of the cluster's own components:
+/// controller-manager, scheduler or kwok.
+pub fn is_controller_write(event: &Value) -> bool {
+    let verb = event["verb"].as_str().unwrap_or_default();
+    MUTATING_VERBS.contains(&verb)
+        && !request_uri(event).contains("dryRun")
+        && [CONTROLLER_MANAGER_USER, SCHEDULER_USER, KWOK_USER].contains(&user(event))
 }
 
 /// Whether an event is about namespace `ns`: an object in it, or the

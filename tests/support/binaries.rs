@@ -1,14 +1,115 @@
-//! Finding the programs a fleet needs: kube-apiserver (built once and
-//! cached by `scripts/build-apiserver.sh`), etcd and openssl. Anything
-//! missing is a panic with what to do: tests must not pass without a cluster.
+//! Finding the programs a fleet needs, per Kubernetes version: built once
+//! and cached by `scripts/build-k8s.sh` (current release: kube-apiserver,
+//! kube-controller-manager, kube-scheduler, etcd 3.6, kwok) and
+//! `scripts/build-apiserver.sh` (v1.20.2 kube-apiserver), plus openssl.
+//! Anything missing is a panic saying what to do: tests must not pass
+//! without a cluster.
+//!
+//! Environment: `TRANCHE_K8S_BIN` (a directory holding the current
+//! release's binaries; default: what `scripts/build-k8s.sh` prints),
+//! `TRANCHE_KUBE_APISERVER` (the v1.20 kube-apiserver; default: what
+//! `scripts/build-apiserver.sh` prints), `TRANCHE_ETCD` (etcd for every
+//! version; default: the current release's etcd 3.6).
 
+use super::versions::K8s;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-/// Path of the kube-apiserver binary (`$TRANCHE_KUBE_APISERVER`, else the
-/// build script's output). Built at most once per test binary.
-pub fn kube_apiserver() -> PathBuf {
+/// A program of a control plane.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Program {
+    /// kube-apiserver.
+    Apiserver,
+    /// kube-controller-manager (current release only).
+    ControllerManager,
+    /// kube-scheduler (current release only).
+    Scheduler,
+    /// kwok, the fake kubelet for fake Nodes (current release only).
+    Kwok,
+}
+
+impl Program {
+    fn file_name(self) -> &'static str {
+        match self {
+            Program::Apiserver => "kube-apiserver",
+            Program::ControllerManager => "kube-controller-manager",
+            Program::Scheduler => "kube-scheduler",
+            Program::Kwok => "kwok",
+        }
+    }
+}
+
+/// Path of `program` for `version`; builds (or finds cached) on first use.
+pub fn program(version: K8s, program: Program) -> PathBuf {
+    match (version, program) {
+        (K8s::V1_20, Program::Apiserver) => oldest_apiserver(),
+        (K8s::V1_20, other) => panic!(
+            "{} is not built for Kubernetes 1.20: its fleets run kube-apiserver only",
+            other.file_name()
+        ),
+        (K8s::Current, p) => {
+            let path = current_dir().join(p.file_name());
+            assert!(
+                path.is_file(),
+                "{} is missing: run scripts/build-k8s.sh",
+                path.display()
+            );
+            path
+        }
+    }
+}
+
+/// Path of etcd (`$TRANCHE_ETCD`, else the current release's etcd 3.6,
+/// which v1.20's apiserver also works with).
+pub fn etcd() -> PathBuf {
+    if let Some(p) = std::env::var_os("TRANCHE_ETCD") {
+        return PathBuf::from(p);
+    }
+    let path = current_dir().join("etcd");
+    assert!(
+        path.is_file(),
+        "{} is missing: run scripts/build-k8s.sh or set TRANCHE_ETCD",
+        path.display()
+    );
+    path
+}
+
+/// The directory of the current release's binaries.
+fn current_dir() -> PathBuf {
+    static DIR: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    let found = DIR.get_or_init(|| {
+        if let Some(p) = std::env::var_os("TRANCHE_K8S_BIN") {
+            let p = PathBuf::from(p);
+            return if p.is_dir() {
+                Ok(p)
+            } else {
+                Err(format!(
+                    "TRANCHE_K8S_BIN={} is not a directory",
+                    p.display()
+                ))
+            };
+        }
+        run_build_script("scripts/build-k8s.sh").and_then(|p| {
+            if p.is_dir() {
+                Ok(p)
+            } else {
+                Err(format!(
+                    "build-k8s.sh printed {}, not a directory",
+                    p.display()
+                ))
+            }
+        })
+    });
+    match found {
+        Ok(p) => p.clone(),
+        Err(e) => panic!("no current Kubernetes release for the test fleet: {e}"),
+    }
+}
+
+/// The v1.20 kube-apiserver (`$TRANCHE_KUBE_APISERVER`, else the build
+/// script's output). Built at most once per test binary.
+fn oldest_apiserver() -> PathBuf {
     static BIN: OnceLock<Result<PathBuf, String>> = OnceLock::new();
     let found = BIN.get_or_init(|| {
         if let Some(p) = std::env::var_os("TRANCHE_KUBE_APISERVER") {
@@ -22,39 +123,43 @@ pub fn kube_apiserver() -> PathBuf {
                 ))
             };
         }
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/build-apiserver.sh");
-        let out = Command::new("bash")
-            .arg(&script)
-            .output()
-            .map_err(|e| format!("cannot run {}: {e}", script.display()))?;
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        let path = stdout.lines().last().map(str::trim).unwrap_or_default();
-        if out.status.success() && Path::new(path).is_file() {
-            Ok(PathBuf::from(path))
-        } else {
-            Err(format!(
-                "{} failed ({}):\n{}\n{}",
-                script.display(),
-                out.status,
-                stdout,
-                tail(&String::from_utf8_lossy(&out.stderr), 40)
-            ))
-        }
+        run_build_script("scripts/build-apiserver.sh").and_then(|p| {
+            if p.is_file() {
+                Ok(p)
+            } else {
+                Err(format!(
+                    "build-apiserver.sh printed {}, not a file",
+                    p.display()
+                ))
+            }
+        })
     });
     match found {
         Ok(p) => p.clone(),
-        Err(e) => panic!("no kube-apiserver for the test fleet: {e}"),
+        Err(e) => panic!("no kube-apiserver v1.20 for the test fleet: {e}"),
     }
 }
 
-/// Path of etcd (`$TRANCHE_ETCD`, else `etcd` on PATH or /usr/bin/etcd).
-pub fn etcd() -> PathBuf {
-    if let Some(p) = std::env::var_os("TRANCHE_ETCD") {
-        return PathBuf::from(p);
+/// Runs a build script of the repository; its last stdout line is a path.
+fn run_build_script(rel: &str) -> Result<PathBuf, String> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join(rel);
+    let out = Command::new("bash")
+        .arg(&script)
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", script.display()))?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let path = stdout.lines().last().map(str::trim).unwrap_or_default();
+    if out.status.success() && !path.is_empty() {
+        Ok(PathBuf::from(path))
+    } else {
+        Err(format!(
+            "{} failed ({}):\n{}\n{}",
+            script.display(),
+            out.status,
+            stdout,
+            tail(&String::from_utf8_lossy(&out.stderr), 40)
+        ))
     }
-    on_path("etcd").unwrap_or_else(|| {
-        panic!("etcd not found on PATH: install Debian's etcd-server (scripts/build-apiserver.sh does) or set TRANCHE_ETCD")
-    })
 }
 
 /// Path of openssl (used once per fleet for the service-account key pair).

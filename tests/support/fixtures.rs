@@ -1,15 +1,37 @@
 //! A small fleet repository for integration tests: clusters reached
 //! through the test kubeconfig's contexts (named like the clusters), one app
-//! `shop` (Namespace, Deployment, Service, ConfigMap, Secret), and a fast
-//! rollout policy.
+//! `shop` (Namespace, Deployment, Service, ConfigMap, Secret), a fast
+//! rollout policy, and an override that breaks the shop's pods on chosen
+//! clusters (so the real Deployment controller fails them).
 
 use super::{FixtureRepo, TestFleet};
 
-/// Rollout policy used by tests (fast timeouts; ratio 1:2:7).
+/// `progressDeadlineSeconds` of a broken Deployment ([`broken_override`]):
+/// the controller reports ProgressDeadlineExceeded some seconds after it.
+pub const PROGRESS_DEADLINE_SECONDS: u32 = 5;
+
+/// Rollout policy used by tests (ratio 1:2:7). The health timeout leaves
+/// the real Deployment controller time to report a broken Deployment
+/// (ProgressDeadlineExceeded) on a loaded machine; healthy ones pass in
+/// about a second.
 pub fn rollout_policy(on_failure: &str, bake: &str) -> String {
     format!(
         "apiVersion: tranche.dev/v1alpha1\nkind: RolloutPolicy\nmetadata: {{name: test}}\nspec:\n  \
-         steps: [1, 2, 7]\n  healthTimeout: 20s\n  bakeTime: {bake}\n  onFailure: {on_failure}\n  maxParallel: 10\n"
+         steps: [1, 2, 7]\n  healthTimeout: 90s\n  bakeTime: {bake}\n  onFailure: {on_failure}\n  maxParallel: 10\n"
+    )
+}
+
+/// An override (`apps/shop/overrides/broken.yaml`) that breaks the shop
+/// Deployment on `clusters`: its image tag becomes `broken`, whose pods
+/// kwok keeps crash-looping, and its progress deadline short, so the real
+/// Deployment controller reports ProgressDeadlineExceeded.
+pub fn broken_override(clusters: &[&str]) -> String {
+    format!(
+        "apiVersion: tranche.dev/v1alpha1\nkind: Override\nmetadata: {{name: broken}}\nspec:\n  resourceSelectors:\n    \
+         - {{kind: Deployment, name: web}}\n  overrideRules:\n    - targetCluster: {{clusterNames: [{}]}}\n      \
+         overriders:\n        imageOverrider:\n          - {{component: Tag, operator: replace, value: broken}}\n        \
+         plaintext:\n          - {{path: /spec/progressDeadlineSeconds, operator: add, value: {PROGRESS_DEADLINE_SECONDS}}}\n",
+        clusters.join(", ")
     )
 }
 

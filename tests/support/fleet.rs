@@ -1,33 +1,37 @@
-//! [`TestFleet`]: one etcd and one real kube-apiserver per cluster name,
-//! started concurrently, torn down on drop (or by the reaper).
+//! [`TestFleet`]: one etcd and, per cluster name, a kube-apiserver (plus,
+//! on the current release, controller-manager, scheduler and kwok with
+//! fake Nodes), started concurrently, torn down on drop (or by the reaper).
 
-use super::binaries::{etcd, kube_apiserver};
-use super::files::{new_token, write_fleet_files, write_kubeconfig, FleetFiles};
-use super::http;
+use super::apiserver::{start_etcd, wait_ready, LaunchSpec};
+use super::binaries::{etcd, program, Program};
+use super::control_plane::{write_stages, ComponentSpec, Components, NODES};
+use super::files::{write_fleet_files, write_kubeconfig, ContextEntry, FleetFiles, Tokens};
 use super::process::{free_ports, Proc, Reaper};
+use super::versions::K8s;
 use futures::future::join_all;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 use tempfile::TempDir;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-/// How many times a process is restarted on a port someone else took.
-const PORT_ATTEMPTS: u32 = 3;
-
-/// A fleet of real apiservers on loopback. See the module docs of
-/// `support` for the contexts, tokens and audit logs it provides.
+/// A fleet of real clusters on loopback. See the module docs of `support`
+/// for the contexts, tokens, components and audit logs it provides.
 pub struct TestFleet {
+    pub(super) version: K8s,
     pub(super) names: Vec<String>,
     pub(super) apiservers: BTreeMap<String, Apiserver>,
-    pub(super) admin_token: String,
-    pub(super) limited_token: String,
+    pub(super) tokens: Tokens,
     pub(super) kubeconfig: PathBuf,
+    pub(super) dir_path: PathBuf,
+    components: BTreeMap<String, Mutex<Components>>,
     etcd: Mutex<Proc>,
     etcd_url: String,
     files: FleetFiles,
     reaper: Reaper,
+    startup: Duration,
+    _budget: Option<OwnedSemaphorePermit>,
     // Options so Drop can remove them after the processes are dead.
     dir: Option<TempDir>,
     etcd_dir: Option<TempDir>,
@@ -41,13 +45,95 @@ pub(super) struct Apiserver {
     pub(super) proc: Mutex<Proc>,
 }
 
+/// How many current-release clusters owned fleets of one test binary may
+/// run at once (`TRANCHE_TEST_CLUSTERS`, default 12: about 7 GB). A fleet
+/// waits for room; a larger fleet takes the whole budget. Shared fleets
+/// live until the binary exits and are not counted.
+fn budget() -> (Arc<Semaphore>, u32) {
+    static BUDGET: OnceLock<(Arc<Semaphore>, u32)> = OnceLock::new();
+    BUDGET
+        .get_or_init(|| {
+            let n = std::env::var("TRANCHE_TEST_CLUSTERS")
+                .ok()
+                .and_then(|v| v.parse::<u32>().ok())
+                .filter(|n| *n > 0)
+                .unwrap_or(12);
+            (Arc::new(Semaphore::new(n as usize)), n)
+        })
+        .clone()
+}
+
 impl TestFleet {
-    /// Starts etcd and one apiserver per name (concurrently) and waits
-    /// until every `/readyz` answers. Panics, with the failing process's
-    /// log tail, if anything does not come up within about a minute.
+    /// A fleet of the current release (whole control planes), one cluster
+    /// per name. See [`TestFleet::start_on`].
     pub async fn start(names: &[&str]) -> TestFleet {
+        TestFleet::start_on(K8s::Current, names).await
+    }
+
+    /// Starts etcd and one cluster of `version` per name (concurrently) and
+    /// waits until every `/readyz` answers and, with controllers, every
+    /// fake Node is Ready. Panics, with the failing process's log tail, if
+    /// anything does not come up within about a minute.
+    pub async fn start_on(version: K8s, names: &[&str]) -> TestFleet {
+        TestFleet::launch(version, names, true).await
+    }
+
+    /// A fleet shared by every test of this test binary that asks for the
+    /// same version and names, started on first use. It lives until the
+    /// binary exits (the reaper then removes it), so tests sharing it must
+    /// use their own namespaces and must not `stop` its apiservers.
+    pub async fn shared(names: &[&str]) -> &'static TestFleet {
+        TestFleet::shared_on(K8s::Current, names).await
+    }
+
+    /// [`TestFleet::shared`] for `version`.
+    pub async fn shared_on(version: K8s, names: &[&str]) -> &'static TestFleet {
+        type Key = (K8s, Vec<String>);
+        static SHARED: tokio::sync::Mutex<BTreeMap<Key, &'static TestFleet>> =
+            tokio::sync::Mutex::const_new(BTreeMap::new());
+        let key = (version, names.iter().map(|n| n.to_string()).collect());
+        let mut shared = SHARED.lock().await;
+        if let Some(fleet) = shared.get(&key) {
+            return fleet;
+        }
+        let fleet = TestFleet::launch(version, names, false).await;
+        let fleet: &'static TestFleet = Box::leak(Box::new(fleet));
+        shared.insert(key, fleet);
+        fleet
+    }
+
+    /// [`TestFleet::shared_on`] when `TRANCHE_K8S` selects `version`, else
+    /// `None` (the test is skipped, saying so).
+    pub async fn shared_if_selected(
+        version: K8s,
+        names: &[&str],
+        test: &str,
+    ) -> Option<&'static TestFleet> {
+        if version.selected_for(test) {
+            Some(TestFleet::shared_on(version, names).await)
+        } else {
+            None
+        }
+    }
+
+    async fn launch(version: K8s, names: &[&str], counted: bool) -> TestFleet {
         assert!(!names.is_empty(), "a fleet needs at least one cluster");
-        let apiserver_bin = kube_apiserver();
+        let budget = match (counted, version.has_controllers()) {
+            (true, true) => {
+                let (semaphore, total) = budget();
+                let wanted = (names.len() as u32).min(total);
+                Some(
+                    semaphore
+                        .acquire_many_owned(wanted)
+                        .await
+                        .unwrap_or_else(|e| {
+                            panic!("the cluster budget is closed: {e}");
+                        }),
+                )
+            }
+            _ => None,
+        };
+        let apiserver_bin = program(version, Program::Apiserver);
         let etcd_bin = etcd();
         let started = Instant::now();
         let dir = tempfile::Builder::new()
@@ -66,23 +152,23 @@ impl TestFleet {
         .unwrap_or_else(|e| panic!("cannot create a temp dir for etcd: {e}"));
         let reaper = Reaper::start(&dir.path().join("pids"), &[dir.path(), etcd_dir.path()]);
 
-        let admin_token = new_token("admin");
-        let limited_token = new_token("limited");
-        let files = write_fleet_files(dir.path(), &admin_token, &limited_token);
+        let tokens = Tokens::new();
+        let files = write_fleet_files(dir.path(), &tokens);
         let (etcd_proc, etcd_url) =
             start_etcd(&etcd_bin, etcd_dir.path(), dir.path(), &reaper).await;
 
-        let timeout = Duration::from_secs(60 + 4 * names.len() as u64);
+        let timeout = Duration::from_secs(90 + 6 * names.len() as u64);
         let ports = free_ports(names.len());
         let launches = names.iter().zip(ports).map(|(name, port)| {
             let spec = LaunchSpec {
+                version,
                 bin: &apiserver_bin,
                 name,
                 dir: dir.path().join(name),
                 etcd_url: &etcd_url,
                 files: &files,
                 reaper: &reaper,
-                admin_token: &admin_token,
+                admin_token: &tokens.admin,
             };
             async move { spec.launch(port, timeout).await }
         });
@@ -100,57 +186,84 @@ impl TestFleet {
                 },
             );
         }
+        let server = |n: &str| format!("https://127.0.0.1:{}", apiservers[n].port);
+
+        let mut components = BTreeMap::new();
+        if version.has_controllers() {
+            let stages = write_stages(dir.path());
+            let servers: Vec<String> = names.iter().map(|n| server(n)).collect();
+            let starts = names.iter().zip(&servers).map(|(name, server)| {
+                let spec = ComponentSpec {
+                    name,
+                    dir: &apiservers[*name].dir,
+                    server,
+                    tokens: &tokens,
+                    sa_key: &files.sa_key,
+                    stages: &stages,
+                    reaper: &reaper,
+                };
+                async move { spec.start(timeout).await }
+            });
+            for (name, c) in names.iter().zip(join_all(starts).await) {
+                components.insert(name.to_string(), Mutex::new(c));
+            }
+        }
 
         let kubeconfig = dir.path().join("kubeconfig");
-        let servers: Vec<(String, String)> = names
+        let entries: Vec<ContextEntry> = names
             .iter()
-            .map(|n| {
-                (
-                    n.to_string(),
-                    format!("https://127.0.0.1:{}", apiservers[*n].port),
-                )
+            .map(|n| ContextEntry {
+                context: n.to_string(),
+                cluster: n.to_string(),
+                server: server(n),
             })
             .collect();
-        write_kubeconfig(&kubeconfig, &servers, &admin_token, &limited_token);
+        write_kubeconfig(&kubeconfig, &entries, &tokens);
+        let startup = started.elapsed();
+        let parts = if version.has_controllers() {
+            format!(
+                "apiserver, controller-manager, scheduler, kwok and {} Nodes each",
+                NODES.len()
+            )
+        } else {
+            "apiserver only".to_string()
+        };
         eprintln!(
-            "[test fleet] {} apiserver(s) ready in {:.1?}: {names:?}",
+            "[test fleet] {} cluster(s) of Kubernetes {version} ({parts}) ready in {startup:.1?}: {names:?}",
             names.len(),
-            started.elapsed()
         );
         TestFleet {
+            version,
             names: names.iter().map(|n| n.to_string()).collect(),
             apiservers,
-            admin_token,
-            limited_token,
+            tokens,
             kubeconfig,
+            dir_path: dir.path().to_path_buf(),
+            components,
             etcd: Mutex::new(etcd_proc),
             etcd_url,
             files,
             reaper,
+            startup,
+            _budget: budget,
             dir: Some(dir),
             etcd_dir: Some(etcd_dir),
         }
     }
 
-    /// A fleet shared by every test of this test binary that asks for the
-    /// same names, started on first use. It lives until the binary exits
-    /// (the reaper then removes it), so tests sharing it must use their own
-    /// namespaces and must not `stop` its apiservers.
-    pub async fn shared(names: &[&str]) -> &'static TestFleet {
-        static SHARED: tokio::sync::Mutex<BTreeMap<Vec<String>, &'static TestFleet>> =
-            tokio::sync::Mutex::const_new(BTreeMap::new());
-        let key: Vec<String> = names.iter().map(|n| n.to_string()).collect();
-        let mut shared = SHARED.lock().await;
-        if let Some(fleet) = shared.get(&key) {
-            return fleet;
-        }
-        let fleet: &'static TestFleet = Box::leak(Box::new(TestFleet::start(names).await));
-        shared.insert(key, fleet);
-        fleet
+    /// The Kubernetes version of every cluster of this fleet.
+    pub fn version(&self) -> K8s {
+        self.version
     }
 
-    /// Kills one apiserver (SIGKILL): the cluster is down. etcd and the
-    /// other apiservers keep running.
+    /// How long [`TestFleet::start_on`] took, until every cluster was ready.
+    pub fn startup_time(&self) -> Duration {
+        self.startup
+    }
+
+    /// Kills one apiserver (SIGKILL): the cluster is down. etcd, the other
+    /// clusters and this cluster's controllers keep running (they retry
+    /// until the apiserver is back).
     pub fn stop(&self, name: &str) {
         self.apiserver(name)
             .proc
@@ -164,19 +277,20 @@ impl TestFleet {
     pub async fn restart(&self, name: &str) {
         let a = self.apiserver(name);
         let spec = LaunchSpec {
-            bin: &kube_apiserver(),
+            version: self.version,
+            bin: &program(self.version, Program::Apiserver),
             name,
             dir: a.dir.clone(),
             etcd_url: &self.etcd_url,
             files: &self.files,
             reaper: &self.reaper,
-            admin_token: &self.admin_token,
+            admin_token: &self.tokens.admin,
         };
         let proc = spec.spawn(a.port);
         wait_ready(
             proc,
             &self.server_url(name),
-            &self.admin_token,
+            &self.tokens.admin,
             Duration::from_secs(60),
         )
         .await
@@ -192,6 +306,32 @@ impl TestFleet {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .pid()
+    }
+
+    /// `(label, pid)` of every running process of cluster `name`: its
+    /// apiserver, then controller-manager, scheduler and kwok if any.
+    pub fn process_ids(&self, name: &str) -> Vec<(String, u32)> {
+        let mut pids: Vec<(String, u32)> = Vec::new();
+        let a = self
+            .apiserver(name)
+            .proc
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        pids.extend(a.pid().map(|p| (a.label.clone(), p)));
+        if let Some(c) = self.components.get(name) {
+            let c = c.lock().unwrap_or_else(|p| p.into_inner());
+            pids.extend(
+                c.procs
+                    .iter()
+                    .filter_map(|p| Some((p.label.clone(), p.pid()?))),
+            );
+        }
+        pids
+    }
+
+    /// Process id of the fleet's etcd.
+    pub fn etcd_pid(&self) -> Option<u32> {
+        self.etcd.lock().unwrap_or_else(|p| p.into_inner()).pid()
     }
 
     /// Whether the apiserver `name` is running (not stopped).
@@ -212,6 +352,11 @@ impl TestFleet {
 
 impl Drop for TestFleet {
     fn drop(&mut self) {
+        for c in self.components.values() {
+            for p in &mut c.lock().unwrap_or_else(|p| p.into_inner()).procs {
+                p.kill();
+            }
+        }
         for a in self.apiservers.values() {
             a.proc.lock().unwrap_or_else(|p| p.into_inner()).kill();
         }
@@ -219,174 +364,5 @@ impl Drop for TestFleet {
         drop(self.dir.take());
         drop(self.etcd_dir.take());
         self.reaper.dismiss();
-    }
-}
-
-/// Starts etcd on free ports and waits for `/health`.
-async fn start_etcd(bin: &Path, data: &Path, logs: &Path, reaper: &Reaper) -> (Proc, String) {
-    for _ in 0..PORT_ATTEMPTS {
-        let ports = free_ports(2);
-        let (client, peer) = (
-            format!("http://127.0.0.1:{}", ports[0]),
-            format!("http://127.0.0.1:{}", ports[1]),
-        );
-        let mut cmd = Command::new(bin);
-        cmd.arg("--data-dir")
-            .arg(data.join("data"))
-            .args([
-                "--name",
-                "default",
-                "--listen-client-urls",
-                &client,
-                "--advertise-client-urls",
-                &client,
-            ])
-            .args([
-                "--listen-peer-urls",
-                &peer,
-                "--initial-advertise-peer-urls",
-                &peer,
-            ])
-            .args([
-                "--initial-cluster",
-                &format!("default={peer}"),
-                "--log-level",
-                "warn",
-            ]);
-        let mut proc = Proc::spawn("etcd", cmd, &logs.join("etcd.log"));
-        if let Some(pid) = proc.pid() {
-            reaper.track("etcd", pid);
-        }
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while Instant::now() < deadline {
-            if let Some(status) = proc.exited() {
-                let tail = proc.log_tail(30);
-                if tail.contains("address already in use") {
-                    break;
-                }
-                panic!("etcd exited ({status}) while starting:\n{tail}");
-            }
-            let health = http::client().get(format!("{client}/health")).send().await;
-            if let Ok(resp) = health {
-                if resp.text().await.unwrap_or_default().contains("true") {
-                    return (proc, client);
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        if proc.is_running() {
-            panic!(
-                "etcd did not become healthy within 30 s:\n{}",
-                proc.log_tail(30)
-            );
-        }
-    }
-    panic!("etcd could not get free ports after {PORT_ATTEMPTS} attempts");
-}
-
-/// Everything needed to (re)start one apiserver.
-struct LaunchSpec<'a> {
-    bin: &'a Path,
-    name: &'a str,
-    dir: PathBuf,
-    etcd_url: &'a str,
-    files: &'a FleetFiles,
-    reaper: &'a Reaper,
-    admin_token: &'a str,
-}
-
-impl LaunchSpec<'_> {
-    fn spawn(&self, port: u16) -> Proc {
-        std::fs::create_dir_all(self.dir.join("certs"))
-            .unwrap_or_else(|e| panic!("cannot create {}: {e}", self.dir.display()));
-        let path = |p: &Path| p.display().to_string();
-        let mut cmd = Command::new(self.bin);
-        cmd.args([
-            format!("--etcd-servers={}", self.etcd_url),
-            format!("--etcd-prefix=/{}", self.name),
-            "--bind-address=127.0.0.1".to_string(),
-            "--advertise-address=127.0.0.1".to_string(),
-            format!("--secure-port={port}"),
-            "--insecure-port=0".to_string(),
-            format!("--cert-dir={}", path(&self.dir.join("certs"))),
-            format!("--token-auth-file={}", path(&self.files.tokens)),
-            "--authorization-mode=RBAC".to_string(),
-            "--service-account-issuer=https://kubernetes.default.svc".to_string(),
-            format!("--service-account-key-file={}", path(&self.files.sa_pub)),
-            format!(
-                "--service-account-signing-key-file={}",
-                path(&self.files.sa_key)
-            ),
-            "--service-cluster-ip-range=10.0.0.0/24".to_string(),
-            format!("--audit-policy-file={}", path(&self.files.audit_policy)),
-            format!("--audit-log-path={}", path(&self.dir.join("audit.log"))),
-            "--audit-log-mode=blocking".to_string(),
-        ]);
-        let proc = Proc::spawn(
-            &format!("kube-apiserver {}", self.name),
-            cmd,
-            &self.dir.join("apiserver.log"),
-        );
-        if let Some(pid) = proc.pid() {
-            self.reaper.track(&format!("apiserver {}", self.name), pid);
-        }
-        proc
-    }
-
-    /// Spawns and waits for readiness, moving to another port if this one
-    /// was taken meanwhile. Returns the port and the process.
-    async fn launch(&self, mut port: u16, timeout: Duration) -> (u16, Proc) {
-        for _ in 0..PORT_ATTEMPTS {
-            let server = format!("https://127.0.0.1:{port}");
-            match wait_ready(self.spawn(port), &server, self.admin_token, timeout).await {
-                Ok(proc) => return (port, proc),
-                Err((why, tail)) if tail.contains("address already in use") => {
-                    eprintln!("[test fleet] {why}; retrying on another port");
-                    port = free_ports(1)[0];
-                }
-                Err((why, _)) => panic!("{why}"),
-            }
-        }
-        panic!(
-            "kube-apiserver {} could not get a free port after {PORT_ATTEMPTS} attempts",
-            self.name
-        );
-    }
-}
-
-/// Polls `/readyz` until 200. On exit or timeout: the reason (with the log
-/// tail) and the raw tail.
-async fn wait_ready(
-    mut proc: Proc,
-    server: &str,
-    token: &str,
-    timeout: Duration,
-) -> Result<Proc, (String, String)> {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if let Some(status) = proc.exited() {
-            let tail = proc.log_tail(40);
-            return Err((
-                format!(
-                    "{} exited ({status}) while starting at {server}:\n{tail}",
-                    proc.label
-                ),
-                tail,
-            ));
-        }
-        if http::is_ready(server, token).await {
-            return Ok(proc);
-        }
-        if Instant::now() > deadline {
-            let tail = proc.log_tail(40);
-            return Err((
-                format!(
-                    "{} not ready at {server} within {timeout:?}:\n{tail}",
-                    proc.label
-                ),
-                tail,
-            ));
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }

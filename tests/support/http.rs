@@ -53,8 +53,9 @@ pub async fn is_ready(server: &str, token: &str) -> bool {
     )
 }
 
-/// The URL path of an object (or of its collection when `name` is `None`),
-/// found through discovery of the object's own apiVersion.
+/// The URL path of an object (or of its collection when `name` is `None`:
+/// across all namespaces when `namespace` is `None` too), found through
+/// discovery of the object's own apiVersion.
 pub async fn resource_path(
     server: &str,
     token: &str,
@@ -81,8 +82,12 @@ pub async fn resource_path(
     let plural = resource["name"].as_str().unwrap_or_default();
     let mut path = base;
     if resource["namespaced"] == true {
-        let ns = namespace.unwrap_or_else(|| panic!("{kind} is namespaced: give a namespace"));
-        path.push_str(&format!("/namespaces/{ns}"));
+        match (namespace, name) {
+            (Some(ns), _) => path.push_str(&format!("/namespaces/{ns}")),
+            // A collection across all namespaces.
+            (None, None) => {}
+            (None, Some(_)) => panic!("{kind} is namespaced: give a namespace"),
+        }
     }
     path.push_str(&format!("/{plural}"));
     if let Some(name) = name {

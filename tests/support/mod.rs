@@ -1,42 +1,65 @@
-//! Test harness shared by the integration tests: REAL kube-apiservers on
-//! loopback (see /work/shared/K8S-TEST-CLUSTERS.md and
-//! `scripts/build-apiserver.sh`).
+//! Test harness shared by the integration tests: REAL Kubernetes clusters
+//! on loopback (see /work/shared/K8S-TEST-CLUSTERS.md, `scripts/build-k8s.sh`
+//! and `scripts/build-apiserver.sh`).
 //!
 //! Use from a test file with `mod support;` then:
 //!
 //! ```ignore
-//! let fleet = support::TestFleet::start(&["c1", "c2", "c3"]).await;  // owned
+//! let fleet = support::TestFleet::start(&["c1", "c2", "c3"]).await;  // owned, current release
 //! let fleet = support::TestFleet::shared(&["c1", "c2", "c3"]).await; // one per test binary
+//! let old = support::TestFleet::start_on(K8s::V1_20, &["o1"]).await; // kube-apiserver v1.20 only
 //! let c1 = fleet.cluster("c1").await;                 // Arc<dyn ClusterApi>, admin
 //! fleet.create_namespace("c1", "shop").await;
-//! fleet.patch_status("c1", "apps/v1", "Deployment", Some("shop"), "web", json!({...})).await;
 //! let since = fleet.audit_len("c1").await;
 //! // ... act ...
 //! assert!(fleet.mutating_requests_in("c1", "shop", since).await.is_empty());
 //! ```
 //!
+//! * A cluster of the current release ([`K8s::Current`]) is a whole control
+//!   plane: kube-apiserver, kube-controller-manager (all controllers),
+//!   kube-scheduler, and kwok playing the kubelet of 2 fake Nodes with
+//!   capacity (`control_plane`). Deployments get ReplicaSets and Pods, pods
+//!   are scheduled and become Ready, health comes from the real controllers,
+//!   deletes really garbage-collect and Namespaces really finalize. A pod
+//!   whose image ends in `:broken` crash-loops instead (kwok stages in
+//!   `tests/support/kwok/`), so its Deployment fails with
+//!   ProgressDeadlineExceeded after `progressDeadlineSeconds`.
+//! * A cluster of v1.20 ([`K8s::V1_20`]) is a kube-apiserver alone, for
+//!   tests of what differs there; `TRANCHE_K8S` selects versions
+//!   (`versions`).
 //! * One etcd (data on tmpfs) serves every apiserver of a fleet, each with
-//!   its own `--etcd-prefix=/<name>`; apiservers start concurrently (about
-//!   3–5 s for a few, on 2 cores).
+//!   its own `--etcd-prefix=/<name>`; clusters start concurrently.
 //! * The kubeconfig has a context per cluster, named like the cluster
 //!   (user `admin`, in `system:masters`), and `<name>-limited` contexts
 //!   (user `limited`, no RBAC grants: every request is 403).
-//! * Every request is audited (`level: Metadata`): [`TestFleet::audit_events`]
-//!   and [`TestFleet::mutating_requests`] count what tranche really sent.
-//! * No controllers run: tests play them with [`TestFleet::patch_status`].
+//!   [`TestFleet::kubeconfig_with_contexts`] writes one with other names.
+//! * Every request is audited (`level: Metadata`; the components' reads and
+//!   kwok's heartbeats are left out). The components have their own users
+//!   (`system:kube-controller-manager`, `system:kube-scheduler`,
+//!   `system:kwok`): [`TestFleet::mutating_requests`] counts what tranche
+//!   (and the test) really sent, [`TestFleet::controller_writes`] what the
+//!   controllers did.
+//! * Sharing: tranche keeps its inventories cluster-wide (namespace
+//!   `tranche-system`) and prunes apps that left a cluster, so tests that
+//!   run tranche end to end own their fleet; tests of the driver share one
+//!   per binary and keep to their own namespaces. Owned current-release
+//!   fleets of one binary stay within `TRANCHE_TEST_CLUSTERS` clusters at
+//!   once (default 12), waiting for room.
 //! * Nothing leaks: `Drop` kills the processes and removes the temp dirs;
 //!   a reaper process also does it if the test binary dies or exits
 //!   without dropping (shared fleets).
 //! * Missing binaries fail loudly: a test never passes without a cluster.
 //!
-//! Environment: `TRANCHE_KUBE_APISERVER` (binary; default: built/cached by
-//! `scripts/build-apiserver.sh`), `TRANCHE_ETCD` (default: `etcd` on PATH).
+//! Environment: `TRANCHE_K8S`, `TRANCHE_K8S_BIN`, `TRANCHE_KUBE_APISERVER`,
+//! `TRANCHE_ETCD` (see `binaries`), `TRANCHE_TEST_CLUSTERS`.
 
 #![allow(dead_code, unused_imports)]
 
+mod apiserver;
 mod audit;
 mod binaries;
 pub mod browser;
+pub mod control_plane;
 pub mod controller;
 pub mod daemon;
 mod files;
@@ -50,11 +73,13 @@ pub mod proxy;
 pub mod repo;
 mod requests;
 pub mod two_commits;
+pub mod versions;
 
-pub use audit::{concerns_namespace, is_mutating, object_ref};
-pub use controller::FakeController;
+pub use audit::{concerns_namespace, is_controller_write, is_mutating, object_ref, user};
+pub use controller::CustomResourceController;
 pub use fleet::TestFleet;
 pub use repo::FixtureRepo;
+pub use versions::K8s;
 
 use std::future::Future;
 use std::time::{Duration, Instant};
@@ -78,7 +103,7 @@ where
     }
 }
 
-/// Runs the real `tranche` binary with `args` (async, so fake controllers
+/// Runs the real `tranche` binary with `args` (async, so tasks of the test
 /// keep running) and returns its output.
 pub async fn tranche(args: &[&str]) -> std::process::Output {
     tokio::process::Command::from(tranche_command(args))
@@ -101,4 +126,26 @@ fn tranche_command(args: &[&str]) -> std::process::Command {
         .env("NO_COLOR", "1")
         .env_remove("KUBECONFIG");
     command
+}
+
+/// Checks that a log shows health waits as a log should: at least one
+/// `waiting for health` line, and never the same wait twice in a row
+/// unless the second is a heartbeat (`still waiting after …`). Only lines
+/// containing `only` count (e.g. one rollout's commit in a daemon log).
+/// Returns the wait lines.
+pub fn assert_waits_not_repeated<'a>(log: &'a str, only: &str) -> Vec<&'a str> {
+    let waits: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains(only))
+        .filter_map(|l| l.find("waiting for health").map(|at| &l[at..]))
+        .collect();
+    assert!(!waits.is_empty(), "no health wait was shown:\n{log}");
+    for pair in waits.windows(2) {
+        assert!(
+            pair[0] != pair[1] || pair[1].contains("still waiting after"),
+            "a health wait line repeats: {:?}\n{log}",
+            pair[1]
+        );
+    }
+    waits
 }

@@ -3,11 +3,12 @@
 //! audit logs.
 
 use super::audit::{self, MARKER_PARAM};
+use super::files::{write_kubeconfig, ContextEntry};
 use super::fleet::TestFleet;
 use super::http;
 use reqwest::Method;
 use serde_json::{json, Value};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -25,6 +26,24 @@ impl TestFleet {
         &self.kubeconfig
     }
 
+    /// Writes another kubeconfig (in the fleet's directory, named `file`)
+    /// whose contexts have the given names: `(context, cluster)` pairs, e.g.
+    /// to reach the fleet through the `spec.context` values of an existing
+    /// fleet repository. Each context also has a `<context>-limited` twin.
+    pub fn kubeconfig_with_contexts(&self, file: &str, contexts: &[(&str, &str)]) -> PathBuf {
+        let entries: Vec<ContextEntry> = contexts
+            .iter()
+            .map(|(context, cluster)| ContextEntry {
+                context: context.to_string(),
+                cluster: cluster.to_string(),
+                server: self.server_url(cluster),
+            })
+            .collect();
+        let path = self.dir_path.join(file);
+        write_kubeconfig(&path, &entries, &self.tokens);
+        path
+    }
+
     /// `https://127.0.0.1:<port>` of one apiserver.
     pub fn server_url(&self, name: &str) -> String {
         format!("https://127.0.0.1:{}", self.apiserver(name).port)
@@ -32,12 +51,12 @@ impl TestFleet {
 
     /// Bearer token of `admin` (`system:masters`).
     pub fn admin_token(&self) -> &str {
-        &self.admin_token
+        &self.tokens.admin
     }
 
     /// Bearer token of `limited` (no RBAC grants).
     pub fn limited_token(&self) -> &str {
-        &self.limited_token
+        &self.tokens.limited
     }
 
     /// tranche's driver for cluster `name`, through the kubeconfig context
@@ -72,7 +91,7 @@ impl TestFleet {
         let body = body.map(|b| (content_type, b.to_string()));
         http::send(
             &self.server_url(name),
-            &self.admin_token,
+            &self.tokens.admin,
             method,
             path,
             body,
@@ -92,11 +111,30 @@ impl TestFleet {
     ) -> String {
         http::resource_path(
             &self.server_url(name),
-            &self.admin_token,
+            &self.tokens.admin,
             api_version,
             kind,
             ns,
             Some(obj),
+        )
+        .await
+    }
+
+    /// URL path of a collection (`ns` `None`: across all namespaces).
+    pub async fn collection_path(
+        &self,
+        name: &str,
+        api_version: &str,
+        kind: &str,
+        ns: Option<&str>,
+    ) -> String {
+        http::resource_path(
+            &self.server_url(name),
+            &self.tokens.admin,
+            api_version,
+            kind,
+            ns,
+            None,
         )
         .await
     }
@@ -182,10 +220,11 @@ impl TestFleet {
         }
     }
 
-    /// Plays the controller: merge-patches `status` of an object through
-    /// its `/status` subresource (e.g. to make a Deployment available or
-    /// failed). Returns the object; panics if the apiserver refuses (status
-    /// must still validate, e.g. readyReplicas ≥ availableReplicas).
+    /// Plays the controller of a custom resource (no process runs one):
+    /// merge-patches `status` of an object through its `/status`
+    /// subresource. Built-in kinds have their real controllers on the
+    /// current release; do not fake their status. Returns the object; panics
+    /// if the apiserver refuses.
     pub async fn patch_status(
         &self,
         name: &str,
@@ -238,6 +277,18 @@ impl TestFleet {
             .into_iter()
             .skip(since)
             .filter(audit::is_mutating)
+            .collect()
+    }
+
+    /// Writes the cluster's own components made (controller-manager,
+    /// scheduler, kwok) since audit index `since`, e.g. the Deployment
+    /// controller's status updates.
+    pub async fn controller_writes(&self, name: &str, since: usize) -> Vec<Value> {
+        let events = self.audit_events(name).await;
+        events
+            .into_iter()
+            .skip(since)
+            .filter(audit::is_controller_write)
             .collect()
     }
 

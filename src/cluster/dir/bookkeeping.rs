@@ -1,7 +1,9 @@
 //! What the directory driver adds to applied objects, like an apiserver
 //! would: `creationTimestamp` and `uid` once, `resourceVersion` and
 //! `generation` bumped only when the content changes, so re-applying the
-//! same object is visibly a no-op. Pure: the clock and uid are passed in.
+//! same object is visibly a no-op; and the status of a
+//! CustomResourceDefinition, which the directory serves as soon as it is
+//! stored ([`serve_crd`]). Pure: the clock and uid are passed in.
 
 use serde_json::{Map, Value};
 
@@ -91,6 +93,42 @@ pub fn merge(
     }
 }
 
+/// Gives a CustomResourceDefinition the status an apiserver reports once
+/// it serves the kind: names accepted as given, `NamesAccepted` and
+/// `Established` true, the storage version stored. A directory cluster
+/// serves every kind at once, so nothing would ever set this otherwise (and
+/// waiting for `Established` would time out). No timestamps, so re-applying
+/// the same CRD stays a no-op. Other objects are left alone.
+pub fn serve_crd(obj: &mut Value) {
+    let (group, kind) = crate::kinds::group_kind(obj);
+    if !crate::kinds::is_crd(group, kind) {
+        return;
+    }
+    let names = obj.pointer("/spec/names").cloned().unwrap_or(Value::Null);
+    let stored: Vec<Value> = obj
+        .pointer("/spec/versions")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|v| v.get("storage").and_then(Value::as_bool) == Some(true))
+        .filter_map(|v| v.get("name").cloned())
+        .collect();
+    let condition = |type_: &str, reason: &str| serde_json::json!({"type": type_, "status": "True", "reason": reason});
+    if let Some(map) = obj.as_object_mut() {
+        map.insert(
+            "status".to_string(),
+            serde_json::json!({
+                "acceptedNames": names,
+                "conditions": [
+                    condition("NamesAccepted", "NoConflicts"),
+                    condition("Established", "InitialNamesAccepted"),
+                ],
+                "storedVersions": stored,
+            }),
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -136,5 +174,23 @@ mod tests {
         assert_eq!(m.object["metadata"]["uid"], "uid-1");
         assert_eq!(m.object["metadata"]["creationTimestamp"], "t0");
         assert_eq!(m.object["data"]["k"], "2");
+    }
+
+    #[test]
+    fn stored_crds_are_established() {
+        let mut crd = serde_json::json!({
+            "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+            "metadata": {"name": "widgets.example.com"},
+            "spec": {"group": "example.com", "scope": "Namespaced",
+                     "names": {"kind": "Widget", "plural": "widgets"},
+                     "versions": [{"name": "v1", "served": true, "storage": true}]}
+        });
+        serve_crd(&mut crd);
+        assert!(crate::rollout::health::generic::crd(&crd).is_healthy());
+        assert_eq!(crd["status"]["acceptedNames"]["kind"], "Widget");
+        assert_eq!(crd["status"]["storedVersions"], serde_json::json!(["v1"]));
+        let mut cm = serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap"});
+        serve_crd(&mut cm);
+        assert!(cm.get("status").is_none());
     }
 }

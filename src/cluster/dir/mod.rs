@@ -8,7 +8,15 @@
 //! object is stored as given, plus apiserver-like bookkeeping
 //! (module `bookkeeping`) so an identical re-apply changes nothing. There are no
 //! field managers (no conflicts), no defaulting, no validation beyond
-//! identity, and no controllers: [`ClusterApi::has_controllers`] is false.
+//! identity and scope, and no controllers: [`ClusterApi::has_controllers`]
+//! is false. A stored CustomResourceDefinition is served at once, as the
+//! apiserver does: it is reported `Established` (module `bookkeeping`).
+//!
+//! Scope is checked before every read or write: an object whose kind is
+//! cluster-scoped (built-in table, or a stored CRD) but that names a
+//! namespace, or whose kind is namespaced but that names none, is refused
+//! with [`ClusterError::WrongScope`], never stored under another scope. A
+//! kind neither knows keeps the scope the object gives.
 //! Objects are stored per group, so `autoscaling/v1` and
 //! `autoscaling/v2beta2` HPAs of one name are the same file, returned with
 //! the apiVersion they were last applied with.
@@ -19,6 +27,7 @@ pub mod selector;
 mod store;
 
 use crate::cluster::{ApplyOptions, ClusterApi, ClusterError};
+use crate::kinds::Scope;
 use crate::object::ObjectRef;
 use async_trait::async_trait;
 use scope::KnownScope;
@@ -27,9 +36,6 @@ use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
-
-/// Namespace of namespaced objects applied without one (as kubectl does).
-pub const DEFAULT_NAMESPACE: &str = "default";
 
 /// A cluster that is a directory.
 #[derive(Debug, Clone)]
@@ -127,28 +133,37 @@ impl Inner {
             .unwrap_or(KnownScope::Unknown))
     }
 
-    /// The namespace an object lives under: defaulted for namespaced kinds,
-    /// dropped for cluster-scoped ones, as given for unknown kinds.
-    fn effective_namespace(
+    /// Refuses a namespace that does not fit the kind's scope.
+    fn check_scope(
         &self,
         group: &str,
         kind: &str,
         ns: Option<&str>,
-    ) -> Result<Option<String>, ClusterError> {
-        Ok(match self.known_scope(group, kind)? {
-            KnownScope::Cluster => None,
-            KnownScope::Namespaced => Some(ns.unwrap_or(DEFAULT_NAMESPACE).to_string()),
-            KnownScope::Unknown => ns.map(str::to_string),
+        object: &str,
+    ) -> Result<(), ClusterError> {
+        let message = match (self.known_scope(group, kind)?, ns) {
+            (KnownScope::Cluster, Some(ns)) => format!(
+                "{kind} is cluster-scoped on this cluster but namespace {ns:?} was given; tranche \
+                 never moves an object to another scope"
+            ),
+            (KnownScope::Namespaced, None) => {
+                format!("{kind} is namespaced on this cluster but no namespace was given")
+            }
+            _ => return Ok(()),
+        };
+        Err(ClusterError::WrongScope {
+            cluster: self.name.clone(),
+            object: object.to_string(),
+            message,
         })
     }
 
-    fn object_path(&self, id: &ObjectRef) -> Result<(PathBuf, Option<String>), ClusterError> {
+    fn object_path(&self, id: &ObjectRef) -> Result<PathBuf, ClusterError> {
         let what = id.to_string();
-        let ns = self.effective_namespace(id.group(), &id.kind, id.namespace.as_deref())?;
+        let ns = id.namespace.as_deref();
+        self.check_scope(id.group(), &id.kind, ns, &what)?;
         let kind_dir = self.kind_dir(id.group(), &id.kind, &what)?;
-        let path = store::object_path(&kind_dir, ns.as_deref(), &id.name)
-            .map_err(|m| self.invalid(&what, m))?;
-        Ok((path, ns))
+        store::object_path(&kind_dir, ns, &id.name).map_err(|m| self.invalid(&what, m))
     }
 
     fn apply(&self, object: Value, opts: ApplyOptions) -> Result<Value, ClusterError> {
@@ -159,14 +174,14 @@ impl Inner {
             ));
         };
         let what = id.to_string();
-        let (path, ns) = self.object_path(&id)?;
+        let path = self.object_path(&id)?;
         let mut object = object;
-        if let Some(meta) = object.get_mut("metadata").and_then(Value::as_object_mut) {
-            match ns {
-                Some(ns) => meta.insert("namespace".to_string(), Value::String(ns)),
-                None => meta.remove("namespace"),
-            };
+        if id.namespace.is_none() {
+            if let Some(meta) = object.get_mut("metadata").and_then(Value::as_object_mut) {
+                meta.remove("namespace");
+            }
         }
+        bookkeeping::serve_crd(&mut object);
         let _guard = self.writes.lock().unwrap_or_else(|p| p.into_inner());
         let existing = store::read(&path).map_err(|e| self.io_error(&what, e))?;
         let now = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
@@ -187,6 +202,7 @@ impl Inner {
         let what = format!("list {kind}");
         let selector = selector::parse_selector(selector).map_err(|m| self.invalid(&what, m))?;
         let group = api_version.split_once('/').map(|(g, _)| g).unwrap_or("");
+        self.check_list_scope(group, kind, namespace, &what)?;
         let kind_dir = self.kind_dir(group, kind, &what)?;
         let scopes = match (self.known_scope(group, kind)?, namespace) {
             (KnownScope::Cluster, _) => vec![store::CLUSTER_SCOPE_DIR.to_string()],
@@ -206,6 +222,21 @@ impl Inner {
             );
         }
         Ok(out)
+    }
+
+    /// A list of a cluster-scoped kind in one namespace is refused; a
+    /// namespaced kind without a namespace lists every namespace.
+    fn check_list_scope(
+        &self,
+        group: &str,
+        kind: &str,
+        namespace: Option<&str>,
+        what: &str,
+    ) -> Result<(), ClusterError> {
+        match namespace {
+            Some(_) => self.check_scope(group, kind, namespace, what),
+            None => Ok(()),
+        }
     }
 
     fn is_namespaced(&self, api_version: &str, kind: &str) -> Result<bool, ClusterError> {
@@ -262,6 +293,19 @@ impl ClusterApi for DirCluster {
         .await
     }
 
+    async fn scope(&self, api_version: &str, kind: &str) -> Result<Option<Scope>, ClusterError> {
+        let group = crate::kinds::group_of(api_version).to_string();
+        let kind = kind.to_string();
+        self.blocking(format!("scope of {kind}"), move |inner| {
+            Ok(match inner.known_scope(&group, &kind)? {
+                KnownScope::Namespaced => Some(Scope::Namespaced),
+                KnownScope::Cluster => Some(Scope::Cluster),
+                KnownScope::Unknown => None,
+            })
+        })
+        .await
+    }
+
     async fn is_namespaced(&self, api_version: &str, kind: &str) -> Result<bool, ClusterError> {
         let (api_version, kind) = (api_version.to_string(), kind.to_string());
         self.blocking(format!("scope of {kind}"), move |inner| {
@@ -273,7 +317,7 @@ impl ClusterApi for DirCluster {
     async fn get(&self, id: &ObjectRef) -> Result<Option<Value>, ClusterError> {
         let id = id.clone();
         self.blocking(id.to_string(), move |inner| {
-            let (path, _) = inner.object_path(&id)?;
+            let path = inner.object_path(&id)?;
             store::read(&path).map_err(|e| inner.io_error(&id.to_string(), e))
         })
         .await
@@ -303,7 +347,7 @@ impl ClusterApi for DirCluster {
     async fn delete(&self, id: &ObjectRef) -> Result<(), ClusterError> {
         let id = id.clone();
         self.blocking(id.to_string(), move |inner| {
-            let (path, _) = inner.object_path(&id)?;
+            let path = inner.object_path(&id)?;
             let _guard = inner.writes.lock().unwrap_or_else(|p| p.into_inner());
             store::remove(&path, &inner.dir).map_err(|e| inner.io_error(&id.to_string(), e))
         })

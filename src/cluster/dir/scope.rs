@@ -1,11 +1,10 @@
 //! Which kinds are namespaced, for the directory driver (there is no
-//! apiserver to ask). Built-in cluster-scoped kinds come from the model's
-//! table ([`crate::model::kinds`], so loading and the driver agree),
-//! built-in namespaced kinds from the table below; custom kinds from a CRD
-//! stored in the same directory cluster; anything else is decided by the
-//! object itself (a namespace means namespaced).
+//! apiserver to ask): built-in kinds from the kind table
+//! ([`crate::kinds`], by group and kind, so loading and the driver agree),
+//! custom kinds from a CRD stored in the same directory cluster. A kind
+//! neither knows is `Unknown`.
 
-use crate::model::kinds::is_builtin_cluster_scoped;
+use crate::kinds::{KindTable, Scope};
 
 /// Scope of a kind as far as the directory driver knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -14,49 +13,16 @@ pub enum KnownScope {
     Namespaced,
     /// Objects are cluster-wide.
     Cluster,
-    /// Not a built-in kind tranche knows.
+    /// Neither a built-in kind nor one a stored CRD declares.
     Unknown,
 }
 
-/// Built-in namespaced kinds, by (group, kind).
-const NAMESPACED: &[(&str, &str)] = &[
-    ("", "ConfigMap"),
-    ("", "Endpoints"),
-    ("", "Event"),
-    ("", "LimitRange"),
-    ("", "PersistentVolumeClaim"),
-    ("", "Pod"),
-    ("", "ReplicationController"),
-    ("", "ResourceQuota"),
-    ("", "Secret"),
-    ("", "Service"),
-    ("", "ServiceAccount"),
-    ("apps", "ControllerRevision"),
-    ("apps", "DaemonSet"),
-    ("apps", "Deployment"),
-    ("apps", "ReplicaSet"),
-    ("apps", "StatefulSet"),
-    ("autoscaling", "HorizontalPodAutoscaler"),
-    ("batch", "CronJob"),
-    ("batch", "Job"),
-    ("coordination.k8s.io", "Lease"),
-    ("discovery.k8s.io", "EndpointSlice"),
-    ("events.k8s.io", "Event"),
-    ("networking.k8s.io", "Ingress"),
-    ("networking.k8s.io", "NetworkPolicy"),
-    ("policy", "PodDisruptionBudget"),
-    ("rbac.authorization.k8s.io", "Role"),
-    ("rbac.authorization.k8s.io", "RoleBinding"),
-];
-
 /// The scope of a built-in kind (any version of its group).
 pub fn builtin_scope(group: &str, kind: &str) -> KnownScope {
-    if is_builtin_cluster_scoped(group, kind) {
-        KnownScope::Cluster
-    } else if NAMESPACED.iter().any(|&(g, k)| g == group && k == kind) {
-        KnownScope::Namespaced
-    } else {
-        KnownScope::Unknown
+    match KindTable::builtin().scope(group, kind) {
+        Some(Scope::Cluster) => KnownScope::Cluster,
+        Some(Scope::Namespaced) => KnownScope::Namespaced,
+        None => KnownScope::Unknown,
     }
 }
 

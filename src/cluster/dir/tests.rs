@@ -79,20 +79,12 @@ async fn dry_run_returns_the_result_without_writing() {
 #[tokio::test]
 async fn scope_comes_from_builtin_kinds_crds_or_the_object() {
     let (tmp, c) = cluster();
-    // A namespace on a cluster-scoped kind is ignored; a namespaced kind
-    // without one lands in "default".
-    let ns = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop", "namespace": "x"}});
+    let ns = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}});
     let stored = c.apply(&ns, ApplyOptions::default()).await.unwrap();
     assert!(stored["metadata"].get("namespace").is_none());
     assert!(tmp
         .path()
         .join("dev/core/Namespace/_cluster/shop.yaml")
-        .is_file());
-    let cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}});
-    c.apply(&cm, ApplyOptions::default()).await.unwrap();
-    assert!(tmp
-        .path()
-        .join("dev/core/ConfigMap/default/c.yaml")
         .is_file());
     assert!(!c.is_namespaced("v1", "Namespace").await.unwrap());
     assert!(c.is_namespaced("apps/v1", "Deployment").await.unwrap());
@@ -105,7 +97,7 @@ async fn scope_comes_from_builtin_kinds_crds_or_the_object() {
     assert!(c.is_namespaced("example.com/v1", "Widget").await.unwrap());
     c.apply(&crd, ApplyOptions::default()).await.unwrap();
     assert!(!c.is_namespaced("example.com/v1", "Widget").await.unwrap());
-    let w = json!({"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w", "namespace": "shop"}});
+    let w = json!({"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}});
     c.apply(&w, ApplyOptions::default()).await.unwrap();
     assert!(tmp
         .path()
@@ -115,6 +107,89 @@ async fn scope_comes_from_builtin_kinds_crds_or_the_object() {
     let g = json!({"apiVersion": "other.io/v1", "kind": "Gadget", "metadata": {"name": "g"}});
     c.apply(&g, ApplyOptions::default()).await.unwrap();
     assert!(!c.is_namespaced("other.io/v1", "Gadget").await.unwrap());
+}
+
+#[tokio::test]
+async fn objects_whose_namespace_does_not_fit_their_scope_are_refused_not_moved() {
+    let (tmp, c) = cluster();
+    let crd = json!({
+        "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": {"name": "widgets.example.com"},
+        "spec": {"group": "example.com", "names": {"kind": "Widget", "plural": "widgets"}, "scope": "Cluster"}
+    });
+    c.apply(&crd, ApplyOptions::default()).await.unwrap();
+    let refused = [
+        json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop", "namespace": "x"}}),
+        json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+               "metadata": {"name": "admins", "namespace": "team-a"}}),
+        json!({"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w", "namespace": "team-a"}}),
+        json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}}),
+    ];
+    for obj in refused {
+        let err = c.apply(&obj, ApplyOptions::default()).await.unwrap_err();
+        assert!(matches!(err, ClusterError::WrongScope { .. }), "{err}");
+        let id = ObjectRef::from_object(&obj).unwrap();
+        let err = c.get(&id).await.unwrap_err();
+        assert!(matches!(err, ClusterError::WrongScope { .. }), "{err}");
+        assert!(c.delete(&id).await.is_err());
+    }
+    let err = c
+        .list("v1", "Namespace", Some("x"), "")
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("Namespace is cluster-scoped on this cluster"),
+        "{err}"
+    );
+    // Only the CRD was written.
+    let mut written = Vec::new();
+    for entry in walk(&tmp.path().join("dev")) {
+        written.push(entry);
+    }
+    assert_eq!(
+        written,
+        ["apiextensions.k8s.io/CustomResourceDefinition/_cluster/widgets.example.com.yaml"]
+    );
+}
+
+/// Every file under `dir`, relative, sorted.
+fn walk(dir: &std::path::Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push(p.strip_prefix(dir).unwrap().display().to_string());
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[tokio::test]
+async fn stored_crds_are_established_at_once() {
+    let (_tmp, c) = cluster();
+    let crd = json!({
+        "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": {"name": "widgets.example.com"},
+        "spec": {"group": "example.com", "names": {"kind": "Widget", "plural": "widgets"}, "scope": "Namespaced",
+                 "versions": [{"name": "v1", "served": true, "storage": true}]}
+    });
+    let stored = c.apply(&crd, ApplyOptions::default()).await.unwrap();
+    assert!(
+        crate::rollout::health::evaluate(&stored).is_healthy(),
+        "{stored}"
+    );
+    let again = c.apply(&crd, ApplyOptions::default()).await.unwrap();
+    assert_eq!(
+        again["metadata"]["resourceVersion"],
+        stored["metadata"]["resourceVersion"]
+    );
 }
 
 #[tokio::test]

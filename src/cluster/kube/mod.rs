@@ -9,10 +9,19 @@
 //! timeouts make a dead apiserver fail fast as
 //! [`ClusterError::Unreachable`]. Errors are classified in module `classify`.
 //!
+//! Scope comes from discovery and is checked before every request: a
+//! cluster-scoped kind given a namespace, or a namespaced kind given none,
+//! is refused with [`ClusterError::WrongScope`] (never sent to another
+//! scope, never put into the context's default namespace).
+//!
+//! Servers before 1.22 get `protocol: TCP` filled into ports that omit it
+//! (module `defaults`); the server version is read once.
+//!
 //! Secrets: request and response bodies are never logged or put into
 //! errors; only the apiserver's status message is.
 
 mod classify;
+mod defaults;
 mod discovery;
 mod kubeconfig;
 mod retry;
@@ -50,6 +59,9 @@ pub struct KubeCluster {
     client: Client,
     discovery: DiscoveryCache,
     backoff: Backoff,
+    /// Whether applies need client-side port protocols (read once from
+    /// `/version`).
+    port_protocols: tokio::sync::OnceCell<bool>,
 }
 
 impl std::fmt::Debug for KubeCluster {
@@ -140,6 +152,7 @@ impl KubeCluster {
             client,
             discovery: DiscoveryCache::default(),
             backoff: Backoff::default(),
+            port_protocols: tokio::sync::OnceCell::new(),
         })
     }
 
@@ -188,6 +201,20 @@ impl KubeCluster {
         }
     }
 
+    /// Whether this server's apply needs `protocol` defaulted on ports
+    /// (see module `defaults`); asks `/version` once.
+    async fn needs_port_protocols(&self) -> Result<bool, ClusterError> {
+        self.port_protocols
+            .get_or_try_init(|| async {
+                let info = self
+                    .call("/version", || self.client.apiserver_version())
+                    .await?;
+                Ok(defaults::server_needs_port_protocols(&info))
+            })
+            .await
+            .copied()
+    }
+
     fn unknown_kind(&self, api_version: &str, kind: &str) -> ClusterError {
         ClusterError::UnknownKind {
             cluster: self.name.clone(),
@@ -196,13 +223,40 @@ impl KubeCluster {
         }
     }
 
-    /// The dynamic API for one object (`namespace` ignored for
-    /// cluster-scoped kinds; the context's default namespace when absent).
-    fn object_api(&self, r: &Resolved, namespace: Option<&str>) -> Api<DynamicObject> {
+    /// The dynamic API for one object whose namespace fits its kind's
+    /// scope; refused (no request made) when it does not.
+    fn object_api(
+        &self,
+        r: &Resolved,
+        namespace: Option<&str>,
+        object: &str,
+    ) -> Result<Api<DynamicObject>, ClusterError> {
         match (r.namespaced, namespace) {
-            (true, Some(ns)) => Api::namespaced_with(self.client.clone(), ns, &r.resource),
-            (true, None) => Api::default_namespaced_with(self.client.clone(), &r.resource),
-            (false, _) => Api::all_with(self.client.clone(), &r.resource),
+            (true, Some(ns)) => Ok(Api::namespaced_with(self.client.clone(), ns, &r.resource)),
+            (false, None) => Ok(Api::all_with(self.client.clone(), &r.resource)),
+            (namespaced, namespace) => Err(self.wrong_scope(r, namespaced, namespace, object)),
+        }
+    }
+
+    fn wrong_scope(
+        &self,
+        r: &Resolved,
+        namespaced: bool,
+        namespace: Option<&str>,
+        object: &str,
+    ) -> ClusterError {
+        let kind = &r.resource.kind;
+        let message = match namespace {
+            Some(ns) if !namespaced => format!(
+                "{kind} is cluster-scoped on this cluster but namespace {ns:?} was given; tranche \
+                 never moves an object to another scope"
+            ),
+            _ => format!("{kind} is namespaced on this cluster but no namespace was given"),
+        };
+        ClusterError::WrongScope {
+            cluster: self.name.clone(),
+            object: object.to_string(),
+            message,
         }
     }
 
@@ -258,8 +312,8 @@ impl ClusterApi for KubeCluster {
 
     async fn get(&self, id: &ObjectRef) -> Result<Option<Value>, ClusterError> {
         let r = self.resolve(&id.api_version, &id.kind).await?;
-        let api = self.object_api(&r, id.namespace.as_deref());
         let what = id.to_string();
+        let api = self.object_api(&r, id.namespace.as_deref(), &what)?;
         tracing::debug!(cluster = %self.name, object = %what, "get");
         let got = self.call(&what, || api.get_opt(&id.name)).await;
         let got = got.map_err(|e| self.vanished_kind(e, &id.api_version, &id.kind))?;
@@ -276,7 +330,11 @@ impl ClusterApi for KubeCluster {
         let r = self.resolve(api_version, kind).await?;
         let api = match (r.namespaced, namespace) {
             (true, Some(ns)) => Api::namespaced_with(self.client.clone(), ns, &r.resource),
-            _ => Api::all_with(self.client.clone(), &r.resource),
+            (false, Some(_)) => {
+                let what = format!("list {kind}");
+                return Err(self.wrong_scope(&r, false, namespace, &what));
+            }
+            (_, None) => Api::all_with(self.client.clone(), &r.resource),
         };
         let params = ListParams::default().labels(label_selector);
         let what = match namespace {
@@ -298,17 +356,21 @@ impl ClusterApi for KubeCluster {
             });
         };
         let r = self.resolve(&id.api_version, &id.kind).await?;
+        let what = id.to_string();
+        let api = self.object_api(&r, id.namespace.as_deref(), &what)?;
         let mut body = object.clone();
         if !r.namespaced {
+            // An empty namespace (which the identity reads as none) is dropped.
             if let Some(meta) = body.get_mut("metadata").and_then(Value::as_object_mut) {
                 meta.remove("namespace");
             }
         }
-        let api = self.object_api(&r, id.namespace.as_deref());
+        if self.needs_port_protocols().await? {
+            defaults::default_port_protocols(&mut body);
+        }
         let mut params = PatchParams::apply(FIELD_MANAGER);
         params.force = opts.force;
         params.dry_run = opts.dry_run;
-        let what = id.to_string();
         tracing::debug!(cluster = %self.name, object = %what, dry_run = opts.dry_run, force = opts.force, "apply");
         let patch = Patch::Apply(&body);
         let applied = self
@@ -320,8 +382,8 @@ impl ClusterApi for KubeCluster {
 
     async fn delete(&self, id: &ObjectRef) -> Result<(), ClusterError> {
         let r = self.resolve(&id.api_version, &id.kind).await?;
-        let api = self.object_api(&r, id.namespace.as_deref());
         let what = id.to_string();
+        let api = self.object_api(&r, id.namespace.as_deref(), &what)?;
         tracing::debug!(cluster = %self.name, object = %what, "delete");
         let params = DeleteParams::background();
         // Already gone (or its kind is) is what was asked for.
@@ -336,38 +398,4 @@ impl ClusterApi for KubeCluster {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[tokio::test]
-    async fn kubeconfig_errors_never_quote_the_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("kubeconfig");
-        let text =
-            "apiVersion: v1\nkind: Config\nusers:\n- name: u\n  user:\n    token: [s3cr3t-t0ken\n";
-        std::fs::write(&path, text).unwrap();
-        let err = KubeCluster::from_kubeconfig("c1", Some(&path), "ctx")
-            .await
-            .unwrap_err();
-        let message = err.to_string();
-        assert!(err.is_unreachable(), "{message}");
-        assert!(message.contains("line 6"), "{message}");
-        assert!(message.contains("\"ctx\""), "{message}");
-        assert!(!message.contains("s3cr3t"), "{message}");
-    }
-
-    #[tokio::test]
-    async fn a_missing_context_is_unreachable_naming_it() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("kubeconfig");
-        let text = "apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\n";
-        std::fs::write(&path, text).unwrap();
-        let err = KubeCluster::from_kubeconfig("c1", Some(&path), "prod")
-            .await
-            .unwrap_err();
-        assert!(
-            matches!(&err, ClusterError::Unreachable { cluster, message } if cluster == "c1" && message.contains("\"prod\"")),
-            "{err:?}"
-        );
-    }
-}
+mod tests;

@@ -1,9 +1,8 @@
 //! `apps/<app>/`: placement, manifests and overrides of each app, then the
 //! checks across apps (followApps cycles, objects claimed twice, access).
 
-use super::document::{documents, header, loc_in, single_document, text, typed};
+use super::document::{header, loc_in, typed, Files};
 use super::layout::AppFiles;
-use crate::git::Snapshot;
 use crate::model::raw::{Document, OverrideSpec, PlacementSpec};
 use crate::model::validate::manifest::{manifest, ObjectRules};
 use crate::model::validate::{fleet, overrides, placement, Known, Loc, Problems};
@@ -22,7 +21,7 @@ pub struct AppContext<'a> {
 
 /// Reads every app; apps without a valid placement are reported and left out.
 pub fn load(
-    snapshot: &Snapshot,
+    source: &Files<'_>,
     apps: &BTreeMap<String, AppFiles<'_>>,
     cx: &AppContext<'_>,
     p: &mut Problems,
@@ -39,14 +38,14 @@ pub fn load(
                 format!("invalid app name {name:?}: {why}"),
             );
         }
-        if let Some(pl) = read_placement(snapshot, name, files.placement, cx.known, p) {
+        if let Some(pl) = read_placement(source, name, files.placement, cx.known, p) {
             placements.insert(name.clone(), pl);
         }
-        let objects = read_manifests(snapshot, &files.manifests, cx.rules, p);
+        let objects = read_manifests(source, &files.manifests, cx.rules, p);
         if let Some(access) = cx.access {
             fleet::access(name, &objects, access, p);
         }
-        let files = read_overrides(snapshot, name, &files.overrides, &objects, cx.known, p);
+        let files = read_overrides(source, name, &files.overrides, &objects, cx.known, p);
         manifests.insert(name.clone(), objects);
         overrides.insert(name.clone(), files);
     }
@@ -67,7 +66,7 @@ pub fn load(
 }
 
 fn read_placement(
-    snapshot: &Snapshot,
+    source: &Files<'_>,
     app: &str,
     path: Option<&str>,
     known: &Known,
@@ -82,24 +81,21 @@ fn read_placement(
         return None;
     };
     let loc = Loc::file(path);
-    let value = single_document(path, text(snapshot, path, p)?, "Placement", p)?;
+    let value = source.single_document(path, "Placement", p)?;
     header(loc, &value, &["Placement"], "placement.yaml", p)?;
     let doc: Document<PlacementSpec> = typed(loc, value, p)?;
     Some(placement::placement(loc, doc.spec, known, p))
 }
 
 fn read_manifests(
-    snapshot: &Snapshot,
+    source: &Files<'_>,
     paths: &[&str],
     rules: &ObjectRules,
     p: &mut Problems,
 ) -> Vec<Manifest> {
     let mut out = Vec::new();
     for path in paths {
-        let Some(text) = text(snapshot, path, p) else {
-            continue;
-        };
-        for (i, value) in documents(path, text, p) {
+        for (i, value) in source.documents(path, p) {
             out.extend(manifest(Loc::doc(path, i), value, rules, p));
         }
     }
@@ -107,7 +103,7 @@ fn read_manifests(
 }
 
 fn read_overrides(
-    snapshot: &Snapshot,
+    source: &Files<'_>,
     app: &str,
     paths: &[&str],
     objects: &[Manifest],
@@ -116,10 +112,7 @@ fn read_overrides(
 ) -> Vec<OverrideFile> {
     let mut out = Vec::new();
     for path in paths {
-        let Some(text) = text(snapshot, path, p) else {
-            continue;
-        };
-        let docs = documents(path, text, p);
+        let docs = source.documents(path, p);
         let count = docs.len();
         for (i, value) in docs {
             let loc = loc_in(path, i, count);

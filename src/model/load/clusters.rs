@@ -1,8 +1,7 @@
 //! `clusters/<name>.yaml`: the cluster registry. The file name is the
 //! cluster's identity, so `metadata.name` must repeat it.
 
-use super::document::{header, single_document, text, typed};
-use crate::git::Snapshot;
+use super::document::{header, typed, Files};
 use crate::model::raw::{ClusterSpec, Document};
 use crate::model::validate::selector::{check_key, check_value};
 use crate::model::validate::{Loc, Problems};
@@ -12,22 +11,22 @@ use std::collections::BTreeMap;
 /// Reads every cluster file (`files`: name → path); only clusters whose
 /// file is entirely valid are returned.
 pub fn load(
-    snapshot: &Snapshot,
+    source: &Files<'_>,
     files: &BTreeMap<String, &str>,
     p: &mut Problems,
 ) -> BTreeMap<String, Cluster> {
     let mut clusters = BTreeMap::new();
     for (stem, path) in files {
-        if let Some(cluster) = cluster(snapshot, stem, path, p) {
+        if let Some(cluster) = cluster(source, stem, path, p) {
             clusters.insert(cluster.name.clone(), cluster);
         }
     }
     clusters
 }
 
-fn cluster(snapshot: &Snapshot, stem: &str, path: &str, p: &mut Problems) -> Option<Cluster> {
+fn cluster(source: &Files<'_>, stem: &str, path: &str, p: &mut Problems) -> Option<Cluster> {
     let loc = Loc::file(path);
-    let value = single_document(path, text(snapshot, path, p)?, "Cluster", p)?;
+    let value = source.single_document(path, "Cluster", p)?;
     header(loc, &value, &["Cluster"], "clusters/", p)?;
     let doc: Document<ClusterSpec> = typed(loc, value, p)?;
     let before = p.len();
@@ -79,6 +78,7 @@ fn cluster(snapshot: &Snapshot, stem: &str, path: &str, p: &mut Problems) -> Opt
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::git::Snapshot;
     use crate::model::ModelError;
 
     fn load_one(path: &str, yaml: &str) -> (BTreeMap<String, Cluster>, Vec<ModelError>) {
@@ -88,7 +88,7 @@ mod tests {
             .trim_end_matches(".yaml");
         let files: BTreeMap<String, &str> = [(stem.to_string(), path)].into();
         let mut p = Problems::default();
-        let clusters = load(&snapshot, &files, &mut p);
+        let clusters = load(&Files::new(&snapshot), &files, &mut p);
         (
             clusters,
             p.finish(()).err().map(|e| e.0).unwrap_or_default(),

@@ -1,32 +1,111 @@
 //! Reading one file into YAML documents and tranche envelopes: UTF-8,
 //! YAML syntax (with the line), `apiVersion`/`kind`, and the typed shape
 //! (with the field path of a typo or a wrong type).
+//!
+//! [`Files`] is how the loader reads a snapshot: it charges what each
+//! file's YAML expands to against the commit's limits
+//! ([`crate::limits::MAX_COMMIT_TEXT`], [`crate::limits::MAX_COMMIT_NODES`])
+//! and stays silent about entries the snapshot refused (they are reported
+//! once, by path, by [`super::load`]).
 
 use crate::git::Snapshot;
+use crate::limits::{MAX_COMMIT_NODES, MAX_COMMIT_TEXT};
 use crate::model::raw::API_VERSION;
 use crate::model::validate::{Loc, Problems};
+use crate::yaml::{Size, Stream, YamlError};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use std::cell::Cell;
 
-/// The text of `path`, or `None` (reported) when it is not UTF-8.
-pub fn text<'s>(snapshot: &'s Snapshot, path: &str, p: &mut Problems) -> Option<&'s str> {
-    let bytes = snapshot.files.get(path)?;
-    match std::str::from_utf8(bytes) {
-        Ok(text) => Some(text),
-        Err(e) => {
-            p.push(
-                Loc::file(path),
-                "",
-                format!("not UTF-8 text ({e}): save the file as UTF-8"),
-            );
-            None
+/// The files of one snapshot, as the loader reads them.
+pub struct Files<'s> {
+    snapshot: &'s Snapshot,
+    /// What the YAML parsed so far expands to.
+    used: Cell<Size>,
+    /// Set once the commit's limit is reported: no further file is parsed.
+    exhausted: Cell<bool>,
+}
+
+impl<'s> Files<'s> {
+    /// Reads `snapshot`, with the whole commit's limits unused.
+    pub fn new(snapshot: &'s Snapshot) -> Files<'s> {
+        Files {
+            snapshot,
+            used: Cell::new(Size::default()),
+            exhausted: Cell::new(false),
+        }
+    }
+
+    /// Every non-empty document of a multi-document file with its index.
+    /// A YAML error is reported at its document (the message has the
+    /// line) and yields no documents.
+    pub fn documents(&self, path: &str, p: &mut Problems) -> Vec<(usize, Value)> {
+        match self.parse(path, p) {
+            Some(Ok(stream)) => stream.documents,
+            Some(Err((doc, e))) => {
+                p.push(Loc::doc(path, doc), "", format!("invalid YAML: {e}"));
+                Vec::new()
+            }
+            None => Vec::new(),
+        }
+    }
+
+    /// The one document of a file that must hold exactly one (`what`
+    /// names the kind expected, for messages).
+    pub fn single_document(&self, path: &str, what: &str, p: &mut Problems) -> Option<Value> {
+        one_document(path, self.parse(path, p)?, what, p)
+    }
+
+    /// The file parsed, or `None` when it cannot be (reported unless the
+    /// snapshot refused it).
+    fn parse(&self, path: &str, p: &mut Problems) -> Option<Result<Stream, (usize, YamlError)>> {
+        if self.exhausted.get() {
+            return None;
+        }
+        let parsed = crate::yaml::parse_stream(self.text(path, p)?);
+        if let Ok(stream) = &parsed {
+            let mut used = self.used.get();
+            used += stream.size;
+            self.used.set(used);
+            if let Some(why) = used.over(MAX_COMMIT_TEXT, MAX_COMMIT_NODES, "per commit") {
+                p.push(
+                    Loc::file(path),
+                    "",
+                    format!(
+                        "the commit's YAML, up to this file, {why}: tranche reads no further file"
+                    ),
+                );
+                self.exhausted.set(true);
+                return None;
+            }
+        }
+        Some(parsed)
+    }
+
+    /// The text of `path`, or `None`: missing, refused by the snapshot,
+    /// or not UTF-8 (reported).
+    fn text(&self, path: &str, p: &mut Problems) -> Option<&'s str> {
+        let bytes = self.snapshot.files.get(path)?;
+        match std::str::from_utf8(bytes) {
+            Ok(text) => Some(text),
+            Err(e) => {
+                let why = match bytes.get(..2) {
+                    Some([0xFF, 0xFE] | [0xFE, 0xFF]) => "UTF-16 text".to_string(),
+                    _ => format!("not UTF-8 text ({e})"),
+                };
+                p.push(
+                    Loc::file(path),
+                    "",
+                    format!("{why}: save the file as UTF-8"),
+                );
+                None
+            }
         }
     }
 }
 
-/// Every non-empty document of a multi-document file with its index.
-/// A syntax error is reported at its document (the message has the line)
-/// and yields no documents.
+/// Every non-empty document of a text that is not one of the commit's
+/// files (the built-in policies), as [`Files::documents`] reads them.
 pub fn documents(file: &str, text: &str, p: &mut Problems) -> Vec<(usize, Value)> {
     match crate::yaml::parse_documents(text) {
         Ok(docs) => docs,
@@ -37,11 +116,14 @@ pub fn documents(file: &str, text: &str, p: &mut Problems) -> Vec<(usize, Value)
     }
 }
 
-/// The one document of a file that must hold exactly one (`what` names
-/// the kind expected, for messages).
-pub fn single_document(file: &str, text: &str, what: &str, p: &mut Problems) -> Option<Value> {
-    let mut docs = match crate::yaml::parse_documents(text) {
-        Ok(docs) => docs,
+fn one_document(
+    file: &str,
+    parsed: Result<Stream, (usize, YamlError)>,
+    what: &str,
+    p: &mut Problems,
+) -> Option<Value> {
+    let mut docs = match parsed {
+        Ok(stream) => stream.documents,
         Err((_, e)) => {
             p.push(Loc::file(file), "", format!("invalid YAML: {e}"));
             return None;
@@ -138,122 +220,14 @@ pub fn header(
 /// Deserializes `value` as `T`, reporting a shape error (unknown field,
 /// wrong type, missing field, unknown variant) at its field path.
 pub fn typed<T: DeserializeOwned>(loc: Loc<'_>, value: Value, p: &mut Problems) -> Option<T> {
-    match serde_path_to_error::deserialize::<_, T>(value) {
+    match crate::yaml::typed(value) {
         Ok(v) => Some(v),
-        Err(e) => {
-            let path = e.path().to_string();
-            let field = if path == "." { "" } else { path.as_str() };
-            p.push(loc, field, e.inner().to_string());
+        Err((field, message)) => {
+            p.push(loc, &field, message);
             None
         }
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::model::raw::{ClusterSpec, Document, PlacementSpec};
-    use crate::model::ModelError;
-
-    fn problems(p: Problems) -> Vec<ModelError> {
-        p.finish(()).err().map(|e| e.0).unwrap_or_default()
-    }
-
-    #[test]
-    fn malformed_yaml_names_document_and_line() {
-        let mut p = Problems::default();
-        let docs = documents("m.yaml", "a: 1\n---\nb: [1\nc: 2\n", &mut p);
-        assert!(docs.is_empty());
-        let errors = problems(p);
-        assert_eq!(errors.len(), 1);
-        assert_eq!(errors[0].location, "m.yaml[doc 1]");
-        assert!(
-            errors[0].message.starts_with("invalid YAML: "),
-            "{}",
-            errors[0].message
-        );
-        assert!(
-            errors[0].message.contains("line 4"),
-            "{}",
-            errors[0].message
-        );
-    }
-
-    #[test]
-    fn single_document_files_hold_one() {
-        let mut p = Problems::default();
-        assert!(single_document("c.yaml", "a: 1\n---\nb: 2\n", "Cluster", &mut p).is_none());
-        assert!(single_document("d.yaml", "# nothing\n", "Cluster", &mut p).is_none());
-        assert_eq!(
-            problems(p),
-            [
-                ModelError::file(
-                    "c.yaml",
-                    "holds 2 documents: expected exactly one Cluster document"
-                ),
-                ModelError::file("d.yaml", "empty: expected one Cluster document"),
-            ]
-        );
-    }
-
-    #[test]
-    fn header_checks_api_version_and_kind() {
-        let mut p = Problems::default();
-        let v: Value = crate::yaml::from_str("{apiVersion: v1, kind: Placement}").unwrap();
-        assert!(header(Loc::file("c.yaml"), &v, &["Cluster"], "clusters/", &mut p).is_none());
-        let v: Value = crate::yaml::from_str("{spec: {}}").unwrap();
-        assert!(header(Loc::file("d.yaml"), &v, &["Cluster"], "clusters/", &mut p).is_none());
-        assert_eq!(
-            problems(p),
-            [
-                ModelError::field(
-                    "c.yaml",
-                    "apiVersion",
-                    "\"v1\" is not supported: use tranche.dev/v1alpha1"
-                ),
-                ModelError::field(
-                    "c.yaml",
-                    "kind",
-                    "\"Placement\" does not belong in clusters/: expected Cluster"
-                ),
-                ModelError::field(
-                    "d.yaml",
-                    "apiVersion",
-                    "missing: set apiVersion: tranche.dev/v1alpha1"
-                ),
-                ModelError::field("d.yaml", "kind", "missing: expected kind: Cluster"),
-            ]
-        );
-    }
-
-    #[test]
-    fn typos_name_the_field_path() {
-        let mut p = Problems::default();
-        let v: Value = crate::yaml::from_str(
-            "{apiVersion: x, kind: Placement, spec: {clusterAffinity: {clusterName: [a]}}}",
-        )
-        .unwrap();
-        assert!(typed::<Document<PlacementSpec>>(Loc::file("p.yaml"), v, &mut p).is_none());
-        let v: Value =
-            crate::yaml::from_str("{apiVersion: x, kind: Cluster, spec: {rolloutOrder: first}}")
-                .unwrap();
-        assert!(typed::<Document<ClusterSpec>>(Loc::doc("c.yaml", 1), v, &mut p).is_none());
-        assert_eq!(
-            problems(p),
-            [
-                ModelError::doc(
-                    "c.yaml",
-                    1,
-                    Some("spec.rolloutOrder"),
-                    "invalid type: string \"first\", expected i64"
-                ),
-                ModelError::field(
-                    "p.yaml",
-                    "spec.clusterAffinity.clusterName",
-                    "unknown field `clusterName`, expected one of `clusterNames`, `labelSelector`, \
-                     `exclude`, `followApps`"
-                ),
-            ]
-        );
-    }
-}
+mod tests;

@@ -57,8 +57,13 @@ const APP_FILES: &str =
      markdown files)";
 
 /// Sorts `paths` (relative to the fleet root, `/`-separated) by kind,
-/// reporting files that have no place.
-pub fn classify<'a>(paths: impl IntoIterator<Item = &'a String>, p: &mut Problems) -> Layout<'a> {
+/// reporting files that have no place, except those in `reported` (whose
+/// problem is already known, like entries the snapshot refused).
+pub fn classify<'a>(
+    paths: impl IntoIterator<Item = &'a String>,
+    reported: &BTreeMap<String, String>,
+    p: &mut Problems,
+) -> Layout<'a> {
     let mut layout = Layout::default();
     for path in paths {
         let parts: Vec<&str> = path.split('/').collect();
@@ -67,7 +72,9 @@ pub fn classify<'a>(paths: impl IntoIterator<Item = &'a String>, p: &mut Problem
             continue;
         }
         let unexpected = |p: &mut Problems, why: &str| {
-            p.push(Loc::file(path), "", format!("unexpected file: {why}"));
+            if !reported.contains_key(path) {
+                p.push(Loc::file(path), "", format!("unexpected file: {why}"));
+            }
         };
         match parts.as_slice() {
             ["tranche.yaml" | "tranche.yml"] => match layout.repository {
@@ -138,7 +145,7 @@ mod tests {
     fn classify_paths(paths: &[&str]) -> (Vec<String>, Vec<ModelError>) {
         let owned: Vec<String> = paths.iter().map(|s| s.to_string()).collect();
         let mut p = Problems::default();
-        let layout = classify(&owned, &mut p);
+        let layout = classify(&owned, &BTreeMap::new(), &mut p);
         let mut found = Vec::new();
         found.extend(layout.repository.map(|r| format!("repo {r}")));
         found.extend(

@@ -3,9 +3,8 @@
 //! them field by field. When `policies/` holds several documents of one
 //! kind, `tranche.yaml` picks one by `metadata.name`.
 
-use super::document::{documents, header, loc_in, text, typed};
+use super::document::{documents, header, loc_in, typed, Files};
 use super::repository::RepoSettings;
-use crate::git::Snapshot;
 use crate::model::raw::{AccessSpec, DiffSpec, Document, RolloutSpec};
 use crate::model::validate::access::AccessPatch;
 use crate::model::validate::policy::{DiffPatch, RolloutPatch};
@@ -73,11 +72,11 @@ pub struct Loaded {
 pub fn builtin(p: &mut Problems) -> Option<Policies> {
     let before = p.len();
     let files = BUILTIN.map(|(path, text)| (format!("{BUILTIN_PREFIX}{path}"), text));
-    let docs = read(
-        files.iter().map(|(f, t)| (f.as_str(), *t)),
-        &Known::default(),
-        p,
-    );
+    let parsed: Vec<_> = files
+        .iter()
+        .map(|(file, text)| (file.as_str(), documents(file, text, p)))
+        .collect();
+    let docs = read(parsed, &Known::default(), p);
     let mut rollout = None;
     let mut diff = None;
     let mut access = None;
@@ -115,7 +114,7 @@ pub fn builtin(p: &mut Problems) -> Option<Policies> {
 
 /// Reads the repository's policy files over `base`.
 pub fn load(
-    snapshot: &Snapshot,
+    source: &Files<'_>,
     paths: &[&str],
     repo: &RepoSettings,
     known: &Known,
@@ -123,11 +122,11 @@ pub fn load(
     p: &mut Problems,
 ) -> Loaded {
     let before = p.len();
-    let texts: Vec<(&str, &str)> = paths
+    let parsed: Vec<_> = paths
         .iter()
-        .filter_map(|path| Some((*path, text(snapshot, path, p)?)))
+        .map(|path| (*path, source.documents(path, p)))
         .collect();
-    let docs = read(texts.into_iter(), known, p);
+    let docs = read(parsed, known, p);
     let selection = [
         &repo.selection.rollout,
         &repo.selection.diff,
@@ -156,15 +155,14 @@ pub fn load(
     }
 }
 
-/// Reads and checks every policy document of `files` (path, text).
-fn read<'a>(
-    files: impl Iterator<Item = (&'a str, &'a str)>,
+/// Checks every policy document of `files` (path, parsed documents).
+fn read(
+    files: Vec<(&str, Vec<(usize, serde_json::Value)>)>,
     known: &Known,
     p: &mut Problems,
 ) -> Vec<PolicyDoc> {
     let mut out = Vec::new();
-    for (file, text) in files {
-        let docs = documents(file, text, p);
+    for (file, docs) in files {
         let count = docs.len();
         for (i, value) in docs {
             out.extend(policy_doc(loc_in(file, i, count), value, known, p));

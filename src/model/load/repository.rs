@@ -1,8 +1,7 @@
 //! `tranche.yaml`: repository-wide settings (default namespace, which
 //! policy of each kind applies, extra cluster-scoped kinds).
 
-use super::document::{header, single_document, text, typed};
-use crate::git::Snapshot;
+use super::document::{header, typed, Files};
 use crate::model::names;
 use crate::model::raw::{Document, PolicySelection, RepositorySpec};
 use crate::model::validate::manifest::ObjectRules;
@@ -21,13 +20,13 @@ pub struct RepoSettings {
 
 /// Reads `tranche.yaml` when present; defaults otherwise (and for fields
 /// that are invalid, which are reported).
-pub fn settings(snapshot: &Snapshot, path: Option<&str>, p: &mut Problems) -> RepoSettings {
+pub fn settings(source: &Files<'_>, path: Option<&str>, p: &mut Problems) -> RepoSettings {
     let mut settings = RepoSettings {
         file: path.map(str::to_string),
         ..RepoSettings::default()
     };
     let Some(path) = path else { return settings };
-    let Some(spec) = spec(snapshot, path, p) else {
+    let Some(spec) = spec(source, path, p) else {
         return settings;
     };
     let loc = Loc::file(path);
@@ -50,14 +49,16 @@ pub fn settings(snapshot: &Snapshot, path: Option<&str>, p: &mut Problems) -> Re
             );
         }
     }
-    settings.rules.extra_cluster_scoped_kinds = spec.cluster_scoped_kinds;
+    for kind in &spec.cluster_scoped_kinds {
+        settings.rules.kinds.declare_cluster_scoped(kind);
+    }
     settings.selection = spec.policies;
     settings
 }
 
-fn spec(snapshot: &Snapshot, path: &str, p: &mut Problems) -> Option<RepositorySpec> {
+fn spec(source: &Files<'_>, path: &str, p: &mut Problems) -> Option<RepositorySpec> {
     let loc = Loc::file(path);
-    let value = single_document(path, text(snapshot, path, p)?, "Repository", p)?;
+    let value = source.single_document(path, "Repository", p)?;
     header(loc, &value, &["Repository"], "tranche.yaml", p)?;
     let doc: Document<RepositorySpec> = typed(loc, value, p)?;
     Some(doc.spec)
@@ -66,6 +67,7 @@ fn spec(snapshot: &Snapshot, path: &str, p: &mut Problems) -> Option<RepositoryS
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::git::Snapshot;
     use crate::model::ModelError;
 
     #[test]
@@ -79,7 +81,7 @@ mod tests {
             )],
         );
         let mut p = Problems::default();
-        let s = settings(&snapshot, Some("tranche.yaml"), &mut p);
+        let s = settings(&Files::new(&snapshot), Some("tranche.yaml"), &mut p);
         assert_eq!(s.rules.default_namespace, "apps");
         assert_eq!(s.selection.rollout.as_deref(), Some("careful"));
         assert!(s.rules.is_cluster_scoped("ClusterIssuer"));

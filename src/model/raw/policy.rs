@@ -136,4 +136,7 @@ pub struct AppAccess {
     pub kinds: Option<Vec<String>>,
     /// Cluster-scoped kinds allowed (e.g. `Namespace`); `[]` = none.
     pub cluster_scoped_kinds: Option<Vec<String>>,
+    /// Parts of an object's identity overrides may change: `apiVersion`,
+    /// `kind`, `name`, `namespace`; `[]` = none.
+    pub identity_overrides: Option<Vec<String>>,
 }

@@ -4,7 +4,7 @@
 use super::policy::set;
 use super::{Known, Loc, Problems};
 use crate::model::raw;
-use crate::model::{AccessPolicy, AppAccess};
+use crate::model::{AccessPolicy, AppAccess, IdentityField};
 use std::collections::BTreeMap;
 
 /// The checked fields of one `AccessPolicy`.
@@ -20,6 +20,7 @@ struct AccessFields {
     denied_namespaces: Option<Vec<String>>,
     kinds: Option<Vec<String>>,
     cluster_scoped_kinds: Option<Vec<String>>,
+    identity_overrides: Option<Vec<IdentityField>>,
 }
 
 impl AccessPatch {
@@ -97,11 +98,34 @@ impl AccessFields {
             }
             list
         };
+        let namespaces = patterns("namespaces", raw.namespaces);
+        let denied_namespaces = patterns("deniedNamespaces", raw.denied_namespaces);
+        let kinds = patterns("kinds", raw.kinds);
+        let cluster_scoped_kinds = patterns("clusterScopedKinds", raw.cluster_scoped_kinds);
+        let identity_overrides = raw.identity_overrides.map(|list| {
+            let mut fields = Vec::new();
+            for (i, text) in list.iter().enumerate() {
+                match IdentityField::parse(text) {
+                    Some(f) if !fields.contains(&f) => fields.push(f),
+                    Some(_) => {}
+                    None => p.push(
+                        loc,
+                        &format!("{field}.identityOverrides[{i}]"),
+                        format!(
+                            "{text:?} is not an identity field: use apiVersion, kind, name or namespace"
+                        ),
+                    ),
+                }
+            }
+            fields.sort();
+            fields
+        });
         AccessFields {
-            namespaces: patterns("namespaces", raw.namespaces),
-            denied_namespaces: patterns("deniedNamespaces", raw.denied_namespaces),
-            kinds: patterns("kinds", raw.kinds),
-            cluster_scoped_kinds: patterns("clusterScopedKinds", raw.cluster_scoped_kinds),
+            namespaces,
+            denied_namespaces,
+            kinds,
+            cluster_scoped_kinds,
+            identity_overrides,
         }
     }
 
@@ -110,6 +134,7 @@ impl AccessFields {
         set(&mut base.denied_namespaces, self.denied_namespaces);
         set(&mut base.kinds, self.kinds);
         set(&mut base.cluster_scoped_kinds, self.cluster_scoped_kinds);
+        set(&mut base.identity_overrides, self.identity_overrides);
     }
 
     fn complete(self) -> Option<AppAccess> {
@@ -118,6 +143,7 @@ impl AccessFields {
             denied_namespaces: self.denied_namespaces?,
             kinds: self.kinds?,
             cluster_scoped_kinds: self.cluster_scoped_kinds?,
+            identity_overrides: self.identity_overrides?,
         })
     }
 }
@@ -145,8 +171,10 @@ mod tests {
             ..Known::default()
         };
         let raw: raw::AccessSpec = crate::yaml::from_str(
-            "default: {namespaces: [\"*\"], deniedNamespaces: [], kinds: [\"*\"], clusterScopedKinds: []}\n\
-             apps: {shop: {clusterScopedKinds: [Namespace]}, ghost: {kinds: [\"a*b\"]}}",
+            "default: {namespaces: [\"*\"], deniedNamespaces: [], kinds: [\"*\"], clusterScopedKinds: [], \
+             identityOverrides: []}\n\
+             apps: {shop: {clusterScopedKinds: [Namespace], identityOverrides: [name, apiVersion, name]}, \
+             ghost: {kinds: [\"a*b\"], identityOverrides: [metadata.name]}}",
         )
         .unwrap();
         let mut p = Problems::default();
@@ -155,6 +183,11 @@ mod tests {
             .unwrap();
         assert_eq!(policy.for_app("shop").cluster_scoped_kinds, ["Namespace"]);
         assert_eq!(policy.for_app("shop").namespaces, ["*"]);
+        assert_eq!(
+            policy.for_app("shop").identity_overrides,
+            [IdentityField::ApiVersion, IdentityField::Name]
+        );
+        assert!(policy.for_app("other").identity_overrides.is_empty());
         let errors = p.finish(()).unwrap_err().0;
         assert_eq!(
             errors,
@@ -168,6 +201,11 @@ mod tests {
                     "policies/access.yaml",
                     "spec.apps.ghost.kinds[0]",
                     "pattern \"a*b\" is invalid: `*` may only end a pattern (e.g. team-a-*)"
+                ),
+                ModelError::field(
+                    "policies/access.yaml",
+                    "spec.apps.ghost.identityOverrides[0]",
+                    "\"metadata.name\" is not an identity field: use apiVersion, kind, name or namespace"
                 ),
             ]
         );

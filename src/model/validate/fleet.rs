@@ -3,7 +3,8 @@
 //! that pick nothing.
 
 use super::{Loc, Problems};
-use crate::model::{AccessPolicy, Manifest, OverrideFile, Placement};
+use crate::kinds::{KindTable, Scope};
+use crate::model::{AccessPolicy, AccessRequest, Manifest, OverrideFile, Placement};
 use std::collections::BTreeMap;
 
 const FOLLOW: &str = "spec.clusterAffinity.followApps";
@@ -93,12 +94,31 @@ pub fn duplicate_objects(manifests: &BTreeMap<String, Vec<Manifest>>, p: &mut Pr
     }
 }
 
-/// Reports each object the AccessPolicy does not allow `app` to create.
+/// Reports each object the AccessPolicy does not allow `app` to create,
+/// as written in its manifests. Loading has already namespaced them by the
+/// kind table (cluster-scoped kinds carry no namespace, every other kind
+/// one), so the scope of a kind the built-in table does not know is read
+/// from that. Rendering checks every object again after its overrides,
+/// with the fleet's table (`crate::render::check`).
 pub fn access(app: &str, manifests: &[Manifest], policy: &AccessPolicy, p: &mut Problems) {
     let rule = policy.for_app(app);
     for m in manifests {
         let Some(id) = m.id() else { continue };
-        if let Some(why) = rule.denial(&id.kind, id.namespace.as_deref(), &id.name) {
+        let scope =
+            KindTable::builtin()
+                .scope(id.group(), &id.kind)
+                .unwrap_or(match id.namespace {
+                    Some(_) => Scope::Namespaced,
+                    None => Scope::Cluster,
+                });
+        let request = AccessRequest {
+            group: id.group(),
+            kind: &id.kind,
+            scope,
+            namespace: id.namespace.as_deref(),
+            name: &id.name,
+        };
+        if let Some(why) = rule.denial(&request) {
             p.push(
                 Loc::doc(&m.file, m.doc),
                 "",

@@ -1,36 +1,39 @@
-//! One Kubernetes object from `manifests/*.yaml`: identity present and
-//! well-formed, namespace defaulted (or forbidden for cluster-scoped kinds),
-//! labels valid, and HPA bounds sane. Object contents are never echoed in
-//! messages (they may be Secret data).
+//! One Kubernetes object from `manifests/*.yaml`: identity present, the
+//! namespace defaulted (unless the kind table says the kind is
+//! cluster-scoped), then the checks every object passes
+//! ([`super::object::check_object`]).
 
-use super::selector::{check_key, check_value};
+use super::object::{check_object, identity};
 use super::{Loc, Problems};
-use crate::model::kinds::{check_object_name, is_cluster_scoped_kind};
-use crate::model::{names, Manifest};
+use crate::kinds::{KindTable, Scope};
+use crate::model::Manifest;
 use serde_json::Value;
 
 /// Repository settings that shape objects.
 #[derive(Debug, Clone)]
 pub struct ObjectRules {
-    /// Namespace given to namespaced objects that set none.
+    /// Namespace given to namespaced objects that set none (`default`
+    /// unless `tranche.yaml` says otherwise).
     pub default_namespace: String,
-    /// Cluster-scoped kinds declared by the repository (custom resources).
-    pub extra_cluster_scoped_kinds: Vec<String>,
+    /// The kinds known before any cluster is asked: built-in, the
+    /// repository's `clusterScopedKinds`, the fleet's CRDs.
+    pub kinds: KindTable,
 }
 
 impl Default for ObjectRules {
     fn default() -> Self {
         ObjectRules {
             default_namespace: "default".to_string(),
-            extra_cluster_scoped_kinds: Vec::new(),
+            kinds: KindTable::default(),
         }
     }
 }
 
 impl ObjectRules {
-    /// Whether objects of `kind` are cluster-scoped (built-in table or repo list).
+    /// Whether the repository declares custom kinds named `kind`
+    /// cluster-scoped (`tranche.yaml` `spec.clusterScopedKinds`).
     pub fn is_cluster_scoped(&self, kind: &str) -> bool {
-        is_cluster_scoped_kind(kind) || self.extra_cluster_scoped_kinds.iter().any(|k| k == kind)
+        self.kinds.is_declared_cluster_scoped(kind)
     }
 }
 
@@ -50,31 +53,9 @@ pub fn manifest(
         return None;
     }
     let before = p.len();
-    let api_version = required(loc, &object, "/apiVersion", "apiVersion", "e.g. apps/v1", p);
-    let kind = required(loc, &object, "/kind", "kind", "e.g. Deployment", p);
-    let name = required(
-        loc,
-        &object,
-        "/metadata/name",
-        "metadata.name",
-        "a stable name",
-        p,
-    );
-    let (Some(_), Some(kind), Some(name)) = (api_version, kind, name) else {
-        return None;
-    };
-    if let Err(why) = check_object_name(&kind, &name) {
-        p.push(
-            loc,
-            "metadata.name",
-            format!("invalid {kind} name {name:?}: {why}"),
-        );
-    }
-    namespace(loc, &mut object, &kind, rules, p);
-    labels(loc, &object, p);
-    if kind == "HorizontalPodAutoscaler" && api_version_of(&object).starts_with("autoscaling/") {
-        hpa_bounds(loc, &object, p);
-    }
+    identity(loc, &object, p)?;
+    default_namespace(&mut object, rules);
+    check_object(loc, &object, &rules.kinds, p);
     (p.len() == before).then(|| Manifest {
         file: loc.file.to_string(),
         doc: loc.doc.unwrap_or(0),
@@ -82,134 +63,26 @@ pub fn manifest(
     })
 }
 
-fn api_version_of(object: &Value) -> &str {
-    object
-        .get("apiVersion")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-}
-
-fn required(
-    loc: Loc<'_>,
-    object: &Value,
-    pointer: &str,
-    field: &str,
-    example: &str,
-    p: &mut Problems,
-) -> Option<String> {
-    match object.pointer(pointer) {
-        Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
-        Some(Value::String(_)) | None | Some(Value::Null) => {
-            p.push(
-                loc,
-                field,
-                format!("missing: every object needs {field} ({example})"),
-            );
-            None
-        }
-        Some(_) => {
-            p.push(loc, field, "must be a string");
-            None
-        }
-    }
-}
-
-fn namespace(loc: Loc<'_>, object: &mut Value, kind: &str, rules: &ObjectRules, p: &mut Problems) {
-    let written = match object.pointer("/metadata/namespace") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) if s.is_empty() => None,
-        Some(Value::String(s)) => Some(s.clone()),
-        Some(_) => {
-            p.push(loc, "metadata.namespace", "must be a string");
-            return;
-        }
-    };
-    match (rules.is_cluster_scoped(kind), written) {
-        (true, Some(_)) => p.push(
-            loc,
-            "metadata.namespace",
-            format!("{kind} is cluster-scoped: remove metadata.namespace"),
-        ),
-        (true, None) => {}
-        (false, Some(ns)) => {
-            if let Err(why) = names::dns1123_label(&ns) {
-                p.push(
-                    loc,
-                    "metadata.namespace",
-                    format!("invalid namespace {ns:?}: {why}"),
-                );
-            }
-        }
-        (false, None) => {
-            if let Some(meta) = object.get_mut("metadata").and_then(Value::as_object_mut) {
-                meta.insert(
-                    "namespace".to_string(),
-                    Value::String(rules.default_namespace.clone()),
-                );
-            }
-        }
-    }
-}
-
-fn labels(loc: Loc<'_>, object: &Value, p: &mut Problems) {
-    let Some(labels) = object.pointer("/metadata/labels") else {
-        return;
-    };
-    let Some(labels) = labels.as_object() else {
-        p.push(
-            loc,
-            "metadata.labels",
-            "must be a mapping of label keys to string values",
-        );
-        return;
-    };
-    for (key, value) in labels {
-        let field = format!("metadata.labels.{key}");
-        check_key(loc, &field, key, p);
-        match value.as_str() {
-            Some(v) => check_value(loc, &field, v, p),
-            None => p.push(
-                loc,
-                &field,
-                "label values must be strings (quote them: \"1\")",
-            ),
-        }
-    }
-}
-
-fn hpa_bounds(loc: Loc<'_>, object: &Value, p: &mut Problems) {
-    let max = match object.pointer("/spec/maxReplicas").map(Value::as_i64) {
-        None => {
-            p.push(loc, "spec.maxReplicas", "missing: an HPA needs maxReplicas");
-            return;
-        }
-        Some(None) => {
-            p.push(loc, "spec.maxReplicas", "must be an integer");
-            return;
-        }
-        Some(Some(max)) => max,
-    };
-    if max < 1 {
-        p.push(
-            loc,
-            "spec.maxReplicas",
-            format!("maxReplicas {max} is invalid: must be at least 1"),
-        );
+/// Gives an object that sets no namespace the default one, unless its
+/// kind is cluster-scoped. Kinds the table does not know count as
+/// namespaced here; the cluster driver refuses them if discovery disagrees.
+fn default_namespace(object: &mut Value, rules: &ObjectRules) {
+    let (group, kind) = crate::kinds::group_kind(object);
+    if rules.kinds.scope(group, kind) == Some(Scope::Cluster) {
         return;
     }
-    let min = match object.pointer("/spec/minReplicas").map(Value::as_i64) {
-        None => 1,
-        Some(None) => {
-            p.push(loc, "spec.minReplicas", "must be an integer");
-            return;
-        }
-        Some(Some(min)) => min,
+    let Some(meta) = object.get_mut("metadata").and_then(Value::as_object_mut) else {
+        return;
     };
-    if min > max {
-        p.push(
-            loc,
-            "spec.minReplicas",
-            format!("minReplicas {min} is greater than maxReplicas {max}"),
+    let absent = match meta.get("namespace") {
+        None | Some(Value::Null) => true,
+        Some(Value::String(s)) => s.is_empty(),
+        Some(_) => false,
+    };
+    if absent {
+        meta.insert(
+            "namespace".to_string(),
+            Value::String(rules.default_namespace.clone()),
         );
     }
 }
@@ -224,10 +97,8 @@ mod tests {
     fn check(yaml: &str) -> (Option<Manifest>, Vec<ModelError>) {
         let object: Value = crate::yaml::from_str(yaml).unwrap();
         let mut p = Problems::default();
-        let rules = ObjectRules {
-            extra_cluster_scoped_kinds: vec!["ClusterPolicy".into()],
-            ..ObjectRules::default()
-        };
+        let mut rules = ObjectRules::default();
+        rules.kinds.declare_cluster_scoped("ClusterPolicy");
         let m = manifest(Loc::doc(FILE, 1), object, &rules, &mut p);
         (m, p.finish(()).err().map(|e| e.0).unwrap_or_default())
     }
@@ -316,7 +187,7 @@ mod tests {
                 FILE,
                 1,
                 Some("spec.minReplicas"),
-                "minReplicas 5 is greater than maxReplicas 3"
+                "HorizontalPodAutoscaler \"h\": minReplicas 5 is greater than maxReplicas 3"
             )]
         );
         assert_eq!(
@@ -325,7 +196,8 @@ mod tests {
                 FILE,
                 1,
                 Some("spec.maxReplicas"),
-                "maxReplicas 0 is invalid: must be at least 1"
+                "HorizontalPodAutoscaler \"h\": maxReplicas 0 is invalid (an integer from 1 to \
+                 2147483647, as Kubernetes' int32 fields take)"
             )]
         );
         assert!(hpa("{minReplicas: 2, maxReplicas: 2}").is_empty());
@@ -340,5 +212,17 @@ mod tests {
             errors[0].location,
             "apps/shop/manifests/app.yaml[doc 1]: metadata.labels.tier"
         );
+    }
+
+    #[test]
+    fn scope_is_decided_by_group_and_kind() {
+        // A custom kind named like a built-in cluster-scoped one is namespaced here.
+        let (m, errors) = check(
+            "{apiVersion: example.com/v1, kind: Namespace, metadata: {name: n, namespace: a}}",
+        );
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(m.unwrap().object["metadata"]["namespace"], "a");
+        let (m, _) = check("{apiVersion: example.com/v1, kind: Namespace, metadata: {name: n}}");
+        assert_eq!(m.unwrap().object["metadata"]["namespace"], "default");
     }
 }

@@ -364,6 +364,8 @@ fn overrides_that_remove_the_identity_are_errors() {
     let errors = render(&fleet(vec![a])).unwrap_err();
     assert_eq!(
         errors[0].to_string(),
-        "apps/shop/manifests/all.yaml[doc 0]: metadata.name: on cluster eu-1, ConfigMap shop/cfg: overrides removed apiVersion, kind or metadata.name"
+        "apps/shop/overrides/x.yaml: spec.overrideRules[0].overriders: on cluster eu-1, \
+         ConfigMap shop/cfg: the result is refused: metadata.name: overrides removed apiVersion, \
+         kind or metadata.name"
     );
 }

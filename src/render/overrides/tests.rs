@@ -41,7 +41,8 @@ fn apply_all(app: &App, c: &Cluster, obj: &mut Value) -> Vec<RenderError> {
         .iter()
         .filter(|r| r.targets(c) && r.selects(&id))
     {
-        r.apply(obj, &id.kind, &c.name, &id.to_string(), &mut errors);
+        let pods = crate::kinds::KindTable::builtin().pod_spec_pointer(id.group(), &id.kind);
+        r.apply(obj, pods, &c.name, &id.to_string(), &mut errors);
     }
     errors
 }

@@ -1,5 +1,8 @@
-//! The HTTP exchange the three forges share: one JSON POST whose failure is
-//! turned into a redacted [`ForgeError`], plus the URL-building checks.
+//! The HTTP exchange the three forges share: the client (which never
+//! follows a redirect to another origin: every request carries the token,
+//! and reqwest strips only `Authorization` and `Cookie` when it follows one,
+//! not GitLab's `PRIVATE-TOKEN`), one JSON POST whose failure is turned into
+//! a redacted [`ForgeError`], plus the URL-building checks.
 
 use super::ForgeError;
 use crate::report::secret::Secret;
@@ -8,6 +11,49 @@ use std::time::Duration;
 
 /// How much of a forge's error body is kept in an error message.
 const MAX_ERROR_BODY: usize = 300;
+/// Redirects followed within one origin before giving up.
+const MAX_REDIRECTS: usize = 5;
+
+/// The HTTP client of every forge: `timeout` per request, redirects
+/// followed only within the origin of the request ([`CrossOrigin`]
+/// otherwise).
+pub(super) fn client(timeout: Duration) -> Result<reqwest::Client, ForgeError> {
+    let policy = reqwest::redirect::Policy::custom(|attempt| {
+        let from = attempt.previous().first().map(origin);
+        let to = origin(attempt.url());
+        match from {
+            Some(from) if from != to => attempt.error(CrossOrigin { from, to }),
+            _ if attempt.previous().len() > MAX_REDIRECTS => attempt.stop(),
+            _ => attempt.follow(),
+        }
+    });
+    reqwest::Client::builder()
+        .user_agent("tranche")
+        .timeout(timeout)
+        .redirect(policy)
+        .build()
+        .map_err(|e| ForgeError::Config {
+            message: format!("cannot build the HTTP client: {e}"),
+        })
+}
+
+/// `scheme://host:port` of a URL (the port even when it is the default).
+fn origin(url: &reqwest::Url) -> String {
+    format!(
+        "{}://{}:{}",
+        url.scheme(),
+        url.host_str().unwrap_or(""),
+        url.port_or_known_default().unwrap_or(0)
+    )
+}
+
+/// A redirect to another origin, refused by the client.
+#[derive(Debug, thiserror::Error)]
+#[error("redirect from {from} to {to} refused")]
+struct CrossOrigin {
+    from: String,
+    to: String,
+}
 
 /// One forge's endpoint: a client, a name for messages, and its token.
 pub(super) struct Endpoint {
@@ -64,10 +110,19 @@ impl Endpoint {
     }
 
     fn network(&self, path: &str, error: &reqwest::Error) -> ForgeError {
-        // The chain (source errors) says why: refused, timed out, TLS.
+        // The chain (source errors) says why: refused, timed out, TLS, or
+        // a redirect elsewhere.
         let mut message = error.to_string();
         let mut source = std::error::Error::source(error);
         while let Some(s) = source {
+            if let Some(cross) = s.downcast_ref::<CrossOrigin>() {
+                return ForgeError::Redirect {
+                    forge: self.forge.to_string(),
+                    path: path.to_string(),
+                    from: cross.from.clone(),
+                    to: cross.to.clone(),
+                };
+            }
             message.push_str(": ");
             message.push_str(&s.to_string());
             source = s.source();

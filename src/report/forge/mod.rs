@@ -165,6 +165,19 @@ pub enum ForgeError {
     /// The token could not be loaded.
     #[error("forge token: {0}")]
     Token(#[from] SecretError),
+    /// The forge redirected the request to another origin. Requests carry
+    /// the token, so such redirects are never followed (and not retried).
+    #[error("{forge}: {path}: refused a redirect from {from} to {to}: the token is only sent to the configured apiUrl (set apiUrl to the address the forge redirects to)")]
+    Redirect {
+        /// Forge name.
+        forge: String,
+        /// Request path.
+        path: String,
+        /// Origin asked (`https://host:port`).
+        from: String,
+        /// Origin the forge redirected to.
+        to: String,
+    },
     /// The forge does not have the commit (not pushed yet, or another
     /// repository): retrying cannot help.
     #[error("{forge}: commit {sha} is not in {repository} (push it, or check forge.repository)")]
@@ -195,6 +208,7 @@ impl ForgeError {
             ForgeError::Config { .. }
             | ForgeError::Token(_)
             | ForgeError::InvalidSha { .. }
+            | ForgeError::Redirect { .. }
             | ForgeError::UnknownCommit { .. } => false,
         }
     }
@@ -253,13 +267,7 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 /// Builds the forge a configuration names, loading its token.
 pub fn build(config: &ForgeConfig) -> Result<Arc<dyn Forge>, ForgeError> {
     let token = load_token(config)?;
-    let client = reqwest::Client::builder()
-        .user_agent("tranche")
-        .timeout(REQUEST_TIMEOUT)
-        .build()
-        .map_err(|e| ForgeError::Config {
-            message: format!("cannot build the HTTP client: {e}"),
-        })?;
+    let client = http::client(REQUEST_TIMEOUT)?;
     let api_url = config
         .api_url
         .as_deref()

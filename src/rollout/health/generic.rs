@@ -1,5 +1,5 @@
 //! Health of every kind without its own module: existing is healthy, with
-//! three kinds whose status says more.
+//! three kinds whose status says more (the kind table picks the rule).
 //!
 //! * Namespace: `status.phase` `Active` or absent → healthy; `Terminating`
 //!   → progressing (objects cannot be created in it; the timeout fails it).
@@ -11,31 +11,28 @@
 //!   class stays `Pending` until a pod uses it, which a workload in the same
 //!   batch normally does.
 
-use super::{condition_status_is, condition_text, group_kind, status_condition, Health};
+use super::{condition_status_is, condition_text, status_condition, Health};
 use serde_json::Value;
 
-/// Health of any object not covered by a kind-specific rule.
-pub fn health(obj: &Value) -> Health {
-    match group_kind(obj) {
-        ("", "Namespace") => namespace(obj),
-        ("apiextensions.k8s.io", "CustomResourceDefinition") => crd(obj),
-        ("", "PersistentVolumeClaim") => pvc(obj),
-        _ => Health::Healthy,
-    }
+/// Any object that exists is healthy.
+pub fn exists(_: &Value) -> Health {
+    Health::Healthy
 }
 
 fn phase(obj: &Value) -> Option<&str> {
     obj.pointer("/status/phase").and_then(Value::as_str)
 }
 
-fn namespace(obj: &Value) -> Health {
+/// A Namespace: not Terminating.
+pub fn namespace(obj: &Value) -> Health {
     match phase(obj) {
         None | Some("Active") => Health::Healthy,
         Some(other) => Health::progressing(format!("namespace is {other}")),
     }
 }
 
-fn crd(obj: &Value) -> Health {
+/// A CRD: Established, names accepted.
+pub fn crd(obj: &Value) -> Health {
     let names = status_condition(obj, "NamesAccepted");
     if let Some(c) = names.filter(|_| condition_status_is(names, "False")) {
         return Health::failed(format!("NamesAccepted=False: {}", condition_text(c)));
@@ -47,7 +44,8 @@ fn crd(obj: &Value) -> Health {
     }
 }
 
-fn pvc(obj: &Value) -> Health {
+/// A PersistentVolumeClaim: Bound.
+pub fn pvc(obj: &Value) -> Health {
     match phase(obj) {
         Some("Bound") => Health::Healthy,
         Some("Lost") => Health::failed("claim Lost: its PersistentVolume no longer exists"),
@@ -59,6 +57,7 @@ fn pvc(obj: &Value) -> Health {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rollout::health::evaluate as health;
     use serde_json::json;
 
     #[test]

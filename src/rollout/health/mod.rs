@@ -4,8 +4,10 @@
 //!
 //! Each kind has a small module ([`deployment`], [`statefulset`],
 //! [`daemonset`], [`job`], [`hpa`], and [`generic`] for the rest) whose rules
-//! compose with [`Rule::and`]. [`evaluate`] dispatches on API group and kind
-//! (any version). Rules read only `metadata` and `status`; they never call a
+//! compose with [`Rule::and`]. [`evaluate`] dispatches on the health rule
+//! the kind table gives for the object's API group and kind (any version;
+//! [`crate::kinds`]), so a custom `example.com/Deployment` only needs to
+//! exist. Rules read only `metadata` and `status`; they never call a
 //! cluster, so the orchestrator decides when to read objects and how long to
 //! wait.
 //!
@@ -28,6 +30,7 @@ pub mod statefulset;
 pub use gate::{gate, GateVerdict, Pending};
 pub use rule::Rule;
 
+use crate::kinds::{HealthRule, KindTable};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::fmt;
@@ -107,19 +110,30 @@ impl fmt::Display for Health {
     }
 }
 
-/// Health of one live object, by API group and kind (any version).
+/// Health of one live object, by the built-in kind table.
+pub fn evaluate(obj: &Value) -> Health {
+    evaluate_with(KindTable::builtin(), obj)
+}
+
+/// Health of one live object, by the health rule `kinds` gives for its API
+/// group and kind (any version).
 ///
 /// Every object must first not be in deletion; then Deployments,
-/// StatefulSets, DaemonSets, Jobs and HorizontalPodAutoscalers follow their
-/// own rules, and everything else is judged by [`generic::health`].
-pub fn evaluate(obj: &Value) -> Health {
-    let by_kind: fn(&Value) -> Health = match group_kind(obj) {
-        ("apps" | "extensions", "Deployment") => deployment::health,
-        ("apps", "StatefulSet") => statefulset::health,
-        ("apps" | "extensions", "DaemonSet") => daemonset::health,
-        ("batch", "Job") => job::health,
-        ("autoscaling", "HorizontalPodAutoscaler") => hpa::health,
-        _ => generic::health,
+/// StatefulSets, DaemonSets, Jobs, HorizontalPodAutoscalers, Namespaces,
+/// CRDs and PersistentVolumeClaims follow their own rules, and every other
+/// kind is healthy once it exists.
+pub fn evaluate_with(kinds: &KindTable, obj: &Value) -> Health {
+    let (group, kind) = crate::kinds::group_kind(obj);
+    let by_kind: fn(&Value) -> Health = match kinds.health_rule(group, kind) {
+        HealthRule::Deployment => deployment::health,
+        HealthRule::StatefulSet => statefulset::health,
+        HealthRule::DaemonSet => daemonset::health,
+        HealthRule::Job => job::health,
+        HealthRule::HorizontalPodAutoscaler => hpa::health,
+        HealthRule::Namespace => generic::namespace,
+        HealthRule::CustomResourceDefinition => generic::crd,
+        HealthRule::PersistentVolumeClaim => generic::pvc,
+        HealthRule::Exists => generic::exists,
     };
     not_being_deleted.and(by_kind).check(obj)
 }
@@ -132,17 +146,6 @@ pub fn evaluate_live(obj: Option<&Value>) -> Health {
         Some(obj) => evaluate(obj),
         None => Health::failed("not found"),
     }
-}
-
-/// API group (empty for the core group) and kind of an object; empty
-/// strings when absent, which no rule matches.
-fn group_kind(obj: &Value) -> (&str, &str) {
-    let group = obj
-        .get("apiVersion")
-        .and_then(Value::as_str)
-        .and_then(|v| v.split_once('/'))
-        .map_or("", |(group, _)| group);
-    (group, obj.get("kind").and_then(Value::as_str).unwrap_or(""))
 }
 
 /// An object with a deletion timestamp is going away (finalizers pending).

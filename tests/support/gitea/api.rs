@@ -167,7 +167,17 @@ impl Gitea {
     }
 
     /// Opens a pull request from branch `head` into `base`; its number.
+    /// Gitea records a pushed branch asynchronously (its push queue), and
+    /// answers 404 to a pull request from a branch it has not recorded yet:
+    /// this waits until the API knows the branch.
     pub async fn create_pull(&self, repo: &GiteaRepo, head: &str, base: &str, title: &str) -> u64 {
+        let branch = format!("/repos/{}/branches/{head}", repo.full_name());
+        crate::support::eventually(
+            &format!("Gitea records branch {head}"),
+            std::time::Duration::from_secs(60),
+            || async { (self.api(Method::GET, &branch, None).await.0 == 200).then_some(()) },
+        )
+        .await;
         let path = format!("/repos/{}/pulls", repo.full_name());
         let v = self
             .api_ok(
