@@ -100,18 +100,52 @@ pub fn system_namespace() -> Value {
     })
 }
 
-/// Reads every app inventory on the cluster (none when `tranche-system`
-/// does not exist yet).
-pub async fn read_all(api: &dyn ClusterApi) -> Result<BTreeMap<String, Inventory>, ClusterError> {
-    let selector = format!("{LABEL_INVENTORY}=app");
+/// What tranche keeps on one cluster: the app inventories, and the commit
+/// the cluster record says it completed.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ClusterState {
+    /// Inventories by app.
+    pub inventories: BTreeMap<String, Inventory>,
+    /// `tranche.cluster`'s commit (none: no record).
+    pub commit: Option<String>,
+}
+
+/// Reads every app inventory and the cluster record in one list (nothing
+/// when `tranche-system` does not exist yet).
+pub async fn read_state(api: &dyn ClusterApi) -> Result<ClusterState, ClusterError> {
+    let selector = format!("{LABEL_INVENTORY} in (app,cluster)");
     let items = api
         .list("v1", "ConfigMap", Some(SYSTEM_NAMESPACE), &selector)
         .await?;
-    Ok(items
-        .iter()
-        .filter_map(Inventory::from_configmap)
-        .map(|i| (i.app.clone(), i))
-        .collect())
+    let kind = |cm: &Value| {
+        cm.pointer(&format!(
+            "/metadata/labels/{}",
+            LABEL_INVENTORY.replace('/', "~1")
+        ))
+        .and_then(Value::as_str)
+        .map(str::to_string)
+    };
+    let mut state = ClusterState::default();
+    for cm in &items {
+        match kind(cm).as_deref() {
+            Some("app") => {
+                if let Some(i) = Inventory::from_configmap(cm) {
+                    state.inventories.insert(i.app.clone(), i);
+                }
+            }
+            Some("cluster") if cm.pointer("/metadata/name") == Some(&json!(CLUSTER_RECORD)) => {
+                state.commit = record_commit(cm);
+            }
+            _ => {}
+        }
+    }
+    Ok(state)
+}
+
+fn record_commit(cm: &Value) -> Option<String> {
+    cm.pointer("/data/commit")
+        .and_then(Value::as_str)
+        .map(str::to_string)
 }
 
 /// Writes (server-side applies) one inventory (see [`ensure_namespace`]).
@@ -152,11 +186,16 @@ fn cluster_record_id() -> ObjectRef {
 
 /// The commit the whole cluster last completed, from `tranche.cluster`.
 pub async fn cluster_commit(api: &dyn ClusterApi) -> Result<Option<String>, ClusterError> {
-    Ok(api.get(&cluster_record_id()).await?.and_then(|cm| {
-        cm.pointer("/data/commit")
-            .and_then(Value::as_str)
-            .map(str::to_string)
-    }))
+    Ok(api
+        .get(&cluster_record_id())
+        .await?
+        .and_then(|cm| record_commit(&cm)))
+}
+
+/// Removes the cluster record: the cluster runs no commit of tranche's
+/// (rolled back to before tranche managed it).
+pub async fn clear_cluster_commit(api: &dyn ClusterApi) -> Result<(), ClusterError> {
+    api.delete(&cluster_record_id()).await
 }
 
 /// Records that the whole cluster now runs `commit`.

@@ -35,6 +35,7 @@ pub mod apply;
 pub mod cli;
 pub mod cluster;
 pub mod daemon;
+pub mod durable;
 pub mod git;
 pub mod inventory;
 pub mod kinds;

@@ -5,9 +5,9 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let cli = tranche::cli::Cli::parse();
-    if !tranche::cli::is_daemon(&cli) {
-        // `tranche plan | head` should end quietly, like other Unix tools,
-        // not panic on a closed stdout.
+    if tranche::cli::dies_on_sigpipe(&cli) {
+        // `tranche validate | head` should end quietly, like other Unix
+        // tools, not panic on a closed stdout.
         // SAFETY: called before any thread starts; SIG_DFL is always valid.
         unsafe {
             libc::signal(libc::SIGPIPE, libc::SIG_DFL);

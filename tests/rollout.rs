@@ -317,7 +317,13 @@ async fn a_rollout_killed_between_batches_resumes_where_it_stopped() {
     child.start_kill().unwrap(); // SIGKILL
     child.wait().await.unwrap();
     let left: Value = serde_json::from_str(&std::fs::read_to_string(&record).unwrap()).unwrap();
-    assert_eq!(left["phase"], "applying", "the record survives the kill");
+    assert!(
+        matches!(
+            left["phase"].as_str(),
+            Some("preparing" | "applying" | "gating")
+        ),
+        "the record of the batch in flight survives the kill: {left}"
+    );
     assert_eq!(env.image("a").await, V2);
     let (code, report, err) = env.apply().await;
     assert_eq!(code, 0, "{report}\n{err}");

@@ -5,11 +5,16 @@
 //!
 //! 1. inventory := old ∪ new objects, `pending: <commit>` (before any write);
 //! 2. create/update objects;
-//! 3. if all succeeded: prune old − new, then inventory := new objects,
-//!    `commit: <commit>`, and the cluster record := `<commit>`.
+//! 3. if all succeeded: prune old − new, then the cluster record :=
+//!    `<commit>`, then inventory := new objects, `commit: <commit>`.
 //!
 //! A failure stops before pruning and leaves the inventory pending, so the
-//! next plan of this cluster is never empty and a rollback can finish.
+//! next plan of this cluster is never empty and a rollback can finish. The
+//! record is written before the inventories settle, so a failed record
+//! write also leaves them pending: a settled cluster's record always says
+//! what it runs (a stale one would make a later rollback restore the wrong
+//! commit). A rollback to nothing removes the record; an apply with no
+//! object to change still corrects a record that says otherwise.
 
 mod crd;
 mod report;
@@ -20,14 +25,14 @@ use crate::cluster::{ApplyOptions, ClusterApi};
 use crate::inventory::{self, Inventory};
 use crate::model::RolloutPolicy;
 use crate::object::ObjectRef;
-use crate::outcome::Outcome;
+use crate::outcome::ObjectOutcome;
 use crate::plan::{Action, Change, ClusterPlan};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Applies `plan` (computed for `commit`) to its cluster. Never panics and
 /// never returns early without a report: every change gets a result. An
 /// empty `commit` means "no commit" (a rollback to before tranche managed
-/// the cluster): the cluster record is then left as it is.
+/// the cluster): the cluster record is then removed.
 pub async fn apply_cluster(
     api: &dyn ClusterApi,
     plan: &ClusterPlan,
@@ -48,8 +53,11 @@ pub async fn apply_cluster(
         report.results = plan
             .changes
             .iter()
-            .map(|c| result(c, Outcome::Unchanged, None))
+            .map(|c| result(c, ObjectOutcome::Unchanged, None))
             .collect();
+        if let Err(e) = settle_record(api, plan, commit).await {
+            report.fail_cluster(&e);
+        }
         return report;
     }
     let (new_sets, apps) = desired_sets(plan);
@@ -98,21 +106,33 @@ pub async fn apply_cluster(
     if report.has_failures() {
         report.error = Some(format!(
             "{} object(s) failed",
-            report.count(Outcome::Failed)
+            report.count(ObjectOutcome::Failed)
         ));
         return report;
     }
-    // 3. Prune, then settle inventories and the cluster record.
+    // 3. Prune, then the cluster record, then settle the inventories.
     for c in plan.changes.iter().filter(|c| c.action == Action::Prune) {
         match api.delete(&c.id()).await {
-            Ok(()) => report.results.push(result(c, Outcome::Pruned, None)),
+            Ok(()) => report.results.push(result(c, ObjectOutcome::Pruned, None)),
             Err(e) => report
                 .results
-                .push(result(c, Outcome::Failed, Some(e.to_string()))),
+                .push(result(c, ObjectOutcome::Failed, Some(e.to_string()))),
         }
     }
     if report.has_failures() {
-        report.error = Some(format!("{} prune(s) failed", report.count(Outcome::Failed)));
+        report.error = Some(format!(
+            "{} prune(s) failed",
+            report.count(ObjectOutcome::Failed)
+        ));
+        return report;
+    }
+    let recorded = if commit.is_empty() {
+        inventory::clear_cluster_commit(api).await
+    } else {
+        inventory::set_cluster_commit(api, commit).await
+    };
+    if let Err(e) = recorded {
+        report.fail_cluster(&e);
         return report;
     }
     for app in &apps {
@@ -133,12 +153,25 @@ pub async fn apply_cluster(
             return report;
         }
     }
-    if !commit.is_empty() {
-        if let Err(e) = inventory::set_cluster_commit(api, commit).await {
-            report.fail_cluster(&e);
+    report
+}
+
+/// Makes the cluster record say `commit` (none for an empty one) when the
+/// plan found it saying something else; writes nothing when it agrees.
+async fn settle_record(
+    api: &dyn ClusterApi,
+    plan: &ClusterPlan,
+    commit: &str,
+) -> Result<(), crate::cluster::ClusterError> {
+    match (commit.is_empty(), plan.cluster_commit.as_deref()) {
+        (true, None) => Ok(()),
+        (true, Some(_)) => inventory::clear_cluster_commit(api).await,
+        (false, Some(c)) if c == commit => Ok(()),
+        (false, _) => {
+            inventory::ensure_namespace(api).await?;
+            inventory::set_cluster_commit(api, commit).await
         }
     }
-    report
 }
 
 /// Whether `app`'s inventory must be written by this apply: one of its
@@ -182,15 +215,15 @@ async fn apply_change(
     api: &dyn ClusterApi,
     c: &Change,
     force: bool,
-) -> (Outcome, Option<crate::cluster::ClusterError>) {
+) -> (ObjectOutcome, Option<crate::cluster::ClusterError>) {
     match c.action {
-        Action::Unchanged => (Outcome::Unchanged, None),
-        Action::Skip => (Outcome::Skipped, None),
-        Action::Forbidden => (Outcome::Failed, None),
-        Action::Prune => (Outcome::Pruned, None),
+        Action::Unchanged => (ObjectOutcome::Unchanged, None),
+        Action::Skip => (ObjectOutcome::Skipped, None),
+        Action::Forbidden => (ObjectOutcome::Failed, None),
+        Action::Prune => (ObjectOutcome::Pruned, None),
         Action::Create | Action::Update => {
             let Some(obj) = &c.object else {
-                return (Outcome::Failed, None);
+                return (ObjectOutcome::Failed, None);
             };
             match api
                 .apply(
@@ -205,27 +238,27 @@ async fn apply_change(
                 Ok(_) if crate::kinds::is_crd(c.id().group(), &c.kind) => {
                     match crd::wait_established(api, &c.id()).await {
                         Ok(()) => (created_or_configured(c), None),
-                        Err(e) => (Outcome::Failed, Some(e)),
+                        Err(e) => (ObjectOutcome::Failed, Some(e)),
                     }
                 }
                 Ok(_) => (created_or_configured(c), None),
-                Err(e) => (Outcome::Failed, Some(e)),
+                Err(e) => (ObjectOutcome::Failed, Some(e)),
             }
         }
     }
 }
 
-fn created_or_configured(c: &Change) -> Outcome {
+fn created_or_configured(c: &Change) -> ObjectOutcome {
     if c.action == Action::Create {
-        Outcome::Created
+        ObjectOutcome::Created
     } else {
-        Outcome::Configured
+        ObjectOutcome::Configured
     }
 }
 
-fn result(c: &Change, outcome: Outcome, error: Option<String>) -> ObjectResult {
+fn result(c: &Change, outcome: ObjectOutcome, error: Option<String>) -> ObjectResult {
     let message = error.or_else(|| {
-        (outcome == Outcome::Failed || outcome == Outcome::Skipped)
+        (outcome == ObjectOutcome::Failed || outcome == ObjectOutcome::Skipped)
             .then(|| c.reason.clone())
             .flatten()
     });

@@ -1,9 +1,9 @@
-//! What applying one cluster did, per object, in the shared [`Outcome`]
+//! What applying one cluster did, per object, in the shared [`ObjectOutcome`]
 //! vocabulary that CLI output, statuses, metrics and logs all read.
 
 use crate::cluster::ClusterError;
 use crate::object::ObjectRef;
-use crate::outcome::Outcome;
+use crate::outcome::ObjectOutcome;
 use serde::{Deserialize, Serialize};
 
 /// The result for one object.
@@ -16,7 +16,7 @@ pub struct ObjectResult {
     #[serde(flatten)]
     pub id: ObjectRef,
     /// What happened.
-    pub outcome: Outcome,
+    pub outcome: ObjectOutcome,
     /// Why it failed or was skipped.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
@@ -64,11 +64,13 @@ impl ClusterReport {
 
     /// Whether any object failed.
     pub fn has_failures(&self) -> bool {
-        self.results.iter().any(|r| r.outcome == Outcome::Failed)
+        self.results
+            .iter()
+            .any(|r| r.outcome == ObjectOutcome::Failed)
     }
 
     /// How many objects ended with `outcome`.
-    pub fn count(&self, outcome: Outcome) -> usize {
+    pub fn count(&self, outcome: ObjectOutcome) -> usize {
         self.results.iter().filter(|r| r.outcome == outcome).count()
     }
 
@@ -76,7 +78,12 @@ impl ClusterReport {
     pub fn changed(&self) -> Vec<&ObjectRef> {
         self.results
             .iter()
-            .filter(|r| matches!(r.outcome, Outcome::Created | Outcome::Configured))
+            .filter(|r| {
+                matches!(
+                    r.outcome,
+                    ObjectOutcome::Created | ObjectOutcome::Configured
+                )
+            })
             .map(|r| &r.id)
             .collect()
     }
@@ -85,7 +92,7 @@ impl ClusterReport {
     pub fn first_failure(&self) -> Option<String> {
         self.results
             .iter()
-            .find(|r| r.outcome == Outcome::Failed)
+            .find(|r| r.outcome == ObjectOutcome::Failed)
             .map(|r| {
                 format!(
                     "{} {}: {}",

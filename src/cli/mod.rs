@@ -26,17 +26,18 @@ pub struct Cli {
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Human, env = "TRANCHE_LOG_FORMAT")]
     pub log_format: LogFormat,
     /// Log filter (tracing EnvFilter syntax), e.g. `tranche=debug`.
-    #[arg(
-        long,
-        global = true,
-        default_value = "tranche=info,warn",
-        env = "TRANCHE_LOG"
-    )]
+    #[arg(long, global = true, default_value = DEFAULT_LOG, env = "TRANCHE_LOG")]
     pub log: String,
     /// The command.
     #[command(subcommand)]
     pub command: Command,
 }
+
+/// Default log filter. kube-rs logs every failed HTTP request at ERROR
+/// level (`failed with error client error (SendRequest)`), retries
+/// included; tranche reports each failure itself, classified and naming
+/// the cluster and object, so those lines are off unless asked for.
+pub const DEFAULT_LOG: &str = "tranche=info,kube_client=off,warn";
 
 /// Log output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -107,7 +108,7 @@ pub enum Command {
         #[command(flatten)]
         targets: TargetArgs,
         /// Directory of the durable rollout state (resumed after a crash).
-        #[arg(long, default_value = ".tranche/state", env = "TRANCHE_STATE_DIR")]
+        #[arg(long, default_value = crate::daemon::config::DEFAULT_STATE_DIR, env = "TRANCHE_STATE_DIR")]
         state_dir: PathBuf,
         /// Output format (json: the final report on stdout).
         #[arg(long, short, value_enum, default_value_t)]
@@ -118,7 +119,7 @@ pub enum Command {
     /// Show the rollout state kept in a state directory.
     Status {
         /// State directory.
-        #[arg(long, default_value = ".tranche/state", env = "TRANCHE_STATE_DIR")]
+        #[arg(long, default_value = crate::daemon::config::DEFAULT_STATE_DIR, env = "TRANCHE_STATE_DIR")]
         state_dir: PathBuf,
         /// Output format.
         #[arg(long, short, value_enum, default_value_t)]
@@ -142,7 +143,7 @@ pub enum Command {
 /// Installs the tracing subscriber on stderr.
 pub fn init_logging(cli: &Cli) {
     let filter = tracing_subscriber::EnvFilter::try_new(&cli.log)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("tranche=info,warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(DEFAULT_LOG));
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr())
         && std::env::var_os("NO_COLOR").is_none();
     let builder = tracing_subscriber::fmt()
@@ -194,8 +195,36 @@ fn errors_exit(result: anyhow::Result<u8>, code: u8) -> anyhow::Result<u8> {
     })
 }
 
-/// Whether the command is the long-running daemon (which must keep
-/// ignoring SIGPIPE: its sockets report EPIPE as errors instead).
-pub fn is_daemon(cli: &Cli) -> bool {
-    matches!(cli.command, Command::Run(_))
+/// Whether a closed pipe may end the command at once (SIGPIPE's default
+/// action): only commands that talk to no cluster. For the others, a write
+/// to a connection an apiserver reset raises SIGPIPE too, which must be an
+/// error the rollout handles, not a silent death in the middle of it
+/// (issue 10: `tranche apply` ended mid-rollout, clusters left on the bad
+/// commit); they end quietly on a closed stdout instead ([`write_out`]).
+pub fn dies_on_sigpipe(cli: &Cli) -> bool {
+    matches!(
+        cli.command,
+        Command::Validate { .. }
+            | Command::Render { .. }
+            | Command::Status { .. }
+            | Command::Schema { .. }
+    )
+}
+
+/// Writes `text` to stdout. A reader that went away (`| head`) is not an
+/// error: the output simply ends.
+pub(crate) fn write_out(text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
+    }
+}
+
+/// Writes one line to stderr; never fails (a rollout must not stop
+/// because nobody reads its progress).
+pub(crate) fn write_err(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
 }

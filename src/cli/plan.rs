@@ -31,8 +31,10 @@ pub async fn run(
     )
     .await;
     match output {
-        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&plan)?),
-        OutputFormat::Text => print!("{}", plan_text(&plan, &Painter::stdout())),
+        OutputFormat::Json => {
+            super::write_out(&format!("{}\n", serde_json::to_string_pretty(&plan)?))?
+        }
+        OutputFormat::Text => super::write_out(&plan_text(&plan, &Painter::stdout()))?,
     }
     let failed = plan
         .clusters

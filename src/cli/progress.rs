@@ -4,7 +4,7 @@
 //! Without a terminal (CI logs), a health wait prints its line only when
 //! it changes, plus a heartbeat at most every 30 s ([`LineThrottle`]).
 
-use crate::outcome::Outcome;
+use crate::outcome::ObjectOutcome;
 use crate::progress::LineThrottle;
 use crate::revision::short;
 use crate::rollout::event::{Observer, RolloutEvent};
@@ -51,7 +51,7 @@ impl Progress {
             Some(b) => {
                 let _ = b.multi.println(text);
             }
-            None => eprintln!("{text}"),
+            None => super::write_err(text),
         }
     }
 
@@ -117,7 +117,7 @@ impl Observer for Progress {
                 for r in report
                     .results
                     .iter()
-                    .filter(|r| r.outcome != Outcome::Unchanged)
+                    .filter(|r| r.outcome != ObjectOutcome::Unchanged)
                 {
                     let why = r
                         .message
@@ -131,7 +131,7 @@ impl Observer for Progress {
                         r.app
                     ));
                 }
-                let unchanged = report.count(Outcome::Unchanged);
+                let unchanged = report.count(ObjectOutcome::Unchanged);
                 if unchanged > 0 {
                     self.line(&format!("    {unchanged} unchanged"));
                 }
@@ -151,7 +151,7 @@ impl Observer for Progress {
                 let text = format!("healthy, baking for {}", humantime::format_duration(*bake));
                 self.with_bar(|b| b.set_message(text.clone()));
                 if self.bars.is_none() {
-                    eprintln!("  {text}");
+                    super::write_err(&format!("  {text}"));
                 }
             }
             RolloutEvent::BatchHealthy { index, done, total } => {

@@ -1,7 +1,7 @@
 //! `tranche run`: the daemon. Reads the YAML config (if given), lets flags
 //! override it, and runs until SIGTERM.
 
-use crate::daemon::config::{ClustersConfig, DaemonConfig, PreviewConfig, RepoConfig};
+use crate::daemon::config::{ClustersConfig, DaemonConfig};
 use anyhow::Context;
 use clap::Args;
 use std::path::PathBuf;
@@ -49,33 +49,11 @@ pub struct RunArgs {
 }
 
 impl RunArgs {
-    /// The config file with the flags applied.
+    /// The config file (or the defaults) with the flags applied on top.
     pub fn resolve(&self) -> anyhow::Result<DaemonConfig> {
         let mut config = match &self.config {
             Some(path) => DaemonConfig::load(path)?,
-            None => DaemonConfig {
-                repo: RepoConfig {
-                    path: None,
-                    url: None,
-                    branch: "main".into(),
-                    dir: None,
-                    auth: None,
-                },
-                poll_interval: Duration::from_secs(30),
-                clusters: ClustersConfig {
-                    parallel: 8,
-                    ..Default::default()
-                },
-                state_dir: PathBuf::from(".tranche/state"),
-                listen: "127.0.0.1:8080".into(),
-                public_url: None,
-                forge: None,
-                webhook: None,
-                preview: PreviewConfig::default(),
-                resync_interval: Duration::from_secs(300),
-                leader_election: None,
-                per_cluster_statuses: false,
-            },
+            None => DaemonConfig::default(),
         };
         if let Some(p) = &self.repo {
             config.repo.path = Some(p.clone());

@@ -2,27 +2,27 @@
 //! the last good commit, what each cluster runs, recent history.
 
 use crate::revision::short;
-use crate::rollout::record::{FleetMemory, RolloutRecord, FLEET_KEY, ROLLOUT_KEY};
+use crate::rollout::state::RolloutState;
 use crate::rollout::store::StateStore;
 use std::path::Path;
 
 /// Prints the state; `json` prints it as one JSON object.
 pub fn run(state_dir: &Path, json: bool) -> anyhow::Result<u8> {
-    let store = StateStore::open(state_dir)?;
-    let memory: FleetMemory = store.load(FLEET_KEY)?.unwrap_or_default();
-    let current: Option<RolloutRecord> = store.load(ROLLOUT_KEY)?;
+    let state = RolloutState::new(StateStore::open(state_dir)?);
+    let memory = state.memory()?;
+    let current = state.record()?;
     if json {
         let value = serde_json::json!({ "current": current, "fleet": memory });
         println!("{}", serde_json::to_string_pretty(&value)?);
         return Ok(0);
     }
     match &current {
-        Some(r) => println!(
-            "in flight: {} ({:?}, {})",
-            short(&r.commit),
-            r.phase,
-            r.progress()
-        ),
+        Some(r) => {
+            println!("in flight: {} ({})", short(&r.commit), r.progress());
+            for l in r.left_behind() {
+                println!("  left half-way: {} ({})", l.cluster, l.reason);
+            }
+        }
         None => println!("in flight: none"),
     }
     println!(

@@ -26,7 +26,7 @@ pub struct TargetArgs {
     #[arg(long)]
     pub in_cluster: bool,
     /// Clusters planned/applied at once.
-    #[arg(long, default_value_t = 8)]
+    #[arg(long, default_value_t = crate::daemon::config::DEFAULT_PARALLEL)]
     pub parallel: usize,
 }
 

@@ -7,125 +7,153 @@ use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// Top level of the config file.
+/// Clusters applied at once within a batch, unless configured (`--parallel`,
+/// `clusters.parallel`).
+pub const DEFAULT_PARALLEL: usize = 8;
+/// State directory, unless configured (`--state-dir`, `stateDir`).
+pub const DEFAULT_STATE_DIR: &str = ".tranche/state";
+
+/// Top level of the config file. Every default is in the `Default` impls
+/// below (a field left out of the file takes it), and flags are an overlay
+/// on the result (`tranche run`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct DaemonConfig {
     /// The repository to deploy from.
     pub repo: RepoConfig,
     /// How often a remote repository is fetched (a webhook fetches at once).
-    #[serde(default = "default_poll", with = "humantime_serde")]
+    #[serde(with = "humantime_serde")]
     pub poll_interval: Duration,
     /// How clusters are reached.
-    #[serde(default)]
     pub clusters: ClustersConfig,
-    /// Durable state (rollout records, remote clone); default `.tranche/state`.
-    #[serde(default = "default_state_dir")]
+    /// Durable state (rollout records, remote clone).
     pub state_dir: PathBuf,
     /// HTTP listen address for badges, status, metrics, health, webhook.
-    #[serde(default = "default_listen")]
     pub listen: String,
     /// Public base URL of this daemon, used as the commit status target URL.
-    #[serde(default)]
     pub public_url: Option<String>,
     /// Where commit statuses go (none: statuses are not posted).
-    #[serde(default)]
     pub forge: Option<ForgeConfig>,
     /// Shared secret for `/webhook` (file or env var).
-    #[serde(default)]
     pub webhook: Option<WebhookConfig>,
     /// PR previews: post `tranche/plan` on other refs without applying.
-    #[serde(default)]
     pub preview: PreviewConfig,
     /// Periodic drift detection; `0s` disables it.
-    #[serde(default = "default_resync", with = "humantime_serde")]
+    #[serde(with = "humantime_serde")]
     pub resync_interval: Duration,
     /// Several replicas elect one leader with a coordination.k8s.io Lease.
-    #[serde(default)]
     pub leader_election: Option<LeaderElectionConfig>,
     /// Also post one status per cluster (`tranche/cluster/<name>`).
-    #[serde(default)]
     pub per_cluster_statuses: bool,
+}
+
+impl Default for DaemonConfig {
+    /// The documented defaults; `repo` still has to be set.
+    fn default() -> Self {
+        DaemonConfig {
+            repo: RepoConfig::default(),
+            poll_interval: Duration::from_secs(30),
+            clusters: ClustersConfig::default(),
+            state_dir: PathBuf::from(DEFAULT_STATE_DIR),
+            listen: "127.0.0.1:8080".into(),
+            public_url: None,
+            forge: None,
+            webhook: None,
+            preview: PreviewConfig::default(),
+            resync_interval: Duration::from_secs(300),
+            leader_election: None,
+            per_cluster_statuses: false,
+        }
+    }
 }
 
 /// `repo:` — a local path (watched for ref changes) or a remote URL.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct RepoConfig {
     /// Local repository (or a directory inside one).
-    #[serde(default)]
     pub path: Option<PathBuf>,
     /// Remote repository URL (https://, ssh://, file://), cloned into the state dir.
-    #[serde(default)]
     pub url: Option<String>,
     /// Tracked branch.
-    #[serde(default = "default_branch")]
     pub branch: String,
     /// Fleet directory inside the repository (default: its root).
-    #[serde(default)]
     pub dir: Option<String>,
     /// Credentials for a remote.
-    #[serde(default)]
     pub auth: Option<GitAuth>,
 }
 
+impl Default for RepoConfig {
+    /// Neither path nor url (the config check asks for one); branch `main`.
+    fn default() -> Self {
+        RepoConfig {
+            path: None,
+            url: None,
+            branch: "main".into(),
+            dir: None,
+            auth: None,
+        }
+    }
+}
+
 /// Credentials for fetching a remote repository (never logged).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct GitAuth {
     /// HTTPS user name (default `git`).
-    #[serde(default)]
     pub username: Option<String>,
     /// File holding an HTTPS token or password.
-    #[serde(default)]
     pub token_file: Option<PathBuf>,
     /// SSH private key file.
-    #[serde(default)]
     pub ssh_key_file: Option<PathBuf>,
 }
 
 /// `clusters:` — exactly one way to reach clusters.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct ClustersConfig {
     /// kubeconfig file with one context per cluster.
-    #[serde(default)]
     pub kubeconfig: Option<PathBuf>,
     /// Directory clusters (the embedded default).
-    #[serde(default)]
     pub clusters_dir: Option<PathBuf>,
     /// In-cluster config plus per-cluster kubeconfigs mounted from Secrets.
-    #[serde(default)]
     pub in_cluster: bool,
     /// Clusters applied at once within a batch.
-    #[serde(default = "default_parallel")]
     pub parallel: usize,
 }
 
+impl Default for ClustersConfig {
+    /// As the CLI picks clusters; [`DEFAULT_PARALLEL`] at once.
+    fn default() -> Self {
+        ClustersConfig {
+            kubeconfig: None,
+            clusters_dir: None,
+            in_cluster: false,
+            parallel: DEFAULT_PARALLEL,
+        }
+    }
+}
+
 /// `webhook:` — the secret shared with the forge.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct WebhookConfig {
     /// File holding the secret.
-    #[serde(default)]
     pub secret_file: Option<PathBuf>,
     /// Environment variable holding the secret.
-    #[serde(default)]
     pub secret_env: Option<String>,
 }
 
 /// `preview:` — which refs get a `tranche/plan` status.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct PreviewConfig {
     /// Refs to preview (e.g. `refs/pull/12/head`, `refs/heads/feature`,
     /// or a bare branch name). `*` matches within one path segment:
     /// `refs/pull/*/head` is every pull request, `refs/heads/release-*`
     /// every release branch.
-    #[serde(default)]
     pub refs: Vec<String>,
     /// Preview every branch other than the tracked one.
-    #[serde(default)]
     pub all_branches: bool,
 }
 
@@ -172,60 +200,39 @@ fn segment_matches(pattern: &str, text: &str) -> bool {
 
 /// `leaderElection:` — Lease-based leadership between replicas.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct LeaderElectionConfig {
     /// kubeconfig of the cluster holding the Lease (default: in-cluster).
-    #[serde(default)]
     pub kubeconfig: Option<PathBuf>,
     /// kubeconfig context (default: current).
-    #[serde(default)]
     pub context: Option<String>,
     /// Namespace of the Lease.
-    #[serde(default = "default_lease_namespace")]
     pub namespace: String,
     /// Name of the Lease.
-    #[serde(default = "default_lease_name")]
     pub lease_name: String,
     /// This replica's identity (default: `$POD_NAME`, else hostname + pid).
-    #[serde(default)]
     pub identity: Option<String>,
     /// How long a lease is valid without renewal.
-    #[serde(default = "default_lease_duration", with = "humantime_serde")]
+    #[serde(with = "humantime_serde")]
     pub lease_duration: Duration,
     /// How often the leader renews (must be well under the duration).
-    #[serde(default = "default_renew", with = "humantime_serde")]
+    #[serde(with = "humantime_serde")]
     pub renew_interval: Duration,
 }
 
-fn default_poll() -> Duration {
-    Duration::from_secs(30)
-}
-fn default_resync() -> Duration {
-    Duration::from_secs(300)
-}
-fn default_state_dir() -> PathBuf {
-    PathBuf::from(".tranche/state")
-}
-fn default_listen() -> String {
-    "127.0.0.1:8080".into()
-}
-fn default_branch() -> String {
-    "main".into()
-}
-fn default_parallel() -> usize {
-    8
-}
-fn default_lease_namespace() -> String {
-    crate::object::SYSTEM_NAMESPACE.into()
-}
-fn default_lease_name() -> String {
-    "tranche-leader".into()
-}
-fn default_lease_duration() -> Duration {
-    Duration::from_secs(15)
-}
-fn default_renew() -> Duration {
-    Duration::from_secs(5)
+impl Default for LeaderElectionConfig {
+    /// A Lease `tranche-leader` in `tranche-system`, 15 s, renewed every 5 s.
+    fn default() -> Self {
+        LeaderElectionConfig {
+            kubeconfig: None,
+            context: None,
+            namespace: crate::object::SYSTEM_NAMESPACE.into(),
+            lease_name: "tranche-leader".into(),
+            identity: None,
+            lease_duration: Duration::from_secs(15),
+            renew_interval: Duration::from_secs(5),
+        }
+    }
 }
 
 /// Errors in the config file.
@@ -304,6 +311,9 @@ impl DaemonConfig {
         if self.poll_interval.is_zero() {
             return Err("pollInterval must be > 0".into());
         }
+        if self.clusters.parallel == 0 {
+            return Err("clusters: parallel must be at least 1".into());
+        }
         Ok(())
     }
 }
@@ -325,6 +335,31 @@ mod tests {
         assert_eq!(c.poll_interval, Duration::from_secs(30));
         assert_eq!(c.listen, "127.0.0.1:8080");
         assert!(c.forge.is_none());
+        // Regression: without `clusters:`, serde's derived default gave 0
+        // (one cluster at a time, hidden by a `.max(1)`).
+        assert_eq!(c.clusters.parallel, 8);
+        let defaults = DaemonConfig {
+            repo: RepoConfig {
+                path: Some("/srv/fleet".into()),
+                ..RepoConfig::default()
+            },
+            ..DaemonConfig::default()
+        };
+        assert_eq!(c, defaults, "a field left out takes its Default");
+    }
+
+    #[test]
+    fn a_partial_block_keeps_the_defaults_of_the_rest() {
+        let c =
+            parse("repo: {path: /x}\nclusters: {kubeconfig: /k}\nleaderElection: {leaseName: l}\n")
+                .unwrap();
+        assert_eq!(c.clusters.parallel, DEFAULT_PARALLEL);
+        let le = c.leader_election.unwrap();
+        assert_eq!(le.lease_name, "l");
+        assert_eq!(le.namespace, "tranche-system");
+        assert_eq!(le.renew_interval, Duration::from_secs(5));
+        let c = parse("repo: {path: /x}\nclusters: {parallel: 3}\n").unwrap();
+        assert_eq!(c.clusters.parallel, 3);
     }
 
     #[test]

@@ -8,13 +8,13 @@ use super::Daemon;
 use crate::cluster::connect::connect;
 use crate::git::notes::{now_rfc3339, write_note, DeployNote};
 use crate::model::DriftMode;
+use crate::outcome::RolloutOutcome;
 use crate::plan::compute::{plan_fleet, Connections};
 use crate::report::{CommitStatus, StatusState};
 use crate::revision::{short, Revision, Revisions};
-use crate::rollout::engine::{Rollout, RolloutError, RolloutReport};
 use crate::rollout::event::Observer;
-use crate::rollout::record::{FleetMemory, HistoryEntry, RolloutOutcome, FLEET_KEY};
-use std::time::Duration;
+use crate::rollout::memory::FleetMemory;
+use crate::rollout::{Rollout, RolloutError, RolloutReport};
 use tracing::Instrument;
 
 /// Context of PR preview statuses.
@@ -58,7 +58,7 @@ impl Daemon {
         Rollout {
             revisions,
             clusters,
-            store: &self.store,
+            state: &self.state,
             observer,
             parallel: self.config.clusters.parallel,
             poll: self.poll,
@@ -70,13 +70,10 @@ impl Daemon {
     /// What the fleet remembers (empty when nothing was saved or the file
     /// cannot be read: the daemon then starts afresh, and says so).
     pub(super) fn memory(&self) -> FleetMemory {
-        self.store
-            .load(FLEET_KEY)
-            .unwrap_or_else(|e| {
-                tracing::warn!(error = %e, "cannot read the fleet memory; starting afresh");
-                None
-            })
-            .unwrap_or_default()
+        self.state.memory().unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "cannot read the fleet memory; starting afresh");
+            FleetMemory::default()
+        })
     }
 
     /// Connects to a revision's clusters and plans them against it.
@@ -125,10 +122,7 @@ impl Daemon {
 
     /// Finishes a rollout left in flight by a previous process.
     pub(super) async fn resume(&self) -> Result<(), RolloutError> {
-        let Some(record) = self
-            .store
-            .load::<crate::rollout::record::RolloutRecord>(crate::rollout::record::ROLLOUT_KEY)?
-        else {
+        let Some(record) = self.state.record()? else {
             return Ok(());
         };
         let revisions = self.source.revisions();
@@ -164,18 +158,7 @@ impl Daemon {
     }
 
     fn remember_invalid(&self, commit: &str, text: &str) -> Result<(), RolloutError> {
-        let mut memory: FleetMemory = self.store.load(FLEET_KEY)?.unwrap_or_default();
-        memory.failed.insert(commit.to_string());
-        let now = crate::rollout::record::now();
-        memory.remember(HistoryEntry {
-            commit: commit.to_string(),
-            outcome: RolloutOutcome::Invalid,
-            description: text.to_string(),
-            batches: vec![],
-            started_at: now,
-            finished_at: now,
-        });
-        self.store.save(FLEET_KEY, &memory)?;
+        let memory = self.state.remember_invalid(commit, text)?;
         self.live.load_memory(&memory);
         Ok(())
     }
@@ -268,8 +251,7 @@ impl Daemon {
     /// Looks for drift from the last good commit; corrects it when the
     /// DiffPolicy says `Correct`, else only reports it.
     pub(super) async fn resync(&self) -> Result<(), RolloutError> {
-        let memory: FleetMemory = self.store.load(FLEET_KEY)?.unwrap_or_default();
-        let Some(good) = memory.last_good else {
+        let Some(good) = self.state.memory()?.last_good else {
             return Ok(());
         };
         let rev = self.source.revisions().read(&good)?;
@@ -301,6 +283,3 @@ impl Daemon {
         Ok(())
     }
 }
-
-/// Poll interval of health checks in the daemon.
-pub const HEALTH_POLL: Duration = Duration::from_millis(500);

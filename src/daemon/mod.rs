@@ -25,7 +25,7 @@ mod worker;
 
 use crate::cluster::connect::ClusterSource;
 use crate::report::{Metrics, RetryPolicy, Secret, StatusReporter};
-use crate::rollout::record::{FleetMemory, FLEET_KEY};
+use crate::rollout::state::RolloutState;
 use crate::rollout::store::StateStore;
 use config::DaemonConfig;
 use source::GitSource;
@@ -66,7 +66,8 @@ pub enum DaemonError {
 pub struct Daemon {
     config: DaemonConfig,
     source: GitSource,
-    store: StateStore,
+    /// The rollout record and the fleet memory.
+    state: RolloutState,
     live: LiveStatus,
     metrics: Arc<Metrics>,
     reporter: Option<StatusReporter>,
@@ -93,7 +94,7 @@ pub async fn run(config: DaemonConfig) -> Result<(), DaemonError> {
     let source = GitSource::open(&config.repo, &config.state_dir)?;
     let metrics = Arc::new(Metrics::new());
     let live = LiveStatus::default();
-    let memory: FleetMemory = store.load(FLEET_KEY)?.unwrap_or_default();
+    let memory = RolloutState::new(store.clone()).memory()?;
     live.load_memory(&memory);
     live.update(|v| {
         v.branch = config.repo.branch.clone();
@@ -166,7 +167,7 @@ pub async fn run(config: DaemonConfig) -> Result<(), DaemonError> {
     let daemon = Arc::new(Daemon {
         config,
         source,
-        store,
+        state: RolloutState::new(store),
         live,
         metrics,
         reporter,
@@ -174,7 +175,7 @@ pub async fn run(config: DaemonConfig) -> Result<(), DaemonError> {
         mirror,
         halt: AtomicBool::new(false),
         shutdown: AtomicBool::new(false),
-        poll: deploy::HEALTH_POLL,
+        poll: crate::rollout::gate::DEFAULT_POLL,
     });
     let d = daemon.clone();
     let wake = tx.clone();

@@ -8,12 +8,12 @@
 //! state changes, and otherwise at most every 30 s ([`LineThrottle`]).
 
 use super::rollout_view::RolloutView;
-use super::status::{BadgeState, CurrentRollout, LiveStatus, Outcome};
+use super::status::{Badge, BadgeState, CurrentRollout, LiveStatus};
+use crate::outcome::{ObjectOutcome, RolloutOutcome};
 use crate::progress::LineThrottle;
 use crate::report::{CommitStatus, Metrics, StatusReporter, StatusState};
 use crate::revision::short;
 use crate::rollout::event::{Observer, RolloutEvent};
-use crate::rollout::record::RolloutOutcome;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -149,14 +149,7 @@ impl Observer for DaemonObserver {
             }
             RolloutEvent::ClusterApplied { report, .. } => {
                 self.set_current(Self::progress_line(&p), p.batches.clone(), view);
-                for o in [
-                    crate::outcome::Outcome::Created,
-                    crate::outcome::Outcome::Configured,
-                    crate::outcome::Outcome::Unchanged,
-                    crate::outcome::Outcome::Pruned,
-                    crate::outcome::Outcome::Skipped,
-                    crate::outcome::Outcome::Failed,
-                ] {
+                for o in ObjectOutcome::ALL {
                     let n = report.count(o) as u64;
                     if n > 0 {
                         self.metrics.record_apply(&report.cluster, o, n);
@@ -239,8 +232,8 @@ impl Observer for DaemonObserver {
                     | RolloutOutcome::Invalid => StatusState::Error,
                 };
                 self.post(ROLLOUT_CONTEXT, state, description);
-                self.metrics.record_rollout(outcome.as_str());
-                let result = Outcome {
+                self.metrics.record_rollout(*outcome);
+                let result = Badge {
                     commit: self.commit.clone(),
                     state: BadgeState::from_outcome(*outcome),
                     description: description.clone(),

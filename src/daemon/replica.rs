@@ -5,7 +5,7 @@
 //! restarted on an empty volume — resumes the rollout in flight, and knows
 //! the last good commit and the failed ones.
 
-use crate::rollout::record::{FLEET_KEY, ROLLOUT_KEY};
+use crate::rollout::state::{FLEET_KEY, ROLLOUT_KEY};
 use crate::rollout::store::{Mirror, StateStore, StoreError};
 use k8s_openapi::api::core::v1::ConfigMap;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;

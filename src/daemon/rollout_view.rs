@@ -5,9 +5,9 @@
 //! so the daemon's observer feeds it and tests replay event lists.
 
 use crate::apply::{ClusterReport, ObjectResult};
-use crate::outcome::Outcome;
+use crate::outcome::{ObjectOutcome, RolloutOutcome};
 use crate::rollout::event::RolloutEvent;
-use crate::rollout::record::{Failure, RolloutOutcome};
+use crate::rollout::record::Failure;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -75,7 +75,7 @@ pub struct ClusterProgress {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub previous: Option<String>,
     /// Objects applied, per outcome (`created`, `configured`, …; zeros left out).
-    pub counts: BTreeMap<Outcome, usize>,
+    pub counts: BTreeMap<ObjectOutcome, usize>,
     /// Objects that did not end `unchanged` (at most [`MAX_LISTED_CHANGES`]).
     pub changes: Vec<ObjectResult>,
     /// Further changed objects not listed.
@@ -332,7 +332,7 @@ impl RolloutView {
         c.unlisted = 0;
         for r in &report.results {
             *c.counts.entry(r.outcome).or_default() += 1;
-            if r.outcome == Outcome::Unchanged {
+            if r.outcome == ObjectOutcome::Unchanged {
                 continue;
             }
             if c.changes.len() < MAX_LISTED_CHANGES {

@@ -6,7 +6,8 @@
 
 use super::commits::CommitInfo;
 use super::rollout_view::RolloutView;
-use crate::rollout::record::{FleetMemory, HistoryEntry, RolloutOutcome};
+use crate::outcome::RolloutOutcome;
+use crate::rollout::memory::{FleetMemory, HistoryEntry};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
@@ -28,10 +29,10 @@ pub struct CurrentRollout {
     pub view: RolloutView,
 }
 
-/// Last known outcome of a commit (overall or for one app).
+/// What a badge shows for a commit (overall or for one app).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Outcome {
+pub struct Badge {
     /// Commit.
     pub commit: String,
     /// How it ended (or `in_progress`).
@@ -83,13 +84,13 @@ pub struct StatusView {
     /// Commit waiting for the current rollout to end.
     pub waiting: Option<String>,
     /// Last finished rollout.
-    pub last: Option<Outcome>,
+    pub last: Option<Badge>,
     /// Last commit deployed successfully.
     pub last_good: Option<String>,
     /// Commit each cluster runs (as of the last rollout).
     pub clusters: BTreeMap<String, String>,
     /// Last outcome per app (apps a rollout changed).
-    pub apps: BTreeMap<String, Outcome>,
+    pub apps: BTreeMap<String, Badge>,
     /// Objects drifted per cluster at the last resync.
     pub drift: BTreeMap<String, usize>,
     /// Recent rollouts, newest last.
@@ -188,7 +189,7 @@ impl LiveStatus {
                 .apps
                 .iter()
                 .map(|(app, o)| {
-                    let outcome = Outcome {
+                    let outcome = Badge {
                         commit: o.commit.clone(),
                         state: BadgeState::from_outcome(o.outcome),
                         description: o.description.clone(),
@@ -196,7 +197,7 @@ impl LiveStatus {
                     (app.clone(), outcome)
                 })
                 .collect();
-            v.last = memory.history.last().map(|h| Outcome {
+            v.last = memory.history.last().map(|h| Badge {
                 commit: h.commit.clone(),
                 state: BadgeState::from_outcome(h.outcome),
                 description: h.description.clone(),

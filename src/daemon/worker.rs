@@ -6,8 +6,7 @@ use super::queue::CommitQueue;
 use super::trigger::{debounce, Trigger};
 use super::Daemon;
 use crate::revision::short;
-use crate::rollout::engine::RolloutError;
-use crate::rollout::record::FleetMemory;
+use crate::rollout::memory::FleetMemory;
 use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
 use tokio::sync::{mpsc, watch};
@@ -38,7 +37,7 @@ impl Daemon {
             if is_leader && !was_leader {
                 self.halt.store(false, Ordering::Release);
                 if let Some(mirror) = &self.mirror {
-                    match mirror.restore_into(&self.store).await {
+                    match mirror.restore_into(self.state.store()).await {
                         Ok(()) => {
                             let memory = self.memory();
                             queue = queue_from(&memory);
@@ -79,13 +78,13 @@ impl Daemon {
             self.live.update(|v| v.waiting = None);
             match self.deploy(&commit).await {
                 Ok(failed) => queue.finish(failed),
-                Err(RolloutError::Interrupted { commit, batch }) => {
-                    tracing::warn!(commit = %short(&commit), batch, "rollout interrupted; it resumes on the next start");
+                Err(e) if e.is_halted() => {
+                    tracing::warn!(commit = %short(&commit), "{e}");
                     queue.finish(false);
                     return;
                 }
                 Err(e) => {
-                    tracing::error!(commit = %short(&commit), error = %e, "rollout could not run");
+                    tracing::error!(commit = %short(&commit), "rollout could not finish: {e}");
                     queue.finish(true);
                 }
             }

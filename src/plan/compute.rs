@@ -51,7 +51,8 @@ async fn plan_reachable(
     rendering: &ClusterRendering,
     policies: &Policies,
 ) -> Result<ClusterPlan, ClusterError> {
-    let inventories = inventory::read_all(api).await?;
+    let state = inventory::read_state(api).await?;
+    let inventories = state.inventories;
     let crd_kinds = crd_kinds(rendering);
     let mut changes = Vec::new();
     let mut desired_keys: BTreeSet<Key> = BTreeSet::new();
@@ -87,6 +88,7 @@ async fn plan_reachable(
         changes,
         inventories,
         needs_sync,
+        cluster_commit: state.commit,
     })
 }
 
@@ -293,37 +295,55 @@ pub fn change_diff(c: &Change) -> String {
 /// Connections to clusters by name; a failed connection is kept as its error.
 pub type Connections = BTreeMap<String, Result<Arc<dyn ClusterApi>, ClusterError>>;
 
-/// Plans every connected cluster concurrently (at most `parallel` at once);
-/// a cluster that could not be connected is `reachable: false`.
+/// What cluster `name` should run at `rendering`: its rendering, or
+/// nothing when no app is placed there.
+pub fn desired(rendering: &Rendering, name: &str) -> ClusterRendering {
+    rendering
+        .clusters
+        .get(name)
+        .cloned()
+        .unwrap_or_else(|| ClusterRendering {
+            cluster: name.to_string(),
+            apps: BTreeMap::new(),
+        })
+}
+
+/// Plans `names` against `rendering`, at most `parallel` at once, in the
+/// order given. A cluster without a connection (or whose connection
+/// failed) is `reachable: false`. The one way every caller plans clusters:
+/// `plan`, the rollout's planning and batches, and rollbacks.
+pub async fn plan_clusters(
+    connections: &Connections,
+    names: &[String],
+    rendering: &Rendering,
+    policies: &Policies,
+    parallel: usize,
+) -> Vec<ClusterPlan> {
+    futures::stream::iter(names)
+        .map(|name| async move {
+            match connections.get(name) {
+                Some(Ok(api)) => {
+                    plan_cluster(api.as_ref(), &desired(rendering, name), policies).await
+                }
+                Some(Err(e)) => ClusterPlan::unreachable(name, e.to_string()),
+                None => ClusterPlan::unreachable(name, "not connected".into()),
+            }
+        })
+        .buffered(parallel.max(1))
+        .collect()
+        .await
+}
+
+/// Plans every connected cluster concurrently (at most `parallel` at once).
 pub async fn plan_fleet(
     connections: &Connections,
     rendering: &Rendering,
     policies: &Policies,
     parallel: usize,
 ) -> Plan {
-    let empty = |name: &str| ClusterRendering {
-        cluster: name.to_string(),
-        apps: BTreeMap::new(),
-    };
-    let plans: Vec<ClusterPlan> = futures::stream::iter(connections.iter())
-        .map(|(name, conn)| {
-            let desired = rendering
-                .clusters
-                .get(name)
-                .cloned()
-                .unwrap_or_else(|| empty(name));
-            async move {
-                match conn {
-                    Ok(api) => plan_cluster(api.as_ref(), &desired, policies).await,
-                    Err(e) => ClusterPlan::unreachable(name, e.to_string()),
-                }
-            }
-        })
-        .buffered(parallel.max(1))
-        .collect()
-        .await;
+    let names: Vec<String> = connections.keys().cloned().collect();
     Plan {
         commit: rendering.commit.clone(),
-        clusters: plans,
+        clusters: plan_clusters(connections, &names, rendering, policies, parallel).await,
     }
 }

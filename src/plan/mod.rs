@@ -109,6 +109,9 @@ pub struct ClusterPlan {
     /// takes part even if no object differs, to settle its inventory.
     #[serde(skip)]
     pub needs_sync: bool,
+    /// The commit the cluster record (`tranche.cluster`) says; not serialized.
+    #[serde(skip)]
+    pub cluster_commit: Option<String>,
 }
 
 impl ClusterPlan {
@@ -121,6 +124,7 @@ impl ClusterPlan {
             changes: vec![],
             inventories: BTreeMap::new(),
             needs_sync: false,
+            cluster_commit: None,
         }
     }
 

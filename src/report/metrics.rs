@@ -6,7 +6,7 @@
 //! * `tranche_batch_duration_seconds`: time from a batch's first apply to its
 //!   health verdict.
 //! * `tranche_apply_results_total{cluster, action}`: objects per
-//!   [`Outcome`] (`created`, `configured`, …) per cluster.
+//!   [`ObjectOutcome`] (`created`, `configured`, …) per cluster.
 //! * `tranche_drift_detected_total{cluster}`: live objects found changed
 //!   behind tranche's back.
 //! * `tranche_api_errors_total{cluster}`: failed calls to an apiserver.
@@ -16,7 +16,7 @@
 //!   `accepted`, `ignored`, `refused` or `unreadable` (see [`WebhookVerdict`]).
 //! * `tranche_rollout_in_progress`: rollouts running now.
 
-use crate::outcome::Outcome;
+use crate::outcome::{ObjectOutcome, RolloutOutcome};
 use crate::report::forge::retry::{Delivery, DeliveryObserver};
 use crate::report::webhook::WebhookVerdict;
 use prometheus_client::encoding::EncodeLabelSet;
@@ -140,10 +140,10 @@ impl Metrics {
         }
     }
 
-    /// Counts a finished rollout by outcome (`succeeded`, `nothing_to_do`, `rolled_back`, `paused`, `rollback_failed`, `superseded`, `invalid`).
-    pub fn record_rollout(&self, outcome: &str) {
+    /// Counts a finished rollout by outcome (label: [`RolloutOutcome::as_str`]).
+    pub fn record_rollout(&self, outcome: RolloutOutcome) {
         let labels = OutcomeLabel {
-            outcome: outcome.to_string(),
+            outcome: outcome.as_str().to_string(),
         };
         self.rollouts.get_or_create(&labels).inc();
     }
@@ -154,7 +154,7 @@ impl Metrics {
     }
 
     /// Counts `count` objects with result `action` on `cluster`.
-    pub fn record_apply(&self, cluster: &str, action: Outcome, count: u64) {
+    pub fn record_apply(&self, cluster: &str, action: ObjectOutcome, count: u64) {
         let labels = ApplyLabels {
             cluster: cluster.to_string(),
             action: action.as_str().to_string(),
@@ -242,12 +242,12 @@ mod tests {
     #[test]
     fn recorded_series_appear_in_the_encoding() {
         let m = Metrics::new();
-        m.record_rollout("success");
-        m.record_rollout("success");
-        m.record_rollout("rolled_back");
+        m.record_rollout(RolloutOutcome::Succeeded);
+        m.record_rollout(RolloutOutcome::Succeeded);
+        m.record_rollout(RolloutOutcome::RolledBack);
         m.observe_batch_duration(Duration::from_millis(1500));
-        m.record_apply("prod-a", Outcome::Created, 3);
-        m.record_apply("prod-a", Outcome::Unchanged, 7);
+        m.record_apply("prod-a", ObjectOutcome::Created, 3);
+        m.record_apply("prod-a", ObjectOutcome::Unchanged, 7);
         m.record_drift("prod-b", 2);
         m.record_api_error("prod-c");
         m.record_forge_status(Delivery::Delivered);
@@ -255,7 +255,7 @@ mod tests {
         m.record_webhook(WebhookVerdict::Refused);
         let text = m.encode();
         for line in [
-            "tranche_rollouts_total{outcome=\"success\"} 2",
+            "tranche_rollouts_total{outcome=\"succeeded\"} 2",
             "tranche_rollouts_total{outcome=\"rolled_back\"} 1",
             "tranche_batch_duration_seconds_count 1",
             "tranche_batch_duration_seconds_sum 1.5",

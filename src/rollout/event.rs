@@ -2,8 +2,9 @@
 //! plain log lines, commit statuses, metrics) decide how to show it. No
 //! status updates sprinkled through the steps.
 
-use super::record::{Failure, RolloutOutcome};
+use super::record::Failure;
 use crate::apply::ClusterReport;
+use crate::outcome::RolloutOutcome;
 use std::time::Duration;
 
 /// Something that happened during a rollout.

@@ -14,6 +14,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use tokio::time::Instant;
 
+/// Time between health checks of a gate (CLI and daemon).
+pub const DEFAULT_POLL: Duration = Duration::from_millis(500);
+
 /// One cluster's share of a gate.
 pub struct GateTarget<'a> {
     /// Cluster access.

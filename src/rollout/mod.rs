@@ -1,20 +1,26 @@
 //! Staged rollouts of one commit over the fleet.
 //!
 //! Pure core: which clusters go in which batch ([`batch`]), whether objects
-//! and batches are healthy ([`health`]), what is persisted ([`record`]).
-//! Around it: the durable [`store`], the async health gate ([`gate`]), and
-//! the resumable step machine ([`engine`], [`rollback`]) that reports what it
-//! does as [`event`]s.
+//! and batches are healthy ([`health`]), what is persisted ([`record`],
+//! [`memory`]) and the rollout itself as a state machine ([`machine`]:
+//! `(record, step result) → (record, next step)`). Around it: the
+//! [`executor`] that performs the machine's steps against clusters (with
+//! the async health [`gate`]) and tells [`event`]s to observers, and the
+//! typed [`state`] layer over the durable [`store`].
 
 pub mod batch;
-pub mod engine;
 pub mod event;
+pub mod executor;
 pub mod gate;
 pub mod health;
+pub mod machine;
+pub mod memory;
 pub mod record;
-pub mod rollback;
+pub mod state;
 pub mod store;
 
 pub use batch::{batch_sizes, order_clusters, plan_batches};
+pub use executor::{Rollout, RolloutError, RolloutReport};
 pub use health::{evaluate, evaluate_live, GateVerdict, Health, Pending};
+pub use state::RolloutState;
 pub use store::{StateStore, StoreError, StoreLock};

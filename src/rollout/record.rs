@@ -1,28 +1,123 @@
-//! What a rollout persists before each step, so a process killed at any
-//! point can resume it or finish its rollback on restart, and what the
-//! fleet remembers across rollouts (last good commit, failed commits,
-//! history). Plain serde data; the store writes it atomically.
+//! The rollout record: everything an in-flight rollout knows, saved
+//! (atomically, by [`super::state`]) before every step, so a process killed
+//! at any point resumes by loading it and asking [`super::machine`] for the
+//! next step. Plain serde data and pure queries; no I/O.
 
 use crate::object::ObjectRef;
-use serde::{Deserialize, Serialize};
+use crate::outcome::RolloutOutcome;
+use crate::revision::short;
+use serde::{Deserialize, Deserializer, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-/// State-store key of the in-flight rollout.
-pub const ROLLOUT_KEY: &str = "rollout";
-/// State-store key of the fleet memory.
-pub const FLEET_KEY: &str = "fleet";
-/// Rollouts kept in the history.
-pub const HISTORY_LEN: usize = 50;
-
-/// Where an in-flight rollout is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+/// Where an in-flight rollout is. Serialized inside the record as
+/// `"phase": "<name>"` next to the phase's own fields (`batch`, `cluster`,
+/// `outcome`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "phase", rename_all = "camelCase")]
 pub enum Phase {
-    /// Applying (or about to apply) batch `batch`, then gating it.
-    Applying,
-    /// A batch failed; re-applying each touched cluster's previous commit.
-    RollingBack,
+    /// Planning every cluster: who takes part, what each ran before.
+    Planning,
+    /// Re-planning batch `batch`'s clusters just before writing them
+    /// (reads only).
+    Preparing {
+        /// 0-based batch index.
+        batch: usize,
+    },
+    /// Writing batch `batch`'s clusters (those its plan said change).
+    Applying {
+        /// 0-based batch index.
+        batch: usize,
+    },
+    /// Waiting for batch `batch`'s health gate and bake time.
+    Gating {
+        /// 0-based batch index.
+        batch: usize,
+    },
+    /// Restoring touched cluster `cluster` to what it ran before.
+    RollingBack {
+        /// The cluster being restored (empty in records of older versions:
+        /// the machine then finds the next one itself).
+        #[serde(default)]
+        cluster: String,
+    },
+    /// Finished; the outcome is being recorded in the fleet memory.
+    Done {
+        /// How it ended.
+        outcome: RolloutOutcome,
+    },
+}
+
+/// What a cluster ran before this rollout: what rolling it back means.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Previous {
+    /// tranche had completed this commit there.
+    Commit(String),
+    /// tranche had never completed a commit there (no cluster record):
+    /// rolling back removes tranche's objects.
+    Nothing,
+    /// The cluster record could not be read (why): never taken as
+    /// "nothing", so never a prune. Such a cluster is not written, and a
+    /// rollback of it stops there, deleting nothing.
+    Unknown(String),
+}
+
+impl<'de> Deserialize<'de> for Previous {
+    /// Reads the tagged form, and records of older versions (`null` for
+    /// nothing, a bare commit id).
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        enum Tagged {
+            Commit(String),
+            Nothing,
+            Unknown(String),
+        }
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Wire {
+            Tagged(Tagged),
+            Legacy(Option<String>),
+        }
+        Ok(match Wire::deserialize(d)? {
+            Wire::Tagged(Tagged::Commit(c)) | Wire::Legacy(Some(c)) => Previous::Commit(c),
+            Wire::Tagged(Tagged::Nothing) | Wire::Legacy(None) => Previous::Nothing,
+            Wire::Tagged(Tagged::Unknown(why)) => Previous::Unknown(why),
+        })
+    }
+}
+
+impl Previous {
+    /// The commit a rollback re-applies (`None`: nothing), or `None` at
+    /// the outer level when it is unknown and nothing may be done.
+    pub fn restore_target(&self) -> Option<Option<&str>> {
+        match self {
+            Previous::Commit(c) => Some(Some(c)),
+            Previous::Nothing => Some(None),
+            Previous::Unknown(_) => None,
+        }
+    }
+}
+
+impl fmt::Display for Previous {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Previous::Commit(c) => f.write_str(short(c)),
+            Previous::Nothing => f.write_str("nothing"),
+            Previous::Unknown(why) => write!(f, "unknown ({why})"),
+        }
+    }
+}
+
+/// How restoring one touched cluster ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum RestoreResult {
+    /// Back on its previous commit, and healthy.
+    Restored,
+    /// Not restored (why); the cluster is left behind.
+    Failed(String),
 }
 
 /// Why a rollout failed: cluster, object (when one is to blame) and reason.
@@ -48,6 +143,17 @@ impl fmt::Display for Failure {
     }
 }
 
+/// A cluster the rollout leaves neither on its commit (healthy) nor on
+/// what it ran before, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LeftBehind {
+    /// Cluster.
+    pub cluster: String,
+    /// Why, and what it runs as far as tranche knows.
+    pub reason: String,
+}
+
 /// The in-flight rollout, saved before every step.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -55,19 +161,27 @@ pub struct RolloutRecord {
     /// Commit being rolled out.
     pub commit: String,
     /// Current phase.
+    #[serde(flatten)]
     pub phase: Phase,
-    /// Cluster batches, in order.
+    /// Cluster batches, in order (empty until planned).
+    #[serde(default)]
     pub batches: Vec<Vec<String>>,
-    /// Index of the batch being applied (== batches.len() when all done).
-    pub batch: usize,
     /// Clusters applied and healthy.
+    #[serde(default)]
     pub done: BTreeSet<String>,
-    /// Clusters this rollout wrote to (even partly): the rollback set.
+    /// Clusters this rollout may have written to: the rollback set. A
+    /// cluster is added before it is written, never after.
+    #[serde(default)]
     pub touched: BTreeSet<String>,
-    /// The commit each participating cluster ran before (None: nothing).
-    pub previous: BTreeMap<String, Option<String>>,
+    /// What each participating cluster ran before.
+    #[serde(default)]
+    pub previous: BTreeMap<String, Previous>,
     /// Objects this rollout created or changed, per cluster (the gate's watch list).
+    #[serde(default)]
     pub changed: BTreeMap<String, BTreeSet<ObjectRef>>,
+    /// How restoring each touched cluster ended, once tried.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub rollback: BTreeMap<String, RestoreResult>,
     /// Why it failed, once it has.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure: Option<Failure>,
@@ -76,119 +190,162 @@ pub struct RolloutRecord {
 }
 
 impl RolloutRecord {
+    /// A rollout of `commit` about to be planned.
+    pub fn new(commit: &str, started_at: u64) -> RolloutRecord {
+        RolloutRecord {
+            commit: commit.to_string(),
+            phase: Phase::Planning,
+            batches: vec![],
+            done: BTreeSet::new(),
+            touched: BTreeSet::new(),
+            previous: BTreeMap::new(),
+            changed: BTreeMap::new(),
+            rollback: BTreeMap::new(),
+            failure: None,
+            started_at,
+        }
+    }
+
     /// Number of clusters taking part.
     pub fn cluster_count(&self) -> usize {
         self.batches.iter().map(Vec::len).sum()
     }
 
-    /// `batch 2/3 · 3/10 clusters`.
-    pub fn progress(&self) -> String {
-        format!(
-            "batch {}/{} · {}/{} clusters",
-            (self.batch + 1).min(self.batches.len()),
-            self.batches.len(),
-            self.done.len(),
-            self.cluster_count()
-        )
-    }
-}
-
-/// How a rollout ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub enum RolloutOutcome {
-    /// No cluster needed a change.
-    NothingToDo,
-    /// Every batch applied and healthy.
-    Succeeded,
-    /// A batch failed and every touched cluster was rolled back.
-    RolledBack,
-    /// A batch failed and the policy says Pause: clusters left as they are.
-    Paused,
-    /// A batch failed and the rollback did not complete (clusters named).
-    RollbackFailed,
-    /// A newer commit arrived before this one started.
-    Superseded,
-    /// The commit cannot be read, validated or rendered: nothing was applied.
-    Invalid,
-}
-
-impl RolloutOutcome {
-    /// Whether the commit is now deployed where it should be.
-    pub fn is_success(self) -> bool {
-        matches!(
-            self,
-            RolloutOutcome::NothingToDo | RolloutOutcome::Succeeded
-        )
+    /// Clusters of batch `index` (none past the end).
+    pub fn batch(&self, index: usize) -> &[String] {
+        self.batches.get(index).map(Vec::as_slice).unwrap_or(&[])
     }
 
-    /// Lowercase name for metrics and JSON.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RolloutOutcome::NothingToDo => "nothing_to_do",
-            RolloutOutcome::Succeeded => "succeeded",
-            RolloutOutcome::RolledBack => "rolled_back",
-            RolloutOutcome::Paused => "paused",
-            RolloutOutcome::RollbackFailed => "rollback_failed",
-            RolloutOutcome::Superseded => "superseded",
-            RolloutOutcome::Invalid => "invalid",
+    /// The outcome, once finished.
+    pub fn outcome(&self) -> Option<RolloutOutcome> {
+        match self.phase {
+            Phase::Done { outcome } => Some(outcome),
+            _ => None,
         }
     }
-}
 
-/// One finished rollout, as remembered.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct HistoryEntry {
-    /// Commit.
-    pub commit: String,
-    /// Outcome.
-    pub outcome: RolloutOutcome,
-    /// One-line description (as in the commit status).
-    pub description: String,
-    /// Batches it used.
-    pub batches: Vec<Vec<String>>,
-    /// Unix seconds when it started / finished.
-    pub started_at: u64,
-    /// Unix seconds when it finished.
-    pub finished_at: u64,
-}
+    /// `batch 2/3 · 3/10 clusters`, `planning`, or `rolling back b · 1/2 clusters`.
+    pub fn progress(&self) -> String {
+        let batch = |k: usize| {
+            format!(
+                "batch {}/{} · {}/{} clusters",
+                (k + 1).min(self.batches.len()),
+                self.batches.len(),
+                self.done.len(),
+                self.cluster_count()
+            )
+        };
+        match &self.phase {
+            Phase::Planning => "planning".into(),
+            Phase::Preparing { batch: k }
+            | Phase::Applying { batch: k }
+            | Phase::Gating { batch: k } => batch(*k),
+            Phase::RollingBack { cluster } => format!(
+                "rolling back {cluster} · {}/{} clusters",
+                self.rollback.len(),
+                self.touched.len()
+            ),
+            Phase::Done { outcome } => format!("done: {outcome}"),
+        }
+    }
 
-/// What the fleet remembers across rollouts.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct FleetMemory {
-    /// Last commit rolled out successfully everywhere it went.
-    pub last_good: Option<String>,
-    /// Commits that failed: not retried until a newer commit arrives.
-    pub failed: BTreeSet<String>,
-    /// Last commit each cluster ran after a rollout (for status pages).
-    pub cluster_commits: BTreeMap<String, String>,
-    /// Recent rollouts, newest last.
-    pub history: Vec<HistoryEntry>,
-    /// Last rollout that changed each app (what per-app badges show).
-    #[serde(default)]
-    pub apps: BTreeMap<String, AppOutcome>,
-}
+    /// Clusters this rollout leaves neither on its commit (healthy) nor
+    /// on what they ran before, as far as the record knows now.
+    pub fn left_behind(&self) -> Vec<LeftBehind> {
+        let on_new = format!("written with {} but not healthy", short(&self.commit));
+        match &self.phase {
+            Phase::Done {
+                outcome: RolloutOutcome::Succeeded | RolloutOutcome::NothingToDo,
+            } => vec![],
+            Phase::Done {
+                outcome: RolloutOutcome::Paused,
+            } => self
+                .touched
+                .iter()
+                .filter(|c| !self.done.contains(*c))
+                .map(|c| LeftBehind {
+                    cluster: c.clone(),
+                    reason: format!("{on_new}; paused, left as it is"),
+                })
+                .collect(),
+            Phase::Done { .. } | Phase::RollingBack { .. } => self
+                .touched
+                .iter()
+                .filter_map(|c| match self.rollback.get(c) {
+                    Some(RestoreResult::Restored) => None,
+                    Some(RestoreResult::Failed(why)) => Some(LeftBehind {
+                        cluster: c.clone(),
+                        reason: format!("rollback failed: {why}"),
+                    }),
+                    None => Some(LeftBehind {
+                        cluster: c.clone(),
+                        reason: format!("not yet rolled back to {}", self.previous_of(c)),
+                    }),
+                })
+                .collect(),
+            Phase::Planning
+            | Phase::Preparing { .. }
+            | Phase::Applying { .. }
+            | Phase::Gating { .. } => self
+                .touched
+                .iter()
+                .filter(|c| !self.done.contains(*c))
+                .map(|c| LeftBehind {
+                    cluster: c.clone(),
+                    reason: format!("{on_new}; the rollout resumes on the next run"),
+                })
+                .collect(),
+        }
+    }
 
-/// The last rollout that changed an app.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AppOutcome {
-    /// Commit.
-    pub commit: String,
-    /// Outcome.
-    pub outcome: RolloutOutcome,
-    /// One-line description.
-    pub description: String,
-}
+    /// What `cluster` ran before (unknown when the record does not say).
+    pub fn previous_of(&self, cluster: &str) -> Previous {
+        self.previous
+            .get(cluster)
+            .cloned()
+            .unwrap_or_else(|| Previous::Unknown("not recorded".into()))
+    }
 
-impl FleetMemory {
-    /// Appends to the history, keeping the last [`HISTORY_LEN`].
-    pub fn remember(&mut self, entry: HistoryEntry) {
-        self.history.push(entry);
-        let excess = self.history.len().saturating_sub(HISTORY_LEN);
-        self.history.drain(..excess);
+    /// The one-line description of a finished rollout, as in the commit
+    /// status and the CLI's last line.
+    pub fn describe(&self) -> String {
+        let failure = self
+            .failure
+            .as_ref()
+            .map(|f| f.to_string())
+            .unwrap_or_default();
+        let left = self.left_behind();
+        let names = left
+            .iter()
+            .map(|l| l.cluster.as_str())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let reasons = left
+            .iter()
+            .map(|l| format!("{} ({})", l.cluster, l.reason))
+            .collect::<Vec<_>>()
+            .join(", ");
+        match self.outcome() {
+            None => format!("in flight: {}", self.progress()),
+            Some(RolloutOutcome::NothingToDo) => {
+                "no changes: every cluster already runs this".into()
+            }
+            Some(RolloutOutcome::Succeeded) => format!(
+                "deployed to {} cluster(s) in {} batch(es)",
+                self.cluster_count(),
+                self.batches.len()
+            ),
+            Some(RolloutOutcome::RolledBack) => format!("rolled back: {failure}"),
+            Some(RolloutOutcome::Paused) if left.is_empty() => format!("paused: {failure}"),
+            Some(RolloutOutcome::Paused) => {
+                format!("paused: {failure}; left as they are: {names}")
+            }
+            Some(RolloutOutcome::RollbackFailed) => {
+                format!("rollback incomplete on {names}: {failure}; left behind: {reasons}")
+            }
+            Some(RolloutOutcome::Superseded) => "superseded by a newer commit".into(),
+            Some(RolloutOutcome::Invalid) => "invalid commit".into(),
+        }
     }
 }
 
@@ -199,3 +356,6 @@ pub fn now() -> u64 {
         .map(|d| d.as_secs())
         .unwrap_or(0)
 }
+
+#[cfg(test)]
+mod tests;

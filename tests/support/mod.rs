@@ -69,8 +69,10 @@ pub mod forge;
 pub mod gitea;
 mod http;
 mod process;
+pub mod proxy;
 pub mod repo;
 mod requests;
+pub mod two_commits;
 pub mod versions;
 
 pub use audit::{concerns_namespace, is_controller_write, is_mutating, object_ref, user};

@@ -1,13 +1,11 @@
 //! The on-disk layout of a directory cluster and its blocking file I/O:
 //! `<cluster dir>/<group or core>/<kind>/<namespace or _cluster>/<name>.yaml`,
-//! written atomically (temp file, fsync, rename, fsync of the directory) so
-//! a crash never leaves a torn object.
+//! written with [`crate::durable::write_atomic`] (temp file, fsync, rename,
+//! fsync of the directory) so a crash never leaves a torn object.
 
 use serde_json::Value;
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Directory name used for the core (`v1`) group.
 pub const CORE_GROUP_DIR: &str = "core";
@@ -78,28 +76,9 @@ pub fn read(path: &Path) -> Result<Option<Value>, StoreError> {
 
 /// Writes an object atomically: a crash leaves the old file or the new one.
 pub fn write_atomic(path: &Path, obj: &Value) -> Result<(), StoreError> {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let dir = path
-        .parent()
-        .ok_or_else(|| StoreError::new(path, "find the directory of", "no parent"))?;
-    fs::create_dir_all(dir).map_err(|e| StoreError::new(dir, "create", e))?;
-    let file_name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let tmp = dir.join(format!(".{file_name}.tmp-{}-{n}", std::process::id()));
-    let written = (|| {
-        let mut f = fs::File::create(&tmp)?;
-        f.write_all(crate::yaml::to_string(obj).as_bytes())?;
-        f.sync_all()?;
-        fs::rename(&tmp, path)?;
-        fs::File::open(dir)?.sync_all()
-    })();
-    written.map_err(|e| {
-        let _ = fs::remove_file(&tmp);
-        StoreError::new(path, "write", e)
-    })
+    let text = crate::yaml::to_string(obj);
+    crate::durable::write_atomic(path, text.as_bytes())
+        .map_err(|e| StoreError::new(path, "write", e))
 }
 
 /// Removes one object file (missing is fine), then the directories it

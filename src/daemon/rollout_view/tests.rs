@@ -10,7 +10,7 @@ fn batches() -> Vec<Vec<String>> {
     ]
 }
 
-fn report(cluster: &str, outcomes: &[Outcome]) -> ClusterReport {
+fn report(cluster: &str, outcomes: &[ObjectOutcome]) -> ClusterReport {
     let mut r = ClusterReport::new(cluster, "new");
     for (i, o) in outcomes.iter().enumerate() {
         r.results.push(ObjectResult {
@@ -22,7 +22,7 @@ fn report(cluster: &str, outcomes: &[Outcome]) -> ClusterReport {
                 name: format!("cm{i}"),
             },
             outcome: *o,
-            message: (*o == Outcome::Failed).then(|| "refused".to_string()),
+            message: (*o == ObjectOutcome::Failed).then(|| "refused".to_string()),
         });
     }
     r
@@ -72,7 +72,11 @@ fn a_successful_rollout_moves_each_batch_from_pending_to_healthy() {
         index: 0,
         report: report(
             "a",
-            &[Outcome::Created, Outcome::Unchanged, Outcome::Configured],
+            &[
+                ObjectOutcome::Created,
+                ObjectOutcome::Unchanged,
+                ObjectOutcome::Configured,
+            ],
         ),
     });
     events.push(RolloutEvent::GateWaiting {
@@ -87,8 +91,8 @@ fn a_successful_rollout_moves_each_batch_from_pending_to_healthy() {
         vec!["Deployment shop/web: 0/1 updated"]
     );
     assert!(v.clusters["b"].gate.is_empty());
-    assert_eq!(v.clusters["a"].counts[&Outcome::Created], 1);
-    assert_eq!(v.clusters["a"].counts[&Outcome::Unchanged], 1);
+    assert_eq!(v.clusters["a"].counts[&ObjectOutcome::Created], 1);
+    assert_eq!(v.clusters["a"].counts[&ObjectOutcome::Unchanged], 1);
     assert_eq!(
         v.clusters["a"].changes.len(),
         2,
@@ -126,7 +130,7 @@ fn a_successful_rollout_moves_each_batch_from_pending_to_healthy() {
         for c in &b {
             events.push(RolloutEvent::ClusterApplied {
                 index: i,
-                report: report(c, &[Outcome::Configured]),
+                report: report(c, &[ObjectOutcome::Configured]),
             });
         }
         events.push(RolloutEvent::BatchHealthy {
@@ -168,7 +172,7 @@ fn a_failed_batch_rolls_back_what_it_touched_and_never_starts_the_rest() {
         },
         RolloutEvent::ClusterApplied {
             index: 0,
-            report: report("a", &[Outcome::Configured]),
+            report: report("a", &[ObjectOutcome::Configured]),
         },
         RolloutEvent::BatchHealthy {
             index: 0,
@@ -181,7 +185,7 @@ fn a_failed_batch_rolls_back_what_it_touched_and_never_starts_the_rest() {
         },
         RolloutEvent::ClusterApplied {
             index: 1,
-            report: report("b", &[Outcome::Configured]),
+            report: report("b", &[ObjectOutcome::Configured]),
         },
         RolloutEvent::Failed {
             failure: failure.clone(),
@@ -201,7 +205,7 @@ fn a_failed_batch_rolls_back_what_it_touched_and_never_starts_the_rest() {
 
     let mut events = events;
     events.push(RolloutEvent::ClusterRolledBack {
-        report: report("a", &[Outcome::Configured]),
+        report: report("a", &[ObjectOutcome::Configured]),
     });
     let mut broken = report("b", &[]);
     broken.error = Some("apiserver down".into());
@@ -239,7 +243,7 @@ fn apply_failures_and_pauses_show_on_the_cluster() {
         },
         RolloutEvent::ClusterApplied {
             index: 0,
-            report: report("a", &[Outcome::Created, Outcome::Failed]),
+            report: report("a", &[ObjectOutcome::Created, ObjectOutcome::Failed]),
         },
         RolloutEvent::Failed {
             failure: Failure {
@@ -271,7 +275,7 @@ fn a_resumed_rollout_without_a_plan_still_shows_its_batch() {
 
 #[test]
 fn listed_changes_are_bounded() {
-    let many = vec![Outcome::Created; MAX_LISTED_CHANGES + 7];
+    let many = vec![ObjectOutcome::Created; MAX_LISTED_CHANGES + 7];
     let v = replay(&[
         RolloutEvent::Planned {
             commit: "new".into(),
@@ -285,7 +289,7 @@ fn listed_changes_are_bounded() {
     assert_eq!(v.clusters["a"].changes.len(), MAX_LISTED_CHANGES);
     assert_eq!(v.clusters["a"].unlisted, 7);
     assert_eq!(
-        v.clusters["a"].counts[&Outcome::Created],
+        v.clusters["a"].counts[&ObjectOutcome::Created],
         MAX_LISTED_CHANGES + 7
     );
 }
@@ -303,11 +307,11 @@ fn a_cluster_the_rollback_did_not_touch_keeps_its_state() {
         },
         RolloutEvent::ClusterApplied {
             index: 0,
-            report: report("a", &[Outcome::Unchanged]),
+            report: report("a", &[ObjectOutcome::Unchanged]),
         },
         RolloutEvent::ClusterApplied {
             index: 0,
-            report: report("b", &[Outcome::Failed]),
+            report: report("b", &[ObjectOutcome::Failed]),
         },
         RolloutEvent::Failed {
             failure: Failure {
@@ -318,7 +322,7 @@ fn a_cluster_the_rollback_did_not_touch_keeps_its_state() {
             rolling_back: true,
         },
         RolloutEvent::ClusterRolledBack {
-            report: report("b", &[Outcome::Configured]),
+            report: report("b", &[ObjectOutcome::Configured]),
         },
         RolloutEvent::Finished {
             outcome: RolloutOutcome::RolledBack,

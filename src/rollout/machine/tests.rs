@@ -1,0 +1,7 @@
+//! The machine over every phase × every step result, single cases, then
+//! whole rollouts driven by random results (proptest).
+
+mod cases;
+mod fixtures;
+mod random;
+mod table;

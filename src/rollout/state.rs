@@ -1,0 +1,118 @@
+//! The one typed state layer: the in-flight [`RolloutRecord`] and the
+//! [`FleetMemory`], kept in a [`StateStore`] (atomic writes, one lock per
+//! directory, optional mirror). Nothing else reads or writes these two
+//! keys: the executor saves the record before every step and records
+//! outcomes here, the daemon and `tranche status` read them here.
+
+use super::memory::FleetMemory;
+use super::record::{now, RolloutRecord};
+use super::store::{StateStore, StoreError};
+use crate::outcome::RolloutOutcome;
+use std::collections::BTreeSet;
+
+/// State-store key of the in-flight rollout.
+pub const ROLLOUT_KEY: &str = "rollout";
+/// State-store key of the fleet memory.
+pub const FLEET_KEY: &str = "fleet";
+
+/// The rollout record and the fleet memory, typed.
+#[derive(Debug, Clone)]
+pub struct RolloutState {
+    store: StateStore,
+}
+
+impl RolloutState {
+    /// The state kept in `store`.
+    pub fn new(store: StateStore) -> RolloutState {
+        RolloutState { store }
+    }
+
+    /// The store underneath (locking, mirroring, restoring replicas).
+    pub fn store(&self) -> &StateStore {
+        &self.store
+    }
+
+    /// The rollout in flight, if any.
+    pub fn record(&self) -> Result<Option<RolloutRecord>, StoreError> {
+        self.store.load(ROLLOUT_KEY)
+    }
+
+    /// Saves the record (atomically: a crash leaves the old one or this one).
+    pub fn save_record(&self, record: &RolloutRecord) -> Result<(), StoreError> {
+        self.store.save(ROLLOUT_KEY, record)
+    }
+
+    /// What the fleet remembers (empty before the first rollout).
+    pub fn memory(&self) -> Result<FleetMemory, StoreError> {
+        Ok(self.store.load(FLEET_KEY)?.unwrap_or_default())
+    }
+
+    /// Records a finished rollout (`apps`: the apps it changed) in the
+    /// fleet memory, then clears the record, or keeps it when the rollback
+    /// is incomplete so that the next start retries it. Finishing the same
+    /// record twice (a crash in between) changes nothing more.
+    pub fn finish(
+        &self,
+        record: &RolloutRecord,
+        apps: &BTreeSet<String>,
+    ) -> Result<FleetMemory, StoreError> {
+        let mut memory = self.memory()?;
+        memory.record_rollout(record, apps, now());
+        self.store.save(FLEET_KEY, &memory)?;
+        if record.outcome() == Some(RolloutOutcome::RollbackFailed) {
+            self.save_record(record)?;
+        } else {
+            self.store.remove(ROLLOUT_KEY)?;
+        }
+        Ok(memory)
+    }
+
+    /// Records a commit that cannot be deployed (invalid): it is failed,
+    /// and in the history.
+    pub fn remember_invalid(
+        &self,
+        commit: &str,
+        description: &str,
+    ) -> Result<FleetMemory, StoreError> {
+        let mut memory = self.memory()?;
+        memory.record_invalid(commit, description, now());
+        self.store.save(FLEET_KEY, &memory)?;
+        Ok(memory)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::record::{Phase, RestoreResult};
+    use super::*;
+
+    #[test]
+    fn finishing_clears_the_record_unless_the_rollback_is_incomplete() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = RolloutState::new(StateStore::open(dir.path()).unwrap());
+        assert_eq!(state.record().unwrap(), None);
+        let mut r = RolloutRecord::new("abc", 1);
+        r.batches = vec![vec!["a".into()]];
+        state.save_record(&r).unwrap();
+        assert_eq!(state.record().unwrap(), Some(r.clone()));
+        r.phase = Phase::Done {
+            outcome: RolloutOutcome::Succeeded,
+        };
+        let m = state.finish(&r, &BTreeSet::new()).unwrap();
+        assert_eq!(m.last_good.as_deref(), Some("abc"));
+        assert_eq!(state.record().unwrap(), None);
+        assert_eq!(state.memory().unwrap(), m);
+
+        r.touched.insert("a".into());
+        r.rollback
+            .insert("a".into(), RestoreResult::Failed("unreachable".into()));
+        r.phase = Phase::Done {
+            outcome: RolloutOutcome::RollbackFailed,
+        };
+        state.finish(&r, &BTreeSet::new()).unwrap();
+        assert_eq!(state.record().unwrap(), Some(r), "kept to be retried");
+        let m = state.remember_invalid("bad", "invalid: x").unwrap();
+        assert!(m.failed.contains("bad"));
+        assert_eq!(m.history.len(), 3);
+    }
+}
