@@ -54,26 +54,38 @@ async fn plan_reachable(
     let state = inventory::read_state(api).await?;
     let inventories = state.inventories;
     let crd_kinds = crd_kinds(rendering);
-    let mut changes = Vec::new();
-    let mut desired_keys: BTreeSet<Key> = BTreeSet::new();
-    for (app, app_r) in &rendering.apps {
-        let inv = inventories.get(app);
-        for obj in &app_r.objects {
-            desired_keys.insert(obj.id.group_kind_key());
-            changes.push(plan_object(api, app, obj, inv, &crd_kinds, policies).await?);
-        }
-    }
-    let mut prunes = Vec::new();
-    for (app, inv) in &inventories {
-        for id in &inv.objects {
-            if desired_keys.contains(&id.group_kind_key()) {
-                continue;
-            }
-            if let Some(change) = plan_prune(api, app, id).await? {
-                prunes.push(change);
-            }
-        }
-    }
+    // Objects are planned concurrently, as many as the cluster takes at
+    // once; results keep rendering order.
+    let at_once = api.max_in_flight().max(1);
+    let objects: Vec<(&String, &RenderedObject)> = rendering
+        .apps
+        .iter()
+        .flat_map(|(app, r)| r.objects.iter().map(move |o| (app, o)))
+        .collect();
+    let desired_keys: BTreeSet<Key> = objects.iter().map(|(_, o)| o.id.group_kind_key()).collect();
+    let (inventories_ref, crd_ref) = (&inventories, &crd_kinds);
+    let mut changes = futures::stream::iter(objects)
+        .map(|(app, obj)| plan_object(api, app, obj, inventories_ref.get(app), crd_ref, policies))
+        .buffered(at_once)
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect::<Result<Vec<Change>, ClusterError>>()?;
+    let gone: Vec<(&String, &ObjectRef)> = inventories
+        .iter()
+        .flat_map(|(app, inv)| inv.objects.iter().map(move |id| (app, id)))
+        .filter(|(_, id)| !desired_keys.contains(&id.group_kind_key()))
+        .collect();
+    let mut prunes: Vec<Change> = futures::stream::iter(gone)
+        .map(|(app, id)| plan_prune(api, app, id))
+        .buffered(at_once)
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect::<Result<Vec<Option<Change>>, ClusterError>>()?
+        .into_iter()
+        .flatten()
+        .collect();
     let kinds = KindTable::builtin();
     prunes.sort_by_key(|c| {
         let id = c.id();
