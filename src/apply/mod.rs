@@ -23,12 +23,13 @@ pub mod waves;
 
 pub use report::{ClusterReport, ObjectResult};
 
-use crate::cluster::{ApplyOptions, ClusterApi};
+use crate::cluster::{ApplyOptions, ClusterApi, ClusterError};
 use crate::inventory::{self, Inventory};
 use crate::kinds::KindTable;
 use crate::model::RolloutPolicy;
 use crate::object::ObjectRef;
 use crate::outcome::ObjectOutcome;
+use crate::plan::fingerprint::Applied;
 use crate::plan::{Action, Change, ClusterPlan};
 use futures::stream::{self, StreamExt};
 use std::collections::{BTreeMap, BTreeSet};
@@ -88,6 +89,7 @@ pub async fn apply_cluster(
                 commit: old.and_then(|i| i.commit.clone()),
                 pending: Some(commit.to_string()),
                 objects,
+                applied: old.map(|i| i.applied.clone()).unwrap_or_default(),
             }
         })
         .collect();
@@ -104,6 +106,8 @@ pub async fn apply_cluster(
     // 2. Create and update, a wave per apply rank, each wave concurrently.
     let kinds = KindTable::builtin();
     let force = policy.force_conflicts;
+    // What each object looks like now: as written, or as the plan found it.
+    let mut applied = plan.applied.clone();
     for wave in write_waves(&plan.changes, kinds) {
         let answers: Vec<_> = stream::iter(wave)
             .map(|c| async move { (c, apply_change(api, c, force).await) })
@@ -111,7 +115,10 @@ pub async fn apply_cluster(
             .collect()
             .await;
         let mut lost = None;
-        for (c, (outcome, error)) in answers {
+        for (c, (outcome, error, stored)) in answers {
+            if let Some(stored) = stored {
+                applied.insert(c.id(), stored);
+            }
             if lost.is_none() && error.as_ref().is_some_and(|e| e.is_unreachable()) {
                 lost = Some(c.id());
             }
@@ -163,9 +170,14 @@ pub async fn apply_cluster(
         report.fail_cluster(&e);
         return report;
     }
+    let applied = &applied;
     let settled = stream::iter(&apps)
         .map(|app| {
             let objects = new_sets.get(app).cloned().unwrap_or_default();
+            let applied = objects
+                .iter()
+                .filter_map(|id| Some((id.clone(), applied.get(id)?.clone())))
+                .collect();
             async move {
                 if objects.is_empty() {
                     inventory::remove(api, app).await
@@ -175,6 +187,7 @@ pub async fn apply_cluster(
                         commit: Some(commit.into()),
                         pending: None,
                         objects,
+                        applied,
                     };
                     inventory::write(api, &inv).await
                 }
@@ -224,7 +237,13 @@ fn needs_write(
     let unsettled = tracked.is_none_or(|i| i.pending.is_some());
     let empty = BTreeSet::new();
     let differs = tracked.map(|i| &i.objects) != Some(new_sets.get(app).unwrap_or(&empty));
-    mutates || unsettled || differs
+    // Objects confirmed unchanged that the inventory does not remember yet.
+    let unremembered = tracked.is_some_and(|i| {
+        plan.applied
+            .iter()
+            .any(|(id, seen)| i.objects.contains(id) && i.applied.get(id) != Some(seen))
+    });
+    mutates || unsettled || differs || unremembered
 }
 
 /// Objects each app should track after this commit (created, updated or
@@ -245,38 +264,37 @@ fn desired_sets(plan: &ClusterPlan) -> (BTreeMap<String, BTreeSet<ObjectRef>>, B
     (sets, apps)
 }
 
+/// Carries out one change; for a write, also what the stored object looks
+/// like (for the inventory to remember).
 async fn apply_change(
     api: &dyn ClusterApi,
     c: &Change,
     force: bool,
-) -> (ObjectOutcome, Option<crate::cluster::ClusterError>) {
+) -> (ObjectOutcome, Option<ClusterError>, Option<Applied>) {
     match c.action {
-        Action::Unchanged => (ObjectOutcome::Unchanged, None),
-        Action::Skip => (ObjectOutcome::Skipped, None),
-        Action::Forbidden => (ObjectOutcome::Failed, None),
-        Action::Prune => (ObjectOutcome::Pruned, None),
+        Action::Unchanged => (ObjectOutcome::Unchanged, None, None),
+        Action::Skip => (ObjectOutcome::Skipped, None, None),
+        Action::Forbidden => (ObjectOutcome::Failed, None, None),
+        Action::Prune => (ObjectOutcome::Pruned, None, None),
         Action::Create | Action::Update => {
             let Some(obj) = &c.object else {
-                return (ObjectOutcome::Failed, None);
+                return (ObjectOutcome::Failed, None, None);
             };
-            match api
-                .apply(
-                    obj,
-                    ApplyOptions {
-                        dry_run: false,
-                        force,
-                    },
-                )
-                .await
-            {
-                Ok(_) if crate::kinds::is_crd(c.id().group(), &c.kind) => {
-                    match crd::wait_established(api, &c.id()).await {
-                        Ok(()) => (created_or_configured(c), None),
-                        Err(e) => (ObjectOutcome::Failed, Some(e)),
+            let opts = ApplyOptions {
+                dry_run: false,
+                force,
+            };
+            match api.apply(obj, opts).await {
+                Ok(stored) => {
+                    let seen = Applied::of(obj, &stored);
+                    if crate::kinds::is_crd(c.id().group(), &c.kind) {
+                        if let Err(e) = crd::wait_established(api, &c.id()).await {
+                            return (ObjectOutcome::Failed, Some(e), None);
+                        }
                     }
+                    (created_or_configured(c), None, seen)
                 }
-                Ok(_) => (created_or_configured(c), None),
-                Err(e) => (ObjectOutcome::Failed, Some(e)),
+                Err(e) => (ObjectOutcome::Failed, Some(e), None),
             }
         }
     }
@@ -334,6 +352,7 @@ mod tests {
             app: app.into(),
             commit: Some("old".into()),
             pending: None,
+            applied: BTreeMap::new(),
             objects: names
                 .iter()
                 .map(|n| change(app, n, Action::Unchanged).id())
