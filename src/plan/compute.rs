@@ -104,7 +104,7 @@ async fn plan_reachable(
         .filter(|(_, id)| !desired_keys.contains(&id.group_kind_key()))
         .collect();
     let mut prunes: Vec<Change> = futures::stream::iter(gone)
-        .map(|(app, id)| plan_prune(api, cache, app, id))
+        .map(|(app, id)| super::prune::plan_prune(api, cache, app, id))
         .buffered(at_once)
         .collect::<Vec<_>>()
         .await
@@ -181,7 +181,7 @@ fn scope_mismatch(id: &ObjectRef, scope: Scope) -> Option<String> {
     }
 }
 
-fn change(action: Action, app: &str, id: &ObjectRef) -> Change {
+pub(super) fn change(action: Action, app: &str, id: &ObjectRef) -> Change {
     Change {
         action,
         api_version: id.api_version.clone(),
@@ -198,7 +198,7 @@ fn change(action: Action, app: &str, id: &ObjectRef) -> Change {
 }
 
 /// Reads one object: from the cache if it holds it, else with a GET.
-async fn read(
+pub(super) async fn read(
     api: &dyn ClusterApi,
     cache: &LiveCache,
     id: &ObjectRef,
@@ -327,35 +327,6 @@ async fn plan_object(
         }
     }
     Ok((c, seen))
-}
-
-async fn plan_prune(
-    api: &dyn ClusterApi,
-    cache: &LiveCache,
-    app: &str,
-    id: &ObjectRef,
-) -> Result<Option<Change>, ClusterError> {
-    let mut c = change(Action::Prune, app, id);
-    let live = match read(api, cache, id).await {
-        Ok(Some(live)) => live,
-        Ok(None) | Err(ClusterError::UnknownKind { .. }) => return Ok(None),
-        Err(ClusterError::WrongScope { message, .. }) => {
-            c.action = Action::Skip;
-            c.reason = Some(format!("inventory entry refused, not pruned: {message}"));
-            return Ok(Some(c));
-        }
-        Err(e) => return Err(e),
-    };
-    if is_detached(&live) {
-        c.action = Action::Skip;
-        c.reason = Some("detached (tranche.dev/detach: \"true\"); not pruned".into());
-    } else if !is_managed(&live) || label(&live, LABEL_APP).is_some_and(|o| o != app) {
-        c.action = Action::Skip;
-        c.reason = Some("no longer managed by tranche for this app; not pruned".into());
-    } else {
-        c.live = Some(mask(&normalize(&live, &[])));
-    }
-    Ok(Some(c))
 }
 
 /// Unified diff text of one change (create: all `+`, prune: all `-`).

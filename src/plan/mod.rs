@@ -13,6 +13,7 @@ pub mod diff;
 pub mod fingerprint;
 pub mod mask;
 pub mod normalize;
+mod prune;
 
 use crate::inventory::Inventory;
 use crate::object::ObjectRef;
