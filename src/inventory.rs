@@ -4,12 +4,15 @@
 //! One ConfigMap per app per cluster in namespace `tranche-system`, named by
 //! the app's policy name, records the commit fully applied, the commit being
 //! applied (`pending`, written *before* any object is created so a crash
-//! never leaves an untracked object) and the object list. One more
+//! never leaves an untracked object), the object list and, per object,
+//! what it looked like when last applied (digests, for plans that ask
+//! nothing when nothing changed). One more
 //! ConfigMap, `tranche.cluster` (a dot keeps it apart from app names),
 //! records the last commit applied to the whole cluster.
 
 use crate::cluster::{ApplyOptions, ClusterApi, ClusterError};
 use crate::object::{ObjectRef, LABEL_APP, LABEL_MANAGED_BY, MANAGED_BY_VALUE, SYSTEM_NAMESPACE};
+use crate::plan::fingerprint::Applied;
 use crate::render::PolicyName;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
@@ -30,6 +33,10 @@ pub struct Inventory {
     pub pending: Option<String>,
     /// Objects tranche created or manages for this app.
     pub objects: BTreeSet<ObjectRef>,
+    /// What each object looked like when last applied or confirmed
+    /// unchanged (a plan trusts it instead of asking; see
+    /// [`crate::plan::fingerprint`]). Absent entries are dry-run.
+    pub applied: BTreeMap<ObjectRef, Applied>,
 }
 
 impl Inventory {
@@ -48,6 +55,13 @@ impl Inventory {
             "objects".into(),
             json!(serde_json::to_string_pretty(&objects).unwrap_or_default()),
         );
+        if !self.applied.is_empty() {
+            let applied: Vec<(&ObjectRef, &Applied)> = self.applied.iter().collect();
+            data.insert(
+                "applied".into(),
+                json!(serde_json::to_string(&applied).unwrap_or_default()),
+            );
+        }
         json!({
             "apiVersion": "v1",
             "kind": "ConfigMap",
@@ -72,11 +86,16 @@ impl Inventory {
         let objects: Vec<ObjectRef> = text("objects")
             .and_then(|s| serde_json::from_str(&s).ok())
             .unwrap_or_default();
+        // An unreadable record only costs dry-runs: it is read as none.
+        let applied: Vec<(ObjectRef, Applied)> = text("applied")
+            .and_then(|s| serde_json::from_str(&s).ok())
+            .unwrap_or_default();
         Some(Inventory {
             app,
             commit: text("commit"),
             pending: text("pending"),
             objects: objects.into_iter().collect(),
+            applied: applied.into_iter().collect(),
         })
     }
 
@@ -231,7 +250,17 @@ mod tests {
             }]
             .into_iter()
             .collect(),
+            applied: BTreeMap::new(),
         };
+        let mut inv = inv;
+        let web = inv.objects.iter().next().cloned().unwrap();
+        inv.applied.insert(
+            web,
+            Applied {
+                desired: "d1".into(),
+                live: "g1/00".into(),
+            },
+        );
         let cm = inv.to_configmap();
         assert_eq!(
             cm.pointer("/metadata/namespace"),

@@ -185,6 +185,11 @@ fn collect(dir: &Path, prefix: &str, out: &mut BTreeMap<String, serde_json::Valu
                     meta.remove(key);
                 }
             }
+            // What inventories remember of each object embeds its
+            // generation, which moves with every write like the above.
+            if let Some(data) = v.get_mut("data").and_then(|d| d.as_object_mut()) {
+                data.remove("applied");
+            }
             out.insert(path, v);
         }
     }

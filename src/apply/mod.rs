@@ -1,6 +1,7 @@
-//! Applying one cluster's plan: server-side apply in plan order
-//! (Namespaces and CRDs first, waiting for CRDs to be Established), prune
-//! last, with the app inventories written so that a crash at any point
+//! Applying one cluster's plan: server-side apply in apply order, one
+//! wave per rank (Namespaces, then CRDs, waiting for them to be
+//! Established, then the rest; module [`waves`]), each wave sent
+//! concurrently up to the cluster's in-flight bound; prune last, with the app inventories written so that a crash at any point
 //! never leaves an object tranche created untracked:
 //!
 //! 1. inventory := old ∪ new objects, `pending: <commit>` (before any write);
@@ -18,16 +19,21 @@
 
 mod crd;
 mod report;
+pub mod waves;
 
 pub use report::{ClusterReport, ObjectResult};
 
-use crate::cluster::{ApplyOptions, ClusterApi};
+use crate::cluster::{ApplyOptions, ClusterApi, ClusterError};
 use crate::inventory::{self, Inventory};
+use crate::kinds::KindTable;
 use crate::model::RolloutPolicy;
 use crate::object::ObjectRef;
 use crate::outcome::ObjectOutcome;
+use crate::plan::fingerprint::Applied;
 use crate::plan::{Action, Change, ClusterPlan};
+use futures::stream::{self, StreamExt};
 use std::collections::{BTreeMap, BTreeSet};
+use waves::{prune_waves, write_waves};
 
 /// Applies `plan` (computed for `commit`) to its cluster. Never panics and
 /// never returns early without a report: every change gets a result. An
@@ -70,36 +76,59 @@ pub async fn apply_cluster(
         report.fail_cluster(&e);
         return report;
     }
-    // 1. Track everything before writing anything.
-    for app in &apps {
-        let old = plan.inventories.get(app);
-        let mut objects: BTreeSet<ObjectRef> = old.map(|i| i.objects.clone()).unwrap_or_default();
-        objects.extend(new_sets.get(app).cloned().unwrap_or_default());
-        let pending = Inventory {
-            app: app.clone(),
-            commit: old.and_then(|i| i.commit.clone()),
-            pending: Some(commit.to_string()),
-            objects,
-        };
-        if let Err(e) = inventory::write(api, &pending).await {
-            report.fail_cluster(&e);
-            return report;
-        }
+    // 1. Track everything before writing anything (apps concurrently).
+    let pending: Vec<Inventory> = apps
+        .iter()
+        .map(|app| {
+            let old = plan.inventories.get(app);
+            let mut objects: BTreeSet<ObjectRef> =
+                old.map(|i| i.objects.clone()).unwrap_or_default();
+            objects.extend(new_sets.get(app).cloned().unwrap_or_default());
+            Inventory {
+                app: app.clone(),
+                commit: old.and_then(|i| i.commit.clone()),
+                pending: Some(commit.to_string()),
+                objects,
+                applied: old.map(|i| i.applied.clone()).unwrap_or_default(),
+            }
+        })
+        .collect();
+    let at_once = api.max_in_flight().max(1);
+    let tracked = stream::iter(&pending)
+        .map(|inv| inventory::write(api, inv))
+        .buffered(at_once)
+        .collect::<Vec<_>>()
+        .await;
+    if let Some(Err(e)) = tracked.into_iter().find(Result::is_err) {
+        report.fail_cluster(&e);
+        return report;
     }
-    // 2. Create and update, in plan order.
+    // 2. Create and update, a wave per apply rank, each wave concurrently.
+    let kinds = KindTable::builtin();
     let force = policy.force_conflicts;
-    for c in plan.changes.iter().filter(|c| c.action != Action::Prune) {
-        let r = apply_change(api, c, force).await;
-        let unreachable = r.1.as_ref().is_some_and(|e| e.is_unreachable());
-        report
-            .results
-            .push(result(c, r.0, r.1.as_ref().map(|e| e.to_string())));
-        if unreachable {
+    // What each object looks like now: as written, or as the plan found it.
+    let mut applied = plan.applied.clone();
+    for wave in write_waves(&plan.changes, kinds) {
+        let answers: Vec<_> = stream::iter(wave)
+            .map(|c| async move { (c, apply_change(api, c, force).await) })
+            .buffered(at_once)
+            .collect()
+            .await;
+        let mut lost = None;
+        for (c, (outcome, error, stored)) in answers {
+            if let Some(stored) = stored {
+                applied.insert(c.id(), stored);
+            }
+            if lost.is_none() && error.as_ref().is_some_and(|e| e.is_unreachable()) {
+                lost = Some(c.id());
+            }
+            report
+                .results
+                .push(result(c, outcome, error.as_ref().map(|e| e.to_string())));
+        }
+        if let Some(id) = lost {
             report.reachable = false;
-            report.error = Some(format!(
-                "cluster became unreachable while applying {}",
-                c.id()
-            ));
+            report.error = Some(format!("cluster became unreachable while applying {id}"));
             return report;
         }
     }
@@ -110,13 +139,19 @@ pub async fn apply_cluster(
         ));
         return report;
     }
-    // 3. Prune, then the cluster record, then settle the inventories.
-    for c in plan.changes.iter().filter(|c| c.action == Action::Prune) {
-        match api.delete(&c.id()).await {
-            Ok(()) => report.results.push(result(c, ObjectOutcome::Pruned, None)),
-            Err(e) => report
-                .results
-                .push(result(c, ObjectOutcome::Failed, Some(e.to_string()))),
+    // 3. Prune (reverse rank waves), then the cluster record, then settle
+    // the inventories.
+    for wave in prune_waves(&plan.changes, kinds) {
+        let answers: Vec<_> = stream::iter(wave)
+            .map(|c| async move { (c, api.delete(&c.id()).await) })
+            .buffered(at_once)
+            .collect()
+            .await;
+        for (c, deleted) in answers {
+            report.results.push(match deleted {
+                Ok(()) => result(c, ObjectOutcome::Pruned, None),
+                Err(e) => result(c, ObjectOutcome::Failed, Some(e.to_string())),
+            });
         }
     }
     if report.has_failures() {
@@ -135,23 +170,35 @@ pub async fn apply_cluster(
         report.fail_cluster(&e);
         return report;
     }
-    for app in &apps {
-        let objects = new_sets.get(app).cloned().unwrap_or_default();
-        let outcome = if objects.is_empty() {
-            inventory::remove(api, app).await
-        } else {
-            let inv = Inventory {
-                app: app.clone(),
-                commit: Some(commit.into()),
-                pending: None,
-                objects,
-            };
-            inventory::write(api, &inv).await
-        };
-        if let Err(e) = outcome {
-            report.fail_cluster(&e);
-            return report;
-        }
+    let applied = &applied;
+    let settled = stream::iter(&apps)
+        .map(|app| {
+            let objects = new_sets.get(app).cloned().unwrap_or_default();
+            let applied = objects
+                .iter()
+                .filter_map(|id| Some((id.clone(), applied.get(id)?.clone())))
+                .collect();
+            async move {
+                if objects.is_empty() {
+                    inventory::remove(api, app).await
+                } else {
+                    let inv = Inventory {
+                        app: app.clone(),
+                        commit: Some(commit.into()),
+                        pending: None,
+                        objects,
+                        applied,
+                    };
+                    inventory::write(api, &inv).await
+                }
+            }
+        })
+        .buffered(at_once)
+        .collect::<Vec<_>>()
+        .await;
+    if let Some(Err(e)) = settled.into_iter().find(Result::is_err) {
+        report.fail_cluster(&e);
+        return report;
     }
     report
 }
@@ -190,7 +237,13 @@ fn needs_write(
     let unsettled = tracked.is_none_or(|i| i.pending.is_some());
     let empty = BTreeSet::new();
     let differs = tracked.map(|i| &i.objects) != Some(new_sets.get(app).unwrap_or(&empty));
-    mutates || unsettled || differs
+    // Objects confirmed unchanged that the inventory does not remember yet.
+    let unremembered = tracked.is_some_and(|i| {
+        plan.applied
+            .iter()
+            .any(|(id, seen)| i.objects.contains(id) && i.applied.get(id) != Some(seen))
+    });
+    mutates || unsettled || differs || unremembered
 }
 
 /// Objects each app should track after this commit (created, updated or
@@ -211,38 +264,37 @@ fn desired_sets(plan: &ClusterPlan) -> (BTreeMap<String, BTreeSet<ObjectRef>>, B
     (sets, apps)
 }
 
+/// Carries out one change; for a write, also what the stored object looks
+/// like (for the inventory to remember).
 async fn apply_change(
     api: &dyn ClusterApi,
     c: &Change,
     force: bool,
-) -> (ObjectOutcome, Option<crate::cluster::ClusterError>) {
+) -> (ObjectOutcome, Option<ClusterError>, Option<Applied>) {
     match c.action {
-        Action::Unchanged => (ObjectOutcome::Unchanged, None),
-        Action::Skip => (ObjectOutcome::Skipped, None),
-        Action::Forbidden => (ObjectOutcome::Failed, None),
-        Action::Prune => (ObjectOutcome::Pruned, None),
+        Action::Unchanged => (ObjectOutcome::Unchanged, None, None),
+        Action::Skip => (ObjectOutcome::Skipped, None, None),
+        Action::Forbidden => (ObjectOutcome::Failed, None, None),
+        Action::Prune => (ObjectOutcome::Pruned, None, None),
         Action::Create | Action::Update => {
             let Some(obj) = &c.object else {
-                return (ObjectOutcome::Failed, None);
+                return (ObjectOutcome::Failed, None, None);
             };
-            match api
-                .apply(
-                    obj,
-                    ApplyOptions {
-                        dry_run: false,
-                        force,
-                    },
-                )
-                .await
-            {
-                Ok(_) if crate::kinds::is_crd(c.id().group(), &c.kind) => {
-                    match crd::wait_established(api, &c.id()).await {
-                        Ok(()) => (created_or_configured(c), None),
-                        Err(e) => (ObjectOutcome::Failed, Some(e)),
+            let opts = ApplyOptions {
+                dry_run: false,
+                force,
+            };
+            match api.apply(obj, opts).await {
+                Ok(stored) => {
+                    let seen = Applied::of(obj, &stored);
+                    if crate::kinds::is_crd(c.id().group(), &c.kind) {
+                        if let Err(e) = crd::wait_established(api, &c.id()).await {
+                            return (ObjectOutcome::Failed, Some(e), None);
+                        }
                     }
+                    (created_or_configured(c), None, seen)
                 }
-                Ok(_) => (created_or_configured(c), None),
-                Err(e) => (ObjectOutcome::Failed, Some(e)),
+                Err(e) => (ObjectOutcome::Failed, Some(e), None),
             }
         }
     }
@@ -300,6 +352,7 @@ mod tests {
             app: app.into(),
             commit: Some("old".into()),
             pending: None,
+            applied: BTreeMap::new(),
             objects: names
                 .iter()
                 .map(|n| change(app, n, Action::Unchanged).id())

@@ -1,7 +1,7 @@
 //! Which clusters a command talks to, and how: kubeconfig contexts,
 //! in-cluster config, or the embedded default (a directory per cluster).
 
-use crate::cluster::connect::{connect, ClusterSource};
+use crate::cluster::connect::{connect_bounded, ClusterSource};
 use crate::model::Fleet;
 use crate::plan::compute::Connections;
 use anyhow::bail;
@@ -28,6 +28,20 @@ pub struct TargetArgs {
     /// Clusters planned/applied at once.
     #[arg(long, default_value_t = crate::daemon::config::DEFAULT_PARALLEL)]
     pub parallel: usize,
+    /// Requests in flight to one apiserver at most (objects of one cluster
+    /// are planned and applied concurrently up to this bound).
+    #[arg(long, default_value_t = crate::cluster::kube::DEFAULT_MAX_IN_FLIGHT,
+          value_parser = at_least_one)]
+    pub max_in_flight: usize,
+}
+
+/// Parses a bound that must be at least 1.
+fn at_least_one(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 impl TargetArgs {
@@ -60,6 +74,6 @@ impl TargetArgs {
     /// Connects to the selected clusters (failures are per cluster).
     pub async fn connect(&self, fleet: &Fleet) -> anyhow::Result<Connections> {
         let selected = self.selected(fleet)?;
-        Ok(connect(&self.source(), &selected).await)
+        Ok(connect_bounded(&self.source(), &selected, self.max_in_flight).await)
     }
 }

@@ -3,7 +3,7 @@
 //! never stops the others: each gets its own `Result`.
 
 use crate::cluster::dir::DirCluster;
-use crate::cluster::kube::{read_kubeconfig, KubeCluster};
+use crate::cluster::kube::{read_kubeconfig, KubeCluster, DEFAULT_MAX_IN_FLIGHT};
 use crate::cluster::{ClusterApi, ClusterError};
 use futures::stream::{self, StreamExt};
 use std::collections::BTreeMap;
@@ -90,6 +90,16 @@ pub async fn connect(
     source: &ClusterSource,
     clusters: &[(String, String)],
 ) -> BTreeMap<String, Connection> {
+    connect_bounded(source, clusters, DEFAULT_MAX_IN_FLIGHT).await
+}
+
+/// [`connect`], with at most `max_in_flight` requests at once to each
+/// apiserver (see [`KubeCluster::with_max_in_flight`]).
+pub async fn connect_bounded(
+    source: &ClusterSource,
+    clusters: &[(String, String)],
+    max_in_flight: usize,
+) -> BTreeMap<String, Connection> {
     install_crypto_provider();
     let opened: Vec<(String, Connection)> = match source {
         ClusterSource::Kubeconfig { path } => match read_kubeconfig(path.as_deref()) {
@@ -110,7 +120,8 @@ pub async fn connect(
                         let opened = async {
                             let cluster =
                                 KubeCluster::from_kubeconfig_value(name, kubeconfig, context)
-                                    .await?;
+                                    .await?
+                                    .with_max_in_flight(max_in_flight);
                             cluster.ping().await?;
                             Ok(Arc::new(cluster) as Arc<dyn ClusterApi>)
                         };
@@ -126,7 +137,8 @@ pub async fn connect(
                 CONNECT_CONCURRENCY,
                 |(name, _)| async move {
                     let opened = async {
-                        let cluster = KubeCluster::in_cluster(name)?;
+                        let cluster =
+                            KubeCluster::in_cluster(name)?.with_max_in_flight(max_in_flight);
                         cluster.ping().await?;
                         Ok(Arc::new(cluster) as Arc<dyn ClusterApi>)
                     };

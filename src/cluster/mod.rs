@@ -9,7 +9,7 @@ pub mod dir;
 pub mod error;
 pub mod kube;
 
-pub use connect::{connect, install_crypto_provider, ClusterSource};
+pub use connect::{connect, connect_bounded, install_crypto_provider, ClusterSource};
 pub use dir::DirCluster;
 pub use error::ClusterError;
 pub use kube::KubeCluster;
@@ -38,6 +38,13 @@ pub trait ClusterApi: Send + Sync {
     /// can be read from `status`. A directory cluster has none: objects are
     /// healthy once written.
     fn has_controllers(&self) -> bool;
+
+    /// How many requests this cluster takes at once: the plan and the
+    /// apply of one cluster run up to this many objects concurrently (the
+    /// driver itself enforces the bound). One by default.
+    fn max_in_flight(&self) -> usize {
+        1
+    }
 
     /// Checks the cluster answers (e.g. `/version`).
     async fn ping(&self) -> Result<(), ClusterError>;

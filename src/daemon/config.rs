@@ -120,6 +120,8 @@ pub struct ClustersConfig {
     pub in_cluster: bool,
     /// Clusters applied at once within a batch.
     pub parallel: usize,
+    /// Requests in flight to one apiserver at most.
+    pub max_in_flight: usize,
 }
 
 impl Default for ClustersConfig {
@@ -130,6 +132,7 @@ impl Default for ClustersConfig {
             clusters_dir: None,
             in_cluster: false,
             parallel: DEFAULT_PARALLEL,
+            max_in_flight: crate::cluster::kube::DEFAULT_MAX_IN_FLIGHT,
         }
     }
 }
@@ -314,6 +317,9 @@ impl DaemonConfig {
         if self.clusters.parallel == 0 {
             return Err("clusters: parallel must be at least 1".into());
         }
+        if self.clusters.max_in_flight == 0 {
+            return Err("clusters: maxInFlight must be at least 1".into());
+        }
         Ok(())
     }
 }
@@ -358,8 +364,13 @@ mod tests {
         assert_eq!(le.lease_name, "l");
         assert_eq!(le.namespace, "tranche-system");
         assert_eq!(le.renew_interval, Duration::from_secs(5));
-        let c = parse("repo: {path: /x}\nclusters: {parallel: 3}\n").unwrap();
+        let c = parse("repo: {path: /x}\nclusters: {parallel: 3, maxInFlight: 4}\n").unwrap();
         assert_eq!(c.clusters.parallel, 3);
+        assert_eq!(c.clusters.max_in_flight, 4);
+        assert_eq!(
+            parse("repo: {path: /x}\nclusters: {maxInFlight: 0}\n").unwrap_err(),
+            "clusters: maxInFlight must be at least 1"
+        );
     }
 
     #[test]

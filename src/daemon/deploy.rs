@@ -5,7 +5,7 @@
 
 use super::observer::{DaemonObserver, ROLLOUT_CONTEXT};
 use super::Daemon;
-use crate::cluster::connect::connect;
+use crate::cluster::connect::connect_bounded;
 use crate::git::notes::{now_rfc3339, write_note, DeployNote};
 use crate::model::DriftMode;
 use crate::outcome::RolloutOutcome;
@@ -29,7 +29,12 @@ impl Daemon {
             .values()
             .map(|c| (c.name.clone(), c.context.clone()))
             .collect();
-        connect(&self.cluster_source, &clusters).await
+        connect_bounded(
+            &self.cluster_source,
+            &clusters,
+            self.config.clusters.max_in_flight,
+        )
+        .await
     }
 
     fn observer(&self, commit: &str) -> DaemonObserver {

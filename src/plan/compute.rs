@@ -7,11 +7,17 @@
 //! (never sent); absent → `create`; detached → `skip`; present
 //! but not tranche's (no managed-by label and not in the app's inventory) or
 //! another app's → `forbidden` (never taken over silently); otherwise the
-//! dry-run result is compared with live → `update` or `unchanged`. Then
+//! dry-run result is compared with live → `update` or `unchanged`, except
+//! that an object whose rendering and live fingerprint both still match
+//! what its inventory remembers is `unchanged` with no request at all
+//! ([`super::fingerprint`]). Live objects come from one list per kind
+//! ([`super::cache`]); what the lists do not hold is read with a GET. Then
 //! inventory objects no longer rendered → `prune` (only if tranche manages
 //! them and they are not detached).
 
+use super::cache::LiveCache;
 use super::diff::{compare, unified};
+use super::fingerprint::Applied;
 use super::mask::mask;
 use super::normalize::normalize;
 use super::{Action, Change, ClusterPlan, Plan};
@@ -23,6 +29,7 @@ use crate::model::Policies;
 use crate::object::{is_detached, is_managed, label, ObjectRef, LABEL_APP};
 use crate::render::{ClusterRendering, RenderedObject, Rendering};
 use futures::StreamExt;
+use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
@@ -54,26 +61,58 @@ async fn plan_reachable(
     let state = inventory::read_state(api).await?;
     let inventories = state.inventories;
     let crd_kinds = crd_kinds(rendering);
-    let mut changes = Vec::new();
-    let mut desired_keys: BTreeSet<Key> = BTreeSet::new();
-    for (app, app_r) in &rendering.apps {
-        let inv = inventories.get(app);
-        for obj in &app_r.objects {
-            desired_keys.insert(obj.id.group_kind_key());
-            changes.push(plan_object(api, app, obj, inv, &crd_kinds, policies).await?);
+    // Objects are planned concurrently, as many as the cluster takes at
+    // once; results keep rendering order.
+    let at_once = api.max_in_flight().max(1);
+    let objects: Vec<(&String, &RenderedObject)> = rendering
+        .apps
+        .iter()
+        .flat_map(|(app, r)| r.objects.iter().map(move |o| (app, o)))
+        .collect();
+    let desired_keys: BTreeSet<Key> = objects.iter().map(|(_, o)| o.id.group_kind_key()).collect();
+    let (inventories_ref, crd_ref) = (&inventories, &crd_kinds);
+    let cache = LiveCache::warm(
+        api,
+        objects
+            .iter()
+            .map(|(_, o)| &o.id)
+            .chain(inventories.values().flat_map(|i| &i.objects)),
+    )
+    .await;
+    let cache = &cache;
+    let planned = futures::stream::iter(objects)
+        .map(|(app, obj)| {
+            let inv = inventories_ref.get(app);
+            plan_object(api, cache, app, obj, inv, crd_ref, policies)
+        })
+        .buffered(at_once)
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect::<Result<Vec<(Change, Option<Applied>)>, ClusterError>>()?;
+    let mut applied = BTreeMap::new();
+    let mut changes = Vec::with_capacity(planned.len());
+    for (change, seen) in planned {
+        if let Some(seen) = seen {
+            applied.insert(change.id(), seen);
         }
+        changes.push(change);
     }
-    let mut prunes = Vec::new();
-    for (app, inv) in &inventories {
-        for id in &inv.objects {
-            if desired_keys.contains(&id.group_kind_key()) {
-                continue;
-            }
-            if let Some(change) = plan_prune(api, app, id).await? {
-                prunes.push(change);
-            }
-        }
-    }
+    let gone: Vec<(&String, &ObjectRef)> = inventories
+        .iter()
+        .flat_map(|(app, inv)| inv.objects.iter().map(move |id| (app, id)))
+        .filter(|(_, id)| !desired_keys.contains(&id.group_kind_key()))
+        .collect();
+    let mut prunes: Vec<Change> = futures::stream::iter(gone)
+        .map(|(app, id)| super::prune::plan_prune(api, cache, app, id))
+        .buffered(at_once)
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect::<Result<Vec<Option<Change>>, ClusterError>>()?
+        .into_iter()
+        .flatten()
+        .collect();
     let kinds = KindTable::builtin();
     prunes.sort_by_key(|c| {
         let id = c.id();
@@ -89,6 +128,7 @@ async fn plan_reachable(
         inventories,
         needs_sync,
         cluster_commit: state.commit,
+        applied,
     })
 }
 
@@ -141,7 +181,7 @@ fn scope_mismatch(id: &ObjectRef, scope: Scope) -> Option<String> {
     }
 }
 
-fn change(action: Action, app: &str, id: &ObjectRef) -> Change {
+pub(super) fn change(action: Action, app: &str, id: &ObjectRef) -> Change {
     Change {
         action,
         api_version: id.api_version.clone(),
@@ -157,29 +197,44 @@ fn change(action: Action, app: &str, id: &ObjectRef) -> Change {
     }
 }
 
+/// Reads one object: from the cache if it holds it, else with a GET.
+pub(super) async fn read(
+    api: &dyn ClusterApi,
+    cache: &LiveCache,
+    id: &ObjectRef,
+) -> Result<Option<Value>, ClusterError> {
+    match cache.get(id) {
+        Some(live) => Ok(Some(live.clone())),
+        None => api.get(id).await,
+    }
+}
+
+/// Plans one object; with it, what the object is known to look like when
+/// the plan finds it unchanged (for the inventory to remember).
 async fn plan_object(
     api: &dyn ClusterApi,
+    cache: &LiveCache,
     app: &str,
     obj: &RenderedObject,
     inv: Option<&Inventory>,
     crd_kinds: &BTreeMap<(String, String), Scope>,
     policies: &Policies,
-) -> Result<Change, ClusterError> {
+) -> Result<(Change, Option<Applied>), ClusterError> {
     let id = &obj.id;
     let mut c = change(Action::Create, app, id);
     let scope = scope_on(api, id, crd_kinds).await?;
     if let Some(reason) = scope_mismatch(id, scope) {
         c.action = Action::Forbidden;
         c.reason = Some(reason);
-        return Ok(c);
+        return Ok((c, None));
     }
     let request = AccessRequest::of(id, scope);
     if let Some(reason) = policies.access.for_app(app).denial(&request) {
         c.action = Action::Forbidden;
         c.reason = Some(format!("AccessPolicy for app {app}: {reason}"));
-        return Ok(c);
+        return Ok((c, None));
     }
-    let live = match api.get(id).await {
+    let live = match read(api, cache, id).await {
         Ok(live) => live,
         Err(ClusterError::UnknownKind { .. })
             if crd_kinds.contains_key(&(id.group().to_string(), id.kind.clone())) =>
@@ -189,7 +244,7 @@ async fn plan_object(
         Err(ClusterError::Forbidden { message, .. }) => {
             c.action = Action::Forbidden;
             c.reason = Some(format!("RBAC: {message}"));
-            return Ok(c);
+            return Ok((c, None));
         }
         Err(e) => return Err(e),
     };
@@ -197,12 +252,12 @@ async fn plan_object(
     let Some(live) = live else {
         c.desired = Some(mask(&normalize(&obj.object, ignore)));
         c.object = Some(obj.object.clone());
-        return Ok(c);
+        return Ok((c, None));
     };
     if is_detached(&live) {
         c.action = Action::Skip;
         c.reason = Some("detached (tranche.dev/detach: \"true\")".into());
-        return Ok(c);
+        return Ok((c, None));
     }
     let in_inventory = inv.is_some_and(|i| {
         i.objects
@@ -216,22 +271,31 @@ async fn plan_object(
              app.kubernetes.io/managed-by=tranche"
                 .into(),
         );
-        return Ok(c);
+        return Ok((c, None));
     }
     if let Some(owner) = label(&live, LABEL_APP).filter(|o| *o != app) {
         c.action = Action::Forbidden;
         c.reason = Some(format!("belongs to app {owner} on this cluster"));
-        return Ok(c);
+        return Ok((c, None));
+    }
+    // Nothing changed on either side since tranche last saw it: no request.
+    let remembered = inv.and_then(|i| i.applied.get(id));
+    if let Some(seen) = remembered.filter(|r| r.still_holds(&obj.object, &live)) {
+        c.action = Action::Unchanged;
+        c.object = Some(obj.object.clone());
+        return Ok((c, Some(seen.clone())));
     }
     let opts = ApplyOptions {
         dry_run: true,
         force: policies.rollout.force_conflicts,
     };
     c.object = Some(obj.object.clone());
+    let mut seen = None;
     match api.apply(&obj.object, opts).await {
         Ok(desired) => {
             let d = compare(&live, &desired, ignore);
             c.action = if d.is_unchanged() {
+                seen = Applied::of(&obj.object, &live);
                 Action::Unchanged
             } else {
                 Action::Update
@@ -256,35 +320,7 @@ async fn plan_object(
             ));
         }
     }
-    Ok(c)
-}
-
-async fn plan_prune(
-    api: &dyn ClusterApi,
-    app: &str,
-    id: &ObjectRef,
-) -> Result<Option<Change>, ClusterError> {
-    let mut c = change(Action::Prune, app, id);
-    let live = match api.get(id).await {
-        Ok(Some(live)) => live,
-        Ok(None) | Err(ClusterError::UnknownKind { .. }) => return Ok(None),
-        Err(ClusterError::WrongScope { message, .. }) => {
-            c.action = Action::Skip;
-            c.reason = Some(format!("inventory entry refused, not pruned: {message}"));
-            return Ok(Some(c));
-        }
-        Err(e) => return Err(e),
-    };
-    if is_detached(&live) {
-        c.action = Action::Skip;
-        c.reason = Some("detached (tranche.dev/detach: \"true\"); not pruned".into());
-    } else if !is_managed(&live) || label(&live, LABEL_APP).is_some_and(|o| o != app) {
-        c.action = Action::Skip;
-        c.reason = Some("no longer managed by tranche for this app; not pruned".into());
-    } else {
-        c.live = Some(mask(&normalize(&live, &[])));
-    }
-    Ok(Some(c))
+    Ok((c, seen))
 }
 
 /// Unified diff text of one change (create: all `+`, prune: all `-`).

@@ -7,10 +7,13 @@
 //! dropped) and Secret values masked ([`mask`]) before
 //! `json_patch::diff`. [`compute`] is the only part that talks to a cluster.
 
+pub mod cache;
 pub mod compute;
 pub mod diff;
+pub mod fingerprint;
 pub mod mask;
 pub mod normalize;
+mod prune;
 
 use crate::inventory::Inventory;
 use crate::object::ObjectRef;
@@ -112,6 +115,11 @@ pub struct ClusterPlan {
     /// The commit the cluster record (`tranche.cluster`) says; not serialized.
     #[serde(skip)]
     pub cluster_commit: Option<String>,
+    /// Objects found unchanged, with what they look like (remembered, or
+    /// confirmed by a dry-run); the apply keeps these records. Not
+    /// serialized.
+    #[serde(skip)]
+    pub applied: BTreeMap<ObjectRef, fingerprint::Applied>,
 }
 
 impl ClusterPlan {
@@ -125,6 +133,7 @@ impl ClusterPlan {
             inventories: BTreeMap::new(),
             needs_sync: false,
             cluster_commit: None,
+            applied: BTreeMap::new(),
         }
     }
 

@@ -75,7 +75,9 @@ mod requests;
 pub mod two_commits;
 pub mod versions;
 
-pub use audit::{concerns_namespace, is_controller_write, is_mutating, object_ref, user};
+pub use audit::{
+    concerns_namespace, is_controller_write, is_mutating, object_ref, request_uri, user,
+};
 pub use controller::CustomResourceController;
 pub use fleet::TestFleet;
 pub use repo::FixtureRepo;

@@ -12,12 +12,16 @@
 //! proxies.add(Fault::at(42).stop_apiserver());             // SIGKILL the apiserver behind it
 //! proxies.set_delay(ms(25), ms(25));                       // one-way delays: 50 ms RTT
 //! proxies.requests(); proxies.in_flight(); proxies.peak_in_flight();
+//! proxies.peak_in_flight_of("a");                          // one apiserver's peak
 //! ```
 //!
 //! * Each proxy terminates TLS itself with a self-signed certificate
 //!   (rcgen; tranche's kubeconfig skips verification, as the harness's
 //!   does) and forwards each HTTP/1.1 request over a fresh HTTPS client to
 //!   its apiserver, bodies buffered (tranche sends no watches).
+//! * In-flight counts are kept across the set and per cluster, from the
+//!   moment a request arrives until its answer has gone back (delays
+//!   included).
 //! * Requests are numbered 0, 1, 2, … across every proxy of the set, in
 //!   the order they arrive: "the k-th request of a rollout".
 //! * A reset closes the client's connection with a TCP RST (SO_LINGER 0);
@@ -225,6 +229,8 @@ struct Shared {
     log: Mutex<Vec<Seen>>,
     in_flight: AtomicUsize,
     peak: AtomicUsize,
+    /// Per cluster: requests in flight now, and the most at once.
+    per_cluster: Mutex<BTreeMap<String, (usize, usize)>>,
     /// Clusters whose apiserver a fault stopped.
     stopped: Mutex<Vec<String>>,
     upstream: reqwest::Client,
@@ -268,6 +274,7 @@ impl ProxySet {
             log: Mutex::new(vec![]),
             in_flight: AtomicUsize::new(0),
             peak: AtomicUsize::new(0),
+            per_cluster: Mutex::new(BTreeMap::new()),
             stopped: Mutex::new(vec![]),
             upstream,
             fleet: fleet.clone(),
@@ -324,6 +331,9 @@ impl ProxySet {
         lock(&self.shared.log).clear();
         self.shared.counter.store(0, Ordering::SeqCst);
         self.shared.peak.store(0, Ordering::SeqCst);
+        for (now, peak) in lock(&self.shared.per_cluster).values_mut() {
+            *peak = *now;
+        }
     }
 
     /// One-way delays: before a request goes to the apiserver, and before
@@ -350,6 +360,13 @@ impl ProxySet {
     /// Most requests handled at once since the last reset.
     pub fn peak_in_flight(&self) -> usize {
         self.shared.peak.load(Ordering::SeqCst)
+    }
+
+    /// Most requests to `cluster` handled at once since the last reset.
+    pub fn peak_in_flight_of(&self, cluster: &str) -> usize {
+        lock(&self.shared.per_cluster)
+            .get(cluster)
+            .map_or(0, |(_, peak)| *peak)
     }
 
     /// Clusters whose apiserver a fault stopped (and not restarted since).

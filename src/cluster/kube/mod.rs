@@ -17,6 +17,12 @@
 //! Servers before 1.22 get `protocol: TCP` filled into ports that omit it
 //! (module `defaults`); the server version is read once.
 //!
+//! Requests in flight to one apiserver are bounded ([`KubeCluster::with_max_in_flight`],
+//! default [`DEFAULT_MAX_IN_FLIGHT`]): every attempt holds a permit of one
+//! semaphore per cluster while it is on the wire (not while it backs off),
+//! so however many objects are planned or applied at once, the apiserver
+//! never sees more than the bound from this process.
+//!
 //! Secrets: request and response bodies are never logged or put into
 //! errors; only the apiserver's status message is.
 
@@ -42,7 +48,9 @@ use discovery::{DiscoveryCache, Lookup, Resolved};
 use serde_json::Value;
 use std::future::Future;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::Semaphore;
 
 /// Field manager of every server-side apply tranche makes.
 pub const FIELD_MANAGER: &str = "tranche";
@@ -50,6 +58,9 @@ pub const FIELD_MANAGER: &str = "tranche";
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long to wait for a response.
 pub const READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// Requests in flight to one apiserver at most, unless configured
+/// (`--max-in-flight`, `clusters.maxInFlight`).
+pub const DEFAULT_MAX_IN_FLIGHT: usize = 16;
 
 /// One real cluster, reached with kube-rs.
 pub struct KubeCluster {
@@ -62,6 +73,9 @@ pub struct KubeCluster {
     /// Whether applies need client-side port protocols (read once from
     /// `/version`).
     port_protocols: tokio::sync::OnceCell<bool>,
+    /// Permits for requests on the wire (see the module doc).
+    in_flight: Arc<Semaphore>,
+    max_in_flight: usize,
 }
 
 impl std::fmt::Debug for KubeCluster {
@@ -153,7 +167,18 @@ impl KubeCluster {
             discovery: DiscoveryCache::default(),
             backoff: Backoff::default(),
             port_protocols: tokio::sync::OnceCell::new(),
+            in_flight: Arc::new(Semaphore::new(DEFAULT_MAX_IN_FLIGHT)),
+            max_in_flight: DEFAULT_MAX_IN_FLIGHT,
         })
+    }
+
+    /// Sets the most requests in flight to this apiserver at once (at
+    /// least 1).
+    pub fn with_max_in_flight(mut self, max: usize) -> KubeCluster {
+        let max = max.max(1);
+        self.in_flight = Arc::new(Semaphore::new(max));
+        self.max_in_flight = max;
+        self
     }
 
     /// Replaces the retry policy (tests use short delays).
@@ -175,14 +200,24 @@ impl KubeCluster {
         }
     }
 
-    /// Runs one request with retries, classifying the final error.
-    async fn call<T, F, Fut>(&self, object: &str, op: F) -> Result<T, ClusterError>
+    /// Runs one request with retries, classifying the final error. Each
+    /// attempt waits for a permit of the in-flight bound.
+    async fn call<T, F, Fut>(&self, object: &str, mut op: F) -> Result<T, ClusterError>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, ::kube::Error>>,
     {
+        let bounded = || {
+            let attempt = op();
+            let permits = self.in_flight.clone();
+            async move {
+                // Never closed, so this always holds a permit.
+                let _permit = permits.acquire_owned().await;
+                attempt.await
+            }
+        };
         self.backoff
-            .run(op, is_transient)
+            .run(bounded, is_transient)
             .await
             .map_err(|e| classify(self.target(object), &e))
     }
@@ -297,6 +332,10 @@ impl ClusterApi for KubeCluster {
 
     fn has_controllers(&self) -> bool {
         true
+    }
+
+    fn max_in_flight(&self) -> usize {
+        self.max_in_flight
     }
 
     async fn ping(&self) -> Result<(), ClusterError> {

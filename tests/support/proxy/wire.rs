@@ -22,20 +22,28 @@ pub(super) struct Proxy {
     pub(super) shared: Arc<Shared>,
 }
 
-/// Counts a request in flight for as long as it lives.
-struct InFlight(Arc<Shared>);
+/// Counts a request in flight (across the set and for its cluster) for
+/// as long as it lives.
+struct InFlight(Arc<Shared>, String);
 
 impl InFlight {
-    fn new(shared: &Arc<Shared>) -> InFlight {
+    fn new(shared: &Arc<Shared>, cluster: &str) -> InFlight {
         let now = shared.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
         shared.peak.fetch_max(now, Ordering::SeqCst);
-        InFlight(shared.clone())
+        let mut per_cluster = lock(&shared.per_cluster);
+        let (now, peak) = per_cluster.entry(cluster.to_string()).or_default();
+        *now += 1;
+        *peak = (*peak).max(*now);
+        InFlight(shared.clone(), cluster.to_string())
     }
 }
 
 impl Drop for InFlight {
     fn drop(&mut self) {
         self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
+        if let Some((now, _)) = lock(&self.0.per_cluster).get_mut(&self.1) {
+            *now = now.saturating_sub(1);
+        }
     }
 }
 
@@ -91,7 +99,7 @@ impl Proxy {
         reset: Arc<Notify>,
     ) -> Response<Full<Bytes>> {
         let shared = &self.shared;
-        let _in_flight = InFlight::new(shared);
+        let _in_flight = InFlight::new(shared, &self.cluster);
         let index = shared.counter.fetch_add(1, Ordering::SeqCst);
         let method = req.method().to_string();
         let path = req
