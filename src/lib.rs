@@ -50,4 +50,5 @@ pub mod report;
 pub mod revision;
 pub mod rollout;
 pub mod schema;
+pub mod sources;
 pub mod yaml;
