@@ -22,18 +22,20 @@ flock 9
 export GOTOOLCHAIN=local
 export GOCACHE="${GOCACHE:-$ROOT/go-build}" GOMODCACHE="${GOMODCACHE:-$ROOT/go-mod}"
 
-install_tool() { # name module@version
-  local name=$1 pkg=$2
+install_tool() { # name module@version [extra ldflags]
+  local name=$1 pkg=$2 ld=${3:-}
   [ -x "$OUT/$name" ] && return 0
   command -v go >/dev/null || { log "Go is not on PATH (needed to build $name)"; exit 1; }
   log "go install $pkg"
   local bin="$ROOT/gobin-$name"
   mkdir -p "$bin"
-  GOBIN="$bin" GOFLAGS= go install -ldflags "-s -w" "$pkg"
+  GOBIN="$bin" GOFLAGS= go install -ldflags "-s -w $ld" "$pkg"
   mv "$bin/$name" "$OUT/$name.tmp"
   mv "$OUT/$name.tmp" "$OUT/$name"
 }
 
 install_tool kustomize "sigs.k8s.io/kustomize/kustomize/v5@$KUSTOMIZE_VERSION"
-install_tool helm "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
+# helm's version is set by its release build's ldflags (else it says `v3.22`)
+install_tool helm "helm.sh/helm/v3/cmd/helm@$HELM_VERSION" \
+  "-X helm.sh/helm/v3/internal/version.version=$HELM_VERSION"
 echo "$OUT"

@@ -1,5 +1,6 @@
 //! App sources other than plain YAML: Kustomize apps, rendered by the real
-//! `kustomize` (or `kubectl kustomize`) from the commit's tree.
+//! `kustomize` (or `kubectl kustomize`), and Helm chart apps, rendered by
+//! the real `helm template` ([`helm`]), from the commit's tree.
 //!
 //! This is the one step between [`crate::git`] and [`crate::model`] that
 //! runs a program. [`Sources::prepare`] takes a commit's [`Snapshot`],
@@ -18,6 +19,8 @@
 //! carry the tool's stderr with Secret values masked ([`mask`]), and make
 //! the commit invalid.
 
+mod chart;
+pub mod helm;
 pub mod kustomize;
 pub mod mask;
 mod render;
@@ -33,6 +36,9 @@ use std::time::Duration;
 /// Environment variable naming the kustomize binary (else `kustomize`,
 /// then `kubectl kustomize`, from `PATH`).
 pub const KUSTOMIZE_ENV: &str = "TRANCHE_KUSTOMIZE";
+
+/// Environment variable naming the helm binary (else `helm` from `PATH`).
+pub const HELM_ENV: &str = "TRANCHE_HELM";
 
 /// Environment variable setting the render timeout in seconds.
 pub const TIMEOUT_ENV: &str = "TRANCHE_RENDER_TIMEOUT";
@@ -73,6 +79,22 @@ impl Tool {
     }
 }
 
+/// helm, found and asked for its version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HelmTool {
+    /// The binary.
+    pub path: PathBuf,
+    /// What `helm version --short` says, e.g. `v3.22.0`.
+    pub version: String,
+}
+
+impl HelmTool {
+    /// `helm v3.22.0 (/usr/local/bin/helm)`, for reports.
+    pub fn describe(&self) -> String {
+        format!("helm {} ({})", self.version, self.path.display())
+    }
+}
+
 /// Renderers and their cache. One per process is enough ([`shared`]); the
 /// cache is what lets an unchanged app skip the tool on the next commit.
 #[derive(Debug)]
@@ -83,6 +105,10 @@ pub struct Sources {
     timeout: Duration,
     /// The kustomize found (or why none), asked once.
     tool: OnceLock<Result<Tool, String>>,
+    /// The configured helm, or `None` to look it up on `PATH`.
+    helm: Option<PathBuf>,
+    /// The helm found (or why none), asked once.
+    helm_tool: OnceLock<Result<HelmTool, String>>,
     /// Rendered output by cache key.
     cache: Mutex<Cache>,
 }
@@ -110,7 +136,25 @@ impl Sources {
             .and_then(|s| s.parse::<u64>().ok())
             .map(Duration::from_secs)
             .unwrap_or(tool::DEFAULT_TIMEOUT);
-        Sources::new(kustomize, timeout)
+        let helm = std::env::var_os(HELM_ENV)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from);
+        Sources::new(kustomize, timeout).with_helm(helm)
+    }
+
+    /// The same renderers with helm at `helm` (`None`: `PATH`).
+    pub fn with_helm(mut self, helm: Option<PathBuf>) -> Sources {
+        self.helm = helm;
+        self.helm_tool = OnceLock::new();
+        self
+    }
+
+    /// The helm in use, or why there is none.
+    pub fn helm(&self) -> Result<&HelmTool, String> {
+        self.helm_tool
+            .get_or_init(|| find_helm(self.helm.clone(), self.timeout))
+            .as_ref()
+            .map_err(Clone::clone)
     }
 
     /// Renderers with an explicit kustomize (or `None`: `PATH`) and timeout.
@@ -119,6 +163,8 @@ impl Sources {
             kustomize,
             timeout,
             tool: OnceLock::new(),
+            helm: None,
+            helm_tool: OnceLock::new(),
             cache: Mutex::new(Cache::default()),
         }
     }
@@ -207,4 +253,22 @@ fn find_kustomize(configured: Option<KustomizeCommand>, timeout: Duration) -> Re
             .ok_or_else(|| format!("{} does not say its kustomize version", path.display()))?,
     };
     Ok(Tool { command, version })
+}
+
+fn find_helm(configured: Option<PathBuf>, timeout: Duration) -> Result<HelmTool, String> {
+    let path = configured
+        .or_else(|| tool::find_on_path("helm"))
+        .ok_or_else(|| format!("no helm on PATH: install helm v3 or set {HELM_ENV} to its path"))?;
+    let home = tempfile::tempdir().map_err(|e| format!("cannot make a temp dir: {e}"))?;
+    let out = tool::run(
+        &path,
+        &["version", "--short"],
+        home.path(),
+        home.path(),
+        timeout,
+        "helm version",
+    )
+    .map_err(|e| e.to_string())?;
+    let version = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    Ok(HelmTool { path, version })
 }

@@ -1,10 +1,13 @@
 //! [`Sources::prepare`]: a commit's snapshot in, the snapshot the model
-//! reads out — every kustomize app's sources replaced by its build output.
+//! reads out — every kustomize app's sources replaced by its build output,
+//! every chart app's by `helm template`'s output and the overrides of its
+//! per-cluster values.
 
 use super::kustomize::{self, KustomizeApp};
 use super::tool::{self, ToolError};
-use super::{mask, KustomizeCommand, Sources, Tool};
+use super::{helm, mask, KustomizeCommand, Sources, Tool};
 use crate::git::Snapshot;
+use crate::model::validate::Problems;
 use crate::model::{ModelError, ModelErrors};
 use sha2::{Digest, Sha256};
 use std::borrow::Cow;
@@ -38,77 +41,81 @@ pub fn output_path(app: &str) -> String {
 }
 
 impl Sources {
-    /// Renders the kustomize apps of `snapshot` (see the module doc of
-    /// [`crate::sources`]); every app that cannot be rendered is an error
-    /// naming the app and its kustomization file.
+    /// Renders the kustomize and Helm chart apps of `snapshot` (see the
+    /// module doc of [`crate::sources`]); every app that cannot be rendered
+    /// is an error naming the app and its file.
     pub fn prepare<'a>(&self, snapshot: &'a Snapshot) -> Result<Prepared<'a>, ModelErrors> {
         let apps = kustomize::apps(snapshot);
-        if apps.is_empty() {
+        let mut problems = Problems::default();
+        let charts = helm::apps(snapshot, &mut problems);
+        if apps.is_empty() && charts.is_empty() && problems.is_empty() {
             return Ok(Prepared {
                 snapshot: Cow::Borrowed(snapshot),
                 renders: Vec::new(),
             });
         }
-        let mut errors = Vec::new();
-        let mut outputs = Vec::new();
-        let mut workdir: Option<tempfile::TempDir> = None;
+        let mut errors = problems.into_errors().0;
+        let mut workdir = Workdir {
+            snapshot,
+            dir: None,
+        };
+        let mut replacements = Vec::new();
         for (app, (root, file)) in &apps {
-            let walked = match kustomize::walk(snapshot, app, root, file) {
-                Ok(walked) => walked,
-                Err(refused) => {
-                    errors.extend(refused.into_iter().map(|r| {
-                        ModelError::field(
-                            &r.file,
-                            &r.field,
-                            format!("kustomize app {app}: {}", r.message),
-                        )
-                    }));
-                    continue;
-                }
-            };
-            let tool = match self.kustomize() {
-                Ok(tool) => tool,
+            match self.kustomize_app(snapshot, app, root, file, &mut workdir) {
+                Ok(r) => replacements.push(r),
+                Err(e) => errors.extend(e),
+            }
+        }
+        for chart in &charts {
+            if apps.contains_key(&chart.app) {
+                errors.push(ModelError::file(
+                    &chart.file,
+                    format!(
+                        "app {} is both a kustomization and a Helm chart: keep one",
+                        chart.app
+                    ),
+                ));
+                continue;
+            }
+            let helm = match self.helm() {
+                Ok(h) => h,
                 Err(why) => {
                     errors.push(ModelError::file(
-                        file,
-                        format!("kustomize app {app}: {why}"),
+                        &chart.file,
+                        format!("helm app {}: {why}", chart.app),
                     ));
                     continue;
                 }
             };
-            let key = cache_key(snapshot, &walked, tool);
-            if let Some(out) = self.cached(&key) {
-                outputs.push((walked, out, true));
-                continue;
-            }
-            let dir = match &workdir {
-                Some(d) => d,
-                None => {
-                    match materialize(snapshot) {
-                        Ok(d) => workdir.insert(d),
-                        Err(e) => {
-                            errors.push(ModelError::file(
-                            file,
-                            format!("kustomize app {app}: cannot write the commit to a temp dir: {e}"),
-                        ));
-                            continue;
-                        }
-                    }
-                }
-            };
-            match self.build(tool, dir.path(), &walked) {
+            let mut root = || workdir.path();
+            match self.chart(snapshot, chart, helm, &mut root) {
                 Ok(out) => {
-                    let out = Arc::new(out);
-                    self.store(key, out.clone());
-                    outputs.push((walked, out, false));
+                    let mut files = vec![(
+                        format!("apps/{}/manifests/helm-template.yaml", chart.app),
+                        out.manifests.as_ref().clone(),
+                    )];
+                    files.extend(out.overrides.map(|o| {
+                        (
+                            format!("apps/{}/overrides/00-helm-values.yaml", chart.app),
+                            o,
+                        )
+                    }));
+                    replacements.push(Replacement {
+                        app: chart.app.clone(),
+                        files,
+                        keep_manifests: true,
+                        render: Render {
+                            app: chart.app.clone(),
+                            tool: helm.describe(),
+                            cached: out.cached,
+                        },
+                    });
                 }
-                Err(e) => {
-                    let secrets = mask::secret_values(inputs(snapshot, &walked));
-                    let message = mask::mask(&e.to_string(), &secrets);
-                    tracing::warn!(app = %app, tool = %tool.describe(), "kustomize build failed");
+                Err(why) => {
+                    tracing::warn!(app = %chart.app, tool = %helm.describe(), "helm template failed");
                     errors.push(ModelError::file(
-                        file,
-                        format!("kustomize app {app}: {message}"),
+                        &chart.file,
+                        format!("helm app {}: {why}", chart.app),
                     ));
                 }
             }
@@ -118,21 +125,17 @@ impl Sources {
         }
         let mut files = snapshot.files.clone();
         let mut renders = Vec::new();
-        let tool = self.kustomize().map(Tool::describe).unwrap_or_default();
-        for (walked, out, cached) in outputs {
-            let prefix = format!("apps/{}/", walked.app);
+        for r in replacements {
+            let prefix = format!("apps/{}/", r.app);
             files.retain(|path, _| match path.strip_prefix(&prefix) {
-                Some(rest) => keeps(rest),
+                Some(rest) => keeps(rest, r.keep_manifests),
                 None => true,
             });
-            files.insert(output_path(&walked.app), out.as_ref().clone());
-            tracing::debug!(app = %walked.app, tool = %tool, cached, "kustomize app rendered");
-            renders.push(Render {
-                app: walked.app,
-                tool: tool.clone(),
-                cached,
-            });
+            files.extend(r.files);
+            tracing::debug!(app = %r.app, tool = %r.render.tool, cached = r.render.cached, "app rendered");
+            renders.push(r.render);
         }
+        renders.sort_by(|a, b| a.app.cmp(&b.app));
         Ok(Prepared {
             snapshot: Cow::Owned(Snapshot {
                 commit: snapshot.commit.clone(),
@@ -140,6 +143,64 @@ impl Sources {
                 refused: snapshot.refused.clone(),
             }),
             renders,
+        })
+    }
+
+    fn kustomize_app(
+        &self,
+        snapshot: &Snapshot,
+        app: &str,
+        root: &str,
+        file: &str,
+        workdir: &mut Workdir<'_>,
+    ) -> Result<Replacement, Vec<ModelError>> {
+        let walked = kustomize::walk(snapshot, app, root, file).map_err(|refused| {
+            refused
+                .into_iter()
+                .map(|r| {
+                    ModelError::field(
+                        &r.file,
+                        &r.field,
+                        format!("kustomize app {app}: {}", r.message),
+                    )
+                })
+                .collect::<Vec<_>>()
+        })?;
+        let fail = |why: String| {
+            vec![ModelError::file(
+                file,
+                format!("kustomize app {app}: {why}"),
+            )]
+        };
+        let tool = self.kustomize().map_err(fail)?;
+        let key = cache_key(snapshot, &walked, tool);
+        let (out, cached) = match self.cached(&key) {
+            Some(out) => (out, true),
+            None => {
+                let dir = workdir.path().map_err(fail)?;
+                match self.build(tool, &dir, &walked) {
+                    Ok(out) => {
+                        let out = Arc::new(out);
+                        self.store(key, out.clone());
+                        (out, false)
+                    }
+                    Err(e) => {
+                        let secrets = mask::secret_values(inputs(snapshot, &walked));
+                        tracing::warn!(app = %app, tool = %tool.describe(), "kustomize build failed");
+                        return Err(fail(mask::mask(&e.to_string(), &secrets)));
+                    }
+                }
+            }
+        };
+        Ok(Replacement {
+            app: app.to_string(),
+            files: vec![(output_path(app), out.as_ref().clone())],
+            keep_manifests: false,
+            render: Render {
+                app: app.to_string(),
+                tool: tool.describe(),
+                cached,
+            },
         })
     }
 
@@ -164,15 +225,48 @@ impl Sources {
     }
 }
 
-/// What of a kustomize app's directory the model still reads: the
-/// placement, the overrides and documentation.
-fn keeps(rest: &str) -> bool {
+/// What one rendered app puts in the model's snapshot.
+struct Replacement {
+    app: String,
+    /// Files added (the output, and for charts the overrides of groups).
+    files: Vec<(String, Vec<u8>)>,
+    /// Whether `manifests/` stays (charts may ship plain objects beside).
+    keep_manifests: bool,
+    render: Render,
+}
+
+/// The commit's files written to a temp dir, once, on the first render
+/// that misses the cache.
+struct Workdir<'a> {
+    snapshot: &'a Snapshot,
+    dir: Option<tempfile::TempDir>,
+}
+
+impl Workdir<'_> {
+    fn path(&mut self) -> Result<std::path::PathBuf, String> {
+        if self.dir.is_none() {
+            let dir = materialize(self.snapshot)
+                .map_err(|e| format!("cannot write the commit to a temp dir: {e}"))?;
+            self.dir = Some(dir);
+        }
+        Ok(self
+            .dir
+            .as_ref()
+            .map(|d| d.path().to_path_buf())
+            .unwrap_or_default())
+    }
+}
+
+/// What of a rendered app's directory the model still reads: the
+/// placement, the overrides, documentation (and, for charts, manifests).
+fn keeps(rest: &str, manifests: bool) -> bool {
     let base = rest
         .rsplit('/')
         .next()
         .unwrap_or_default()
         .to_ascii_lowercase();
-    matches!(rest, "placement.yaml" | "placement.yml")
+    (manifests && rest.starts_with("manifests/"))
+        || matches!(rest, "placement.yaml" | "placement.yml")
         || rest.starts_with("overrides/")
         || base.starts_with("readme")
         || base.ends_with(".md")
