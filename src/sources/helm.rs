@@ -36,8 +36,8 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
-/// `spec` of `kind: HelmChart`.
-#[derive(Debug, Clone, Default, Deserialize)]
+/// `spec` of `kind: HelmChart` (`apps/<app>/helm.yaml`).
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct HelmSpec {
     /// Chart directory, relative to the app directory. Default `chart`.
@@ -50,7 +50,7 @@ pub struct HelmSpec {
 }
 
 /// One per-cluster values file.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ValuesEntry {
     /// Path relative to the app directory.
