@@ -110,7 +110,7 @@ pub fn run(
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    let mut child = command.spawn().map_err(|e| ToolError::Spawn {
+    let mut child = spawn(&mut command).map_err(|e| ToolError::Spawn {
         path: program.display().to_string(),
         reason: e.to_string(),
     })?;
@@ -160,6 +160,22 @@ pub fn run(
         });
     }
     Ok(Output { stdout, stderr })
+}
+
+/// Starts `command`, trying again a few times while the binary is "text
+/// file busy": a file just written (a wrapper script) can be held open for
+/// writing by a process another thread is forking at that moment.
+fn spawn(command: &mut Command) -> std::io::Result<std::process::Child> {
+    let mut tries = 0;
+    loop {
+        match command.spawn() {
+            Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) && tries < 20 => {
+                tries += 1;
+                std::thread::sleep(Duration::from_millis(25));
+            }
+            other => return other,
+        }
+    }
 }
 
 /// Reads at most `limit` bytes on a thread of its own, then drains the
