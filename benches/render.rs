@@ -212,6 +212,7 @@ fn generated_app(i: usize, clusters: &BTreeMap<String, Cluster>) -> App {
             },
             replicas: ReplicaScheduling::Divided { weights },
             hpa: HpaMode::Split,
+            namespace: None,
         },
         overrides: vec![everywhere(&name), regional(&name, clusters)],
     }

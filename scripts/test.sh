@@ -30,6 +30,12 @@ case ",${TRANCHE_K8S:-all}," in
 esac
 echo "[test] Kubernetes binaries ready in $((SECONDS - started)) s" >&2
 
+# kustomize and helm for the Kustomize and Helm app tests (tests/kustomize.rs):
+# built from the Go module proxy on the first run (cached under
+# ~/.cache/tranche-tools; versions in scripts/versions.env).
+TRANCHE_TOOLS_BIN=$(bash scripts/build-tools.sh)
+export TRANCHE_TOOLS_BIN
+
 # Real Gitea for the forge tests (tests/gitea.rs): built from the Go module
 # proxy on the first run (≈ 9 min on 2 cores, cached under ~/.cache/tranche-gitea).
 TRANCHE_GITEA=$(bash scripts/build-gitea.sh)

@@ -12,6 +12,8 @@
 //! * [`kinds`] is the one table of Kubernetes kinds, keyed by (group, kind),
 //!   that every stage reads (scope, workloads, pod specs, health, apply order).
 //! * [`git`] reads a commit's tree (never the work tree) into a [`git::Snapshot`].
+//! * [`sources`] renders Kustomize and Helm chart apps of a snapshot with
+//!   the real tools (cached), so the model reads their output as manifests.
 //! * [`model`] turns a snapshot into a validated [`model::Fleet`]; every error
 //!   names its file and field.
 //! * [`render`] is pure: fleet × cluster → Kubernetes objects (placement,
@@ -50,4 +52,5 @@ pub mod report;
 pub mod revision;
 pub mod rollout;
 pub mod schema;
+pub mod sources;
 pub mod yaml;

@@ -17,6 +17,8 @@ pub struct Revision {
     pub fleet: Fleet,
     /// What every cluster should run at that commit.
     pub rendering: Rendering,
+    /// Apps rendered by a tool (kustomize), with the tool and its version.
+    pub renders: Vec<crate::sources::Render>,
 }
 
 /// Why a revision could not be read.
@@ -65,15 +67,26 @@ fn render_list(errors: &[RenderError]) -> String {
 }
 
 impl Revision {
-    /// Reads, validates and renders `rev` (a branch, tag, sha or `HEAD~n`).
+    /// Reads, validates and renders `rev` (a branch, tag, sha or `HEAD~n`),
+    /// with the process's renderers ([`crate::sources::shared`]).
     pub fn read(source: &RepoSource, rev: &str) -> Result<Revision, RevisionError> {
+        Revision::read_with(source, rev, crate::sources::shared())
+    }
+
+    /// [`Revision::read`] with the given renderers for kustomize apps.
+    pub fn read_with(
+        source: &RepoSource,
+        rev: &str,
+        sources: &crate::sources::Sources,
+    ) -> Result<Revision, RevisionError> {
         let snapshot = source.snapshot(rev)?;
         let commit = snapshot.commit.clone();
-        let fleet =
-            crate::model::load::load(&snapshot).map_err(|errors| RevisionError::Invalid {
-                commit: commit.clone(),
-                errors,
-            })?;
+        let invalid = |errors| RevisionError::Invalid {
+            commit: commit.clone(),
+            errors,
+        };
+        let prepared = sources.prepare(&snapshot).map_err(invalid)?;
+        let fleet = crate::model::load::load(&prepared.snapshot).map_err(invalid)?;
         let rendering = crate::render::render(&fleet).map_err(|errors| RevisionError::Render {
             commit: commit.clone(),
             errors,
@@ -82,6 +95,7 @@ impl Revision {
             commit,
             fleet,
             rendering,
+            renders: prepared.renders,
         })
     }
 

@@ -75,6 +75,12 @@ pub const KINDS: &[Kind] = &[
         name_required: false,
         schema: of::<RepositorySpec>,
     },
+    Kind {
+        name: "HelmChart",
+        file: "helmchart.json",
+        name_required: false,
+        schema: of::<crate::sources::helm::HelmSpec>,
+    },
 ];
 
 /// File name of the schema that accepts any kind.

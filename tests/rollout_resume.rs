@@ -85,6 +85,7 @@ fn revision(commit: &str) -> Revision {
         commit: commit.to_string(),
         fleet,
         rendering,
+        renders: Vec::new(),
     }
 }
 

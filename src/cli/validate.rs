@@ -19,6 +19,9 @@ pub fn run(args: &RepoArgs, output: OutputFormat) -> anyhow::Result<u8> {
                     "clusters": rev.fleet.clusters.len(),
                     "apps": rev.fleet.apps.len(),
                     "problems": [],
+                    "rendered": rev.renders.iter().map(|r| json!({
+                        "app": r.app, "tool": r.tool, "cached": r.cached,
+                    })).collect::<Vec<_>>(),
                 });
                 println!("{}", serde_json::to_string_pretty(&v)?);
             } else {
@@ -28,6 +31,9 @@ pub fn run(args: &RepoArgs, output: OutputFormat) -> anyhow::Result<u8> {
                     rev.fleet.clusters.len(),
                     rev.fleet.apps.len()
                 );
+                for r in &rev.renders {
+                    println!("  {}: rendered with {}", r.app, r.tool);
+                }
             }
             return Ok(0);
         }

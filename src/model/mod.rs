@@ -92,6 +92,9 @@ pub struct Placement {
     pub replicas: ReplicaScheduling,
     /// How HPAs that target a Divided workload are handled.
     pub hpa: HpaMode,
+    /// `spec.namespace`: namespace of the app's namespaced objects that set
+    /// none (`None`: the repository's default namespace).
+    pub namespace: Option<String>,
 }
 
 /// `spec.clusterAffinity`: the clusters in `cluster_names` (if any) AND

@@ -41,6 +41,7 @@ pub fn app(name: &str, objects: Vec<Value>) -> App {
             },
             replicas: ReplicaScheduling::Duplicated,
             hpa: HpaMode::Split,
+            namespace: None,
         },
         overrides: vec![],
     }

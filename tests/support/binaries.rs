@@ -181,3 +181,24 @@ pub fn tail(text: &str, lines: usize) -> String {
     let all: Vec<&str> = text.lines().collect();
     all[all.len().saturating_sub(lines)..].join("\n")
 }
+
+/// The directory holding kustomize and helm (`$TRANCHE_TOOLS_BIN`, else
+/// what `scripts/build-tools.sh` prints). Built at most once per binary.
+pub fn tools_dir() -> PathBuf {
+    static DIR: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    let found = DIR.get_or_init(|| {
+        let dir = match std::env::var_os("TRANCHE_TOOLS_BIN") {
+            Some(p) => PathBuf::from(p),
+            None => run_build_script("scripts/build-tools.sh")?,
+        };
+        if dir.is_dir() {
+            Ok(dir)
+        } else {
+            Err(format!("{} is not a directory", dir.display()))
+        }
+    });
+    match found {
+        Ok(p) => p.clone(),
+        Err(e) => panic!("no kustomize/helm for the tests (scripts/build-tools.sh): {e}"),
+    }
+}

@@ -4,7 +4,7 @@
 use super::document::{header, loc_in, typed, Files};
 use super::layout::AppFiles;
 use crate::model::raw::{Document, OverrideSpec, PlacementSpec};
-use crate::model::validate::manifest::{manifest, ObjectRules};
+use crate::model::validate::manifest::{manifest_in, ObjectRules};
 use crate::model::validate::{fleet, overrides, placement, Known, Loc, Problems};
 use crate::model::{names, AccessPolicy, App, Manifest, OverrideFile, Placement};
 use std::collections::BTreeMap;
@@ -38,10 +38,15 @@ pub fn load(
                 format!("invalid app name {name:?}: {why}"),
             );
         }
-        if let Some(pl) = read_placement(source, name, files.placement, cx.known, p) {
+        let placement = read_placement(source, name, files.placement, cx.known, p);
+        let namespace = placement
+            .as_ref()
+            .and_then(|pl| pl.namespace.as_deref())
+            .unwrap_or(&cx.rules.default_namespace);
+        let objects = read_manifests(source, &files.manifests, cx.rules, namespace, p);
+        if let Some(pl) = placement {
             placements.insert(name.clone(), pl);
         }
-        let objects = read_manifests(source, &files.manifests, cx.rules, p);
         if let Some(access) = cx.access {
             fleet::access(name, &objects, access, p);
         }
@@ -91,12 +96,13 @@ fn read_manifests(
     source: &Files<'_>,
     paths: &[&str],
     rules: &ObjectRules,
+    namespace: &str,
     p: &mut Problems,
 ) -> Vec<Manifest> {
     let mut out = Vec::new();
     for path in paths {
         for (i, value) in source.documents(path, p) {
-            out.extend(manifest(Loc::doc(path, i), value, rules, p));
+            out.extend(manifest_in(Loc::doc(path, i), value, rules, namespace, p));
         }
     }
     out

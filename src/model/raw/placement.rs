@@ -20,6 +20,7 @@
 //!         - targetCluster: {clusterNames: [us-east-1]}
 //!           weight: 1
 //!   hpa: {mode: Split}
+//!   namespace: shop        # for objects that set no namespace
 //! ```
 
 use serde::Deserialize;
@@ -35,6 +36,10 @@ pub struct PlacementSpec {
     pub replica_scheduling: Option<ReplicaScheduling>,
     /// How HPAs are handled. Default: `Split` when Divided, else `Duplicate`.
     pub hpa: Option<HpaSettings>,
+    /// Namespace given to the app's namespaced objects that set none
+    /// (instead of the repository's `defaultNamespace`); checked against
+    /// the AccessPolicy like any namespace the objects name.
+    pub namespace: Option<String>,
 }
 
 /// `spec.clusterAffinity`. As in Karmada, a cluster is selected when it is

@@ -157,6 +157,7 @@ mod tests {
             affinity,
             replicas: ReplicaScheduling::Duplicated,
             hpa: HpaMode::Duplicate,
+            namespace: None,
         };
         (app.to_string(), pl)
     }

@@ -40,8 +40,20 @@ impl ObjectRules {
 /// Checks one document of a manifest file; `None` when it lacks an identity.
 pub fn manifest(
     loc: Loc<'_>,
+    object: Value,
+    rules: &ObjectRules,
+    p: &mut Problems,
+) -> Option<Manifest> {
+    manifest_in(loc, object, rules, &rules.default_namespace, p)
+}
+
+/// [`manifest`], giving namespaced objects that set none `namespace` (the
+/// app's Placement `spec.namespace`) instead of the repository default.
+pub fn manifest_in(
+    loc: Loc<'_>,
     mut object: Value,
     rules: &ObjectRules,
+    namespace: &str,
     p: &mut Problems,
 ) -> Option<Manifest> {
     if !object.is_object() {
@@ -54,7 +66,7 @@ pub fn manifest(
     }
     let before = p.len();
     identity(loc, &object, p)?;
-    default_namespace(&mut object, rules);
+    default_namespace(&mut object, rules, namespace);
     check_object(loc, &object, &rules.kinds, p);
     (p.len() == before).then(|| Manifest {
         file: loc.file.to_string(),
@@ -66,7 +78,7 @@ pub fn manifest(
 /// Gives an object that sets no namespace the default one, unless its
 /// kind is cluster-scoped. Kinds the table does not know count as
 /// namespaced here; the cluster driver refuses them if discovery disagrees.
-fn default_namespace(object: &mut Value, rules: &ObjectRules) {
+fn default_namespace(object: &mut Value, rules: &ObjectRules, namespace: &str) {
     let (group, kind) = crate::kinds::group_kind(object);
     if rules.kinds.scope(group, kind) == Some(Scope::Cluster) {
         return;
@@ -82,7 +94,7 @@ fn default_namespace(object: &mut Value, rules: &ObjectRules) {
     if absent {
         meta.insert(
             "namespace".to_string(),
-            Value::String(rules.default_namespace.clone()),
+            Value::String(namespace.to_string()),
         );
     }
 }

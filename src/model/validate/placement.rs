@@ -3,7 +3,7 @@
 
 use super::selector::{cluster_target, label_selector};
 use super::{Known, Loc, Problems};
-use crate::model::raw;
+use crate::model::{names, raw};
 use crate::model::{ClusterAffinity, HpaMode, Placement, ReplicaScheduling, WeightRule};
 
 const AFFINITY: &str = "spec.clusterAffinity";
@@ -35,11 +35,23 @@ pub fn placement(
         (None, ReplicaScheduling::Divided { .. }) => HpaMode::Split,
         (None, ReplicaScheduling::Duplicated) => HpaMode::Duplicate,
     };
+    let namespace = spec.namespace.filter(|ns| match names::dns1123_label(ns) {
+        Ok(()) => true,
+        Err(why) => {
+            p.push(
+                loc,
+                "spec.namespace",
+                format!("invalid namespace {ns:?}: {why}"),
+            );
+            false
+        }
+    });
     Placement {
         file: loc.file.to_string(),
         affinity,
         replicas,
         hpa,
+        namespace,
     }
 }
 
