@@ -158,6 +158,7 @@ impl World {
             poll: std::time::Duration::from_millis(10),
             halt: None,
             force_conflicts: false,
+            clock: &tranche::rollout::clock::SystemClock,
         }
     }
 
@@ -352,6 +353,7 @@ async fn a_rollback_to_nothing_removes_the_cluster_record() {
         poll: std::time::Duration::from_millis(10),
         halt: None,
         force_conflicts: false,
+        clock: &tranche::rollout::clock::SystemClock,
     };
     let report = rollout.run(V1).await.unwrap();
     assert_eq!(

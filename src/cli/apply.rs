@@ -45,6 +45,7 @@ pub async fn run(
         poll: DEFAULT_POLL,
         halt: None,
         force_conflicts: false,
+        clock: &crate::rollout::clock::SystemClock,
     };
     match rollout.run(&rev.commit).await {
         Ok(report) => {

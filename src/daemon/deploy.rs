@@ -64,6 +64,7 @@ impl Daemon {
             poll: self.poll,
             halt: Some(&self.halt),
             force_conflicts: force,
+            clock: &crate::rollout::clock::SystemClock,
         }
     }
 

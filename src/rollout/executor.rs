@@ -13,6 +13,7 @@
 //! record resumes on the next start.
 
 mod steps;
+mod wait;
 
 use super::event::{Observer, RolloutEvent};
 use super::machine::{self, Step, StepResult, Terms};
@@ -147,6 +148,8 @@ pub struct Rollout<'a> {
     /// Take fields other managers wrote, whatever the RolloutPolicy says:
     /// drift correction must win back fields changed behind tranche's back.
     pub force_conflicts: bool,
+    /// The time waits before batches (pauses, windows) go by.
+    pub clock: &'a dyn super::clock::Clock,
 }
 
 /// What one run of the loop keeps in memory besides the record.
@@ -264,6 +267,12 @@ impl Rollout<'_> {
     ) -> Option<StepResult> {
         match step {
             Step::PlanRollout => Some(self.plan_rollout(rev).await),
+            Step::Wait { index, until } => match until {
+                None => Some(StepResult::WaitStarted {
+                    at: self.clock.now(),
+                }),
+                Some(until) => self.wait(*index, *until, rev).await,
+            },
             Step::PrepareBatch {
                 index,
                 clusters,

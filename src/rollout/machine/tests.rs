@@ -4,4 +4,5 @@
 mod cases;
 mod fixtures;
 mod random;
+mod staging;
 mod table;
