@@ -159,6 +159,7 @@ impl World {
             halt: None,
             force_conflicts: false,
             clock: &tranche::rollout::clock::SystemClock,
+            control: None,
         }
     }
 
@@ -354,6 +355,7 @@ async fn a_rollback_to_nothing_removes_the_cluster_record() {
         halt: None,
         force_conflicts: false,
         clock: &tranche::rollout::clock::SystemClock,
+        control: None,
     };
     let report = rollout.run(V1).await.unwrap();
     assert_eq!(

@@ -158,6 +158,7 @@ impl World {
             halt: None,
             force_conflicts: false,
             clock: clock.as_ref() as &dyn Clock,
+            control: None,
         };
         rollout.run(V1).await.unwrap()
     }

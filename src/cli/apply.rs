@@ -46,6 +46,7 @@ pub async fn run(
         halt: None,
         force_conflicts: false,
         clock: &crate::rollout::clock::SystemClock,
+        control: None,
     };
     match rollout.run(&rev.commit).await {
         Ok(report) => {

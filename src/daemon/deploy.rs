@@ -65,6 +65,7 @@ impl Daemon {
             halt: Some(&self.halt),
             force_conflicts: force,
             clock: &crate::rollout::clock::SystemClock,
+            control: Some(&self.control),
         }
     }
 

@@ -36,6 +36,8 @@ pub struct RolloutPolicy {
     pub pause_between_batches: Duration,
     /// Windows in which a new batch may start (none: any time).
     pub windows: Vec<TimeWindow>,
+    /// Batches (1-based) that wait for a person's approval.
+    pub approval_before: std::collections::BTreeSet<usize>,
     /// How long a batch may take to become healthy.
     pub health_timeout: Duration,
     /// How long a healthy batch must stay healthy before the next starts.

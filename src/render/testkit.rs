@@ -79,6 +79,7 @@ pub fn policies() -> Policies {
             min_success_time: Duration::ZERO,
             pause_between_batches: Duration::ZERO,
             windows: vec![],
+            approval_before: Default::default(),
             health_timeout: Duration::from_secs(300),
             bake_time: Duration::from_secs(0),
             on_failure: OnFailure::Rollback,

@@ -54,6 +54,7 @@
 //! The executor only learns how to perform the new steps; resume, the
 //! rollback rules and the record's atomic saves come for free.
 
+pub mod control;
 mod step;
 mod tolerance;
 mod wait;
@@ -76,8 +77,18 @@ pub fn next(record: &RolloutRecord) -> Step {
             .cloned()
             .collect()
     };
+    if let (Some(by), Some(index)) = (&record.paused, control::forward(&record.phase)) {
+        return Step::Hold {
+            index,
+            why: format!("paused by {by}"),
+        };
+    }
     match &record.phase {
         Phase::Planning => Step::PlanRollout,
+        Phase::AwaitingApproval { batch } => Step::Hold {
+            index: *batch,
+            why: "waiting for approval".into(),
+        },
         Phase::Waiting { batch, until } => Step::Wait {
             index: *batch,
             until: *until,
@@ -297,7 +308,7 @@ fn applied_batch(record: &mut RolloutRecord, batch: usize, applied: Vec<Applied>
 }
 
 /// A batch failed: pause, or start rolling the touched clusters back.
-fn fail(record: &mut RolloutRecord, failure: Failure, terms: &Terms) {
+pub(super) fn fail(record: &mut RolloutRecord, failure: Failure, terms: &Terms) {
     record.failure.get_or_insert(failure);
     record.phase = match terms.on_failure {
         OnFailure::Pause => Phase::Done {
@@ -313,7 +324,7 @@ fn fail(record: &mut RolloutRecord, failure: Failure, terms: &Terms) {
 /// clusters whose previous commit is unknown as failed without any step
 /// (nothing is deleted), and ends it once every touched cluster has a
 /// result.
-fn settle(record: &mut RolloutRecord) {
+pub(super) fn settle(record: &mut RolloutRecord) {
     if !matches!(record.phase, Phase::RollingBack { .. }) {
         return;
     }

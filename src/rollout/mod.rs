@@ -15,6 +15,7 @@ pub mod event;
 pub mod executor;
 pub mod gate;
 pub mod health;
+pub mod inbox;
 pub mod machine;
 pub mod memory;
 pub mod record;

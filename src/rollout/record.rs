@@ -27,6 +27,11 @@ pub enum Phase {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         until: Option<u64>,
     },
+    /// Batch `batch` waits for a person's approval (`approval.before`).
+    AwaitingApproval {
+        /// 0-based batch index.
+        batch: usize,
+    },
     /// Re-planning batch `batch`'s clusters just before writing them
     /// (reads only).
     Preparing {
@@ -198,6 +203,13 @@ pub struct RolloutRecord {
     /// their batch, the rest went on.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub tolerated: BTreeMap<String, Failure>,
+    /// Who paused the rollout, while it is paused: no step runs until
+    /// resumed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paused: Option<String>,
+    /// Who approved each batch that needed approval (0-based index).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub approvals: BTreeMap<usize, String>,
     /// Unix seconds when each batch started (recorded when it waited).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub batch_started: BTreeMap<usize, u64>,
@@ -219,6 +231,8 @@ impl RolloutRecord {
             rollback: BTreeMap::new(),
             failure: None,
             tolerated: BTreeMap::new(),
+            paused: None,
+            approvals: BTreeMap::new(),
             batch_started: BTreeMap::new(),
             started_at,
         }
@@ -255,7 +269,21 @@ impl RolloutRecord {
         };
         match &self.phase {
             Phase::Planning => "planning".into(),
+            _ if self.paused.is_some() && !matches!(self.phase, Phase::RollingBack { .. }) => {
+                let k = match &self.phase {
+                    Phase::Waiting { batch, .. }
+                    | Phase::AwaitingApproval { batch }
+                    | Phase::Preparing { batch }
+                    | Phase::Applying { batch }
+                    | Phase::Gating { batch } => *batch,
+                    _ => 0,
+                };
+                format!("{} · paused", batch(k))
+            }
             Phase::Waiting { batch: k, .. } => format!("{} · waiting to start", batch(*k)),
+            Phase::AwaitingApproval { batch: k } => {
+                format!("{} · waiting for approval", batch(*k))
+            }
             Phase::Preparing { batch: k }
             | Phase::Applying { batch: k }
             | Phase::Gating { batch: k } => batch(*k),
@@ -312,6 +340,7 @@ impl RolloutRecord {
                 .collect(),
             Phase::Planning
             | Phase::Waiting { .. }
+            | Phase::AwaitingApproval { .. }
             | Phase::Preparing { .. }
             | Phase::Applying { .. }
             | Phase::Gating { .. } => self

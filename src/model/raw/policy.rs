@@ -41,6 +41,8 @@ pub struct RolloutSpec {
     /// Windows in which a new batch may start; outside all of them the
     /// rollout waits. Empty or unset: any time.
     pub windows: Option<Vec<Window>>,
+    /// Batches that wait for a person's approval before they start.
+    pub approval: Option<Approval>,
     /// How long a batch may take to become healthy (humantime: `90s`, `5m`).
     pub health_timeout: Option<String>,
     /// How long a healthy batch must stay healthy before the next one starts.
@@ -63,6 +65,17 @@ pub enum StepValue {
     Count(i64),
     /// A string such as `"10%"`.
     Text(String),
+}
+
+/// `approval`: which batches need a person.
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Approval {
+    /// 1-based batch numbers, e.g. `[2, 3]`: those batches start only once
+    /// someone with write access approves (`/tranche approve`, or
+    /// `tranche rollout approve`).
+    #[serde(default)]
+    pub before: Vec<i64>,
 }
 
 /// One time window (as Argo CD's sync windows): open for `duration` after

@@ -21,6 +21,7 @@ pub struct RolloutPatch {
     min_success_time: Option<Duration>,
     pause_between_batches: Option<Duration>,
     windows: Option<Vec<TimeWindow>>,
+    approval_before: Option<std::collections::BTreeSet<usize>>,
     health_timeout: Option<Duration>,
     bake_time: Option<Duration>,
     on_failure: Option<OnFailure>,
@@ -43,6 +44,7 @@ impl RolloutPatch {
             .pause_between_batches
             .and_then(|s| duration(loc, "spec.pauseBetweenBatches", &s, p));
         let windows = raw.windows.map(|w| super::staging::windows(loc, w, p));
+        let approval_before = raw.approval.map(|a| super::staging::approval(loc, a, p));
         let health_timeout = raw.health_timeout.and_then(|s| {
             let d = duration(loc, "spec.healthTimeout", &s, p)?;
             if d.is_zero() {
@@ -71,6 +73,7 @@ impl RolloutPatch {
             min_success_time,
             pause_between_batches,
             windows,
+            approval_before,
             health_timeout,
             bake_time,
             max_parallel,
@@ -90,6 +93,7 @@ impl RolloutPatch {
         set(&mut base.min_success_time, self.min_success_time);
         set(&mut base.pause_between_batches, self.pause_between_batches);
         set(&mut base.windows, self.windows);
+        set(&mut base.approval_before, self.approval_before);
         set(&mut base.health_timeout, self.health_timeout);
         set(&mut base.bake_time, self.bake_time);
         set(&mut base.on_failure, self.on_failure);
@@ -106,6 +110,7 @@ impl RolloutPatch {
             min_success_time: self.min_success_time?,
             pause_between_batches: self.pause_between_batches?,
             windows: self.windows?,
+            approval_before: self.approval_before?,
             health_timeout: self.health_timeout?,
             bake_time: self.bake_time?,
             on_failure: self.on_failure?,
@@ -222,7 +227,7 @@ mod tests {
         let mut base = RolloutPatch::check(
             Loc::file("builtin"),
             crate::yaml::from_str(
-                "{steps: [1], canary: [], maxFailures: 0, minSuccessTime: 0s, pauseBetweenBatches: 0s, windows: [], healthTimeout: 5m, bakeTime: 0s, onFailure: Pause, maxParallel: 2, forceConflicts: true}",
+                "{steps: [1], canary: [], maxFailures: 0, minSuccessTime: 0s, pauseBetweenBatches: 0s, windows: [], approval: {before: []}, healthTimeout: 5m, bakeTime: 0s, onFailure: Pause, maxParallel: 2, forceConflicts: true}",
             )
             .unwrap(),
             &mut Problems::default(),

@@ -125,6 +125,28 @@ pub fn cohorts(loc: Loc<'_>, raw: Vec<raw::LabelSelector>, p: &mut Problems) -> 
         .collect()
 }
 
+/// Checks `spec.approval`: 1-based batch numbers.
+pub fn approval(
+    loc: Loc<'_>,
+    raw: raw::Approval,
+    p: &mut Problems,
+) -> std::collections::BTreeSet<usize> {
+    let mut out = std::collections::BTreeSet::new();
+    for (i, n) in raw.before.into_iter().enumerate() {
+        match usize::try_from(n) {
+            Ok(n) if n >= 1 => {
+                out.insert(n);
+            }
+            _ => p.push(
+                loc,
+                &format!("spec.approval.before[{i}]"),
+                format!("batch {n} is invalid: batches are numbered from 1"),
+            ),
+        }
+    }
+    out
+}
+
 /// Checks `spec.windows`.
 pub fn windows(loc: Loc<'_>, raw: Vec<raw::Window>, p: &mut Problems) -> Vec<TimeWindow> {
     let mut out = Vec::with_capacity(raw.len());

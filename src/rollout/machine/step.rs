@@ -23,6 +23,8 @@ pub struct Terms {
     pub min_success: Duration,
     /// Whether time windows restrict when a batch starts.
     pub windowed: bool,
+    /// Batches (0-based) that wait for a person's approval.
+    pub approval_before: BTreeSet<usize>,
 }
 
 impl Terms {
@@ -36,6 +38,7 @@ impl Terms {
             pause: Duration::ZERO,
             min_success: Duration::ZERO,
             windowed: false,
+            approval_before: BTreeSet::new(),
         }
     }
 
@@ -55,6 +58,11 @@ impl From<&RolloutPolicy> for Terms {
             pause: p.pause_between_batches,
             min_success: p.min_success_time,
             windowed: !p.windows.is_empty(),
+            approval_before: p
+                .approval_before
+                .iter()
+                .map(|n| n.saturating_sub(1))
+                .collect(),
         }
     }
 }
@@ -72,6 +80,14 @@ pub enum Step {
         index: usize,
         /// Earliest start (unix seconds), once fixed.
         until: Option<u64>,
+    },
+    /// Do nothing until a person acts: batch `index` waits for approval,
+    /// or the rollout is paused (`why`).
+    Hold {
+        /// Batch index.
+        index: usize,
+        /// `waiting for approval`, `paused by alice`.
+        why: String,
     },
     /// Re-plan batch `index`'s `clusters` (reads only); re-read the
     /// previous commit of `reread` (it was unknown).

@@ -9,9 +9,19 @@
 use super::{StepResult, Terms};
 use crate::rollout::record::{Phase, RolloutRecord};
 
-/// The phase that starts batch `batch`: a wait when the policy asks for
-/// one, else straight to preparing it.
+/// The phase that starts batch `batch`: approval first when the policy
+/// asks a person for it, then a wait when it asks for one, else straight
+/// to preparing it.
 pub(super) fn enter(batch: usize, terms: &Terms) -> Phase {
+    if terms.approval_before.contains(&batch) {
+        Phase::AwaitingApproval { batch }
+    } else {
+        enter_approved(batch, terms)
+    }
+}
+
+/// The phase after batch `batch`'s approval (or when it needs none).
+pub(super) fn enter_approved(batch: usize, terms: &Terms) -> Phase {
     if terms.waits() {
         Phase::Waiting { batch, until: None }
     } else {

@@ -54,7 +54,9 @@ pub(super) fn at(phase: Phase) -> RolloutRecord {
     let mut r = planned_record();
     match &phase {
         Phase::Planning => r = RolloutRecord::new("new", 1),
-        Phase::Preparing { batch } | Phase::Waiting { batch, .. } => {
+        Phase::Preparing { batch }
+        | Phase::Waiting { batch, .. }
+        | Phase::AwaitingApproval { batch } => {
             r.done = done_before(*batch);
             r.touched = r.done.clone();
         }

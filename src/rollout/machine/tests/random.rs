@@ -95,6 +95,7 @@ proptest! {
                         })
                         .collect(),
                 ),
+                Step::Hold { .. } => unreachable!("no approvals in these terms"),
                 Step::Wait { until: None, .. } => StepResult::WaitStarted { at: n as u64 },
                 Step::Wait { until: Some(u), .. } => StepResult::Waited { at: *u },
                 Step::ApplyBatch { clusters, .. } => {
