@@ -58,7 +58,7 @@ fn example_repository_validates() {
 
     // The repo's `careful` rollout policy over the built-in one.
     let rollout = &fleet.policies.rollout;
-    assert_eq!(rollout.steps, [1, 2, 7]);
+    assert_eq!(rollout.steps, tranche::model::Steps::Ratio(vec![1, 2, 7]));
     assert_eq!(rollout.health_timeout, Duration::from_secs(600));
     assert_eq!(rollout.bake_time, Duration::from_secs(120));
     assert_eq!(rollout.max_parallel, 3);
@@ -77,7 +77,7 @@ fn example_repository_validates() {
 #[test]
 fn builtin_policies_are_the_documented_defaults() {
     let p = model::builtin_policies();
-    assert_eq!(p.rollout.steps, [1, 2, 7]);
+    assert_eq!(p.rollout.steps, tranche::model::Steps::Ratio(vec![1, 2, 7]));
     assert_eq!(p.rollout.health_timeout, Duration::from_secs(300));
     assert_eq!(p.rollout.bake_time, Duration::from_secs(30));
     assert_eq!(p.rollout.on_failure, OnFailure::Rollback);

@@ -159,6 +159,8 @@ impl World {
             poll: std::time::Duration::from_millis(10),
             halt: None,
             force_conflicts: false,
+            clock: &tranche::rollout::clock::SystemClock,
+            control: None,
         }
     }
 
@@ -358,6 +360,8 @@ async fn a_rollback_to_nothing_removes_the_cluster_record() {
         poll: std::time::Duration::from_millis(10),
         halt: None,
         force_conflicts: false,
+        clock: &tranche::rollout::clock::SystemClock,
+        control: None,
     };
     let report = rollout.run(V1).await.unwrap();
     assert_eq!(

@@ -45,6 +45,8 @@ pub async fn run(
         poll: DEFAULT_POLL,
         halt: None,
         force_conflicts: false,
+        clock: &crate::rollout::clock::SystemClock,
+        control: None,
     };
     match rollout.run(&rev.commit).await {
         Ok(report) => {

@@ -2,6 +2,7 @@
 //! command to the library. anyhow lives here and in `main`, nowhere else.
 
 mod apply;
+mod control;
 mod plan;
 mod progress;
 mod render;
@@ -116,6 +117,9 @@ pub enum Command {
     },
     /// Run the daemon: watch git, roll out each commit, report on it.
     Run(run::RunArgs),
+    /// Approve, pause, resume or abort the daemon's rollout in flight
+    /// (its control API; exit 0 done, 1 refused, 2 cannot ask).
+    Rollout(control::RolloutArgs),
     /// Show the rollout state kept in a state directory.
     Status {
         /// State directory.
@@ -174,6 +178,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
             output,
         } => apply::run(&repo, &targets, &state_dir, output).await,
         Command::Run(args) => run::run(&args).await,
+        Command::Rollout(args) => control::run(&args).await,
         Command::Status {
             state_dir,
             output,

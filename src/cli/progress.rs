@@ -91,6 +91,9 @@ impl Observer for Progress {
                     sizes.join(":")
                 ));
             }
+            RolloutEvent::Waiting { index, reason } => {
+                self.line(&format!("batch {} {reason}", index + 1));
+            }
             RolloutEvent::BatchStarted { index, clusters } => {
                 self.line(&format!("batch {}: {}", index + 1, clusters.join(", ")));
                 if let Some(b) = &self.bars {

@@ -45,6 +45,16 @@ pub struct DaemonConfig {
     pub leader_election: Option<LeaderElectionConfig>,
     /// Also post one status per cluster (`tranche/cluster/<name>`).
     pub per_cluster_statuses: bool,
+    /// The control API (approve, pause, resume, abort); off when unset.
+    pub control: Option<ControlConfig>,
+}
+
+/// `control:` — the bearer token of the control API.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct ControlConfig {
+    /// File holding the token (surrounding whitespace ignored).
+    pub token_file: PathBuf,
 }
 
 impl Default for DaemonConfig {
@@ -63,6 +73,7 @@ impl Default for DaemonConfig {
             resync_interval: Duration::from_secs(300),
             leader_election: None,
             per_cluster_statuses: false,
+            control: None,
         }
     }
 }

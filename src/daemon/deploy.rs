@@ -69,6 +69,8 @@ impl Daemon {
             poll: self.poll,
             halt: Some(&self.halt),
             force_conflicts: force,
+            clock: &crate::rollout::clock::SystemClock,
+            control: Some(&self.control),
         }
     }
 

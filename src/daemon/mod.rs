@@ -10,6 +10,7 @@
 pub mod changes;
 pub mod commits;
 pub mod config;
+pub mod control;
 mod deploy;
 pub mod lease;
 pub mod observer;
@@ -79,6 +80,8 @@ pub struct Daemon {
     /// Exit the worker loop.
     shutdown: AtomicBool,
     poll: Duration,
+    /// Orders for the rollout in flight (the control API).
+    control: Arc<crate::rollout::inbox::Inbox>,
 }
 
 fn cluster_source(config: &DaemonConfig) -> ClusterSource {
@@ -116,6 +119,18 @@ pub async fn run(config: DaemonConfig) -> Result<(), DaemonError> {
         Some(w) => Some(Arc::new(load_secret(w)?)),
         None => None,
     };
+    let inbox = Arc::new(crate::rollout::inbox::Inbox::default());
+    let control = match &config.control {
+        Some(c) => Some(control::Control {
+            token: Arc::new(
+                Secret::from_file(&c.token_file)
+                    .map_err(|e| DaemonError::Forge(format!("control: {e}")))?,
+            ),
+            inbox: inbox.clone(),
+            state: RolloutState::new(store.clone()),
+        }),
+        None => None,
+    };
     let (tx, rx) = mpsc::unbounded_channel();
     let ready = Arc::new(AtomicBool::new(false));
     let listener = tokio::net::TcpListener::bind(&config.listen)
@@ -136,6 +151,7 @@ pub async fn run(config: DaemonConfig) -> Result<(), DaemonError> {
             config.forge.as_ref(),
         )),
         changes: Arc::new(web::ChangeBook::new(source.revisions())),
+        control,
     });
     tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, app).await {
@@ -176,6 +192,7 @@ pub async fn run(config: DaemonConfig) -> Result<(), DaemonError> {
         halt: AtomicBool::new(false),
         shutdown: AtomicBool::new(false),
         poll: crate::rollout::gate::DEFAULT_POLL,
+        control: inbox,
     });
     let d = daemon.clone();
     let wake = tx.clone();

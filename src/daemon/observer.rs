@@ -170,6 +170,11 @@ impl Observer for DaemonObserver {
             RolloutEvent::Baking { .. } => {
                 self.set_current(Self::progress_line(&p), p.batches.clone(), view);
             }
+            RolloutEvent::Waiting { index, reason } => {
+                let line = format!("batch {}/{} {reason}", index + 1, p.batches.len());
+                self.post(ROLLOUT_CONTEXT, StatusState::Pending, &line);
+                self.set_current(line, p.batches.clone(), view);
+            }
             RolloutEvent::BatchHealthy { index, done, .. } => {
                 p.done = *done;
                 if let Some(started) = p.batch_started.take() {

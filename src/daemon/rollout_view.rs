@@ -47,6 +47,9 @@ pub enum ClusterState {
 pub enum ViewPhase {
     /// Clusters planned and batched.
     Planned,
+    /// A batch waits to start (pause, minSuccessTime, time window); the
+    /// reason is the first gate line.
+    Waiting,
     /// A batch is being applied.
     Applying,
     /// Waiting for a batch's objects to become healthy.
@@ -197,6 +200,11 @@ impl RolloutView {
                     }
                 }
                 self.phase = ViewPhase::Planned;
+            }
+            RolloutEvent::Waiting { index, reason } => {
+                self.batch = *index;
+                self.phase = ViewPhase::Waiting;
+                self.gate = vec![reason.clone()];
             }
             RolloutEvent::BatchStarted { index, clusters } => {
                 self.batch = *index;

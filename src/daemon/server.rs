@@ -39,6 +39,8 @@ pub struct ServerState {
     pub commits: Arc<CommitBook>,
     /// Per-object changes for the web view.
     pub changes: Arc<ChangeBook>,
+    /// The control API (None: its endpoints answer 404).
+    pub control: Option<super::control::Control>,
 }
 
 /// The router.
@@ -56,6 +58,7 @@ pub fn router(state: ServerState) -> Router {
         .route("/badge.svg", get(badge_all))
         .route("/badge/{file}", get(badge_app))
         .route("/webhook", post(webhook))
+        .route("/api/rollout/{action}", post(super::control::order))
         .with_state(state)
 }
 

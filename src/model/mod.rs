@@ -5,6 +5,7 @@
 //! [`Fleet`] that cannot be invalid, collecting *every* error with the file
 //! and field it concerns. Everything here is plain data; nothing does I/O.
 
+pub mod cron;
 pub mod error;
 pub mod load;
 pub mod matching;
@@ -12,6 +13,7 @@ pub mod names;
 pub mod policy;
 pub mod raw;
 pub mod selector;
+pub mod staging;
 pub mod validate;
 
 pub use error::{ModelError, ModelErrors};
@@ -21,6 +23,7 @@ pub use policy::{
     OnFailure, Policies, RolloutPolicy,
 };
 pub use selector::{LabelSelector, SelectorOp, SelectorRequirement};
+pub use staging::{Allowance, Steps, Target, TimeWindow};
 
 use serde_json::Value;
 use std::collections::BTreeMap;

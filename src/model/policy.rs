@@ -2,6 +2,8 @@
 //! each app may touch. Loaded from the repo's `policies/*.yaml` over the
 //! project's built-in `policies/` defaults.
 
+use super::selector::LabelSelector;
+use super::staging::{Allowance, Steps, TimeWindow};
 use crate::kinds::Scope;
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -20,8 +22,22 @@ pub struct Policies {
 /// `kind: RolloutPolicy`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RolloutPolicy {
-    /// Batch ratio, e.g. `[1, 2, 7]`; every step ≥ 1.
-    pub steps: Vec<u32>,
+    /// Batch sizes: a ratio (`[1, 2, 7]`) or cumulative targets
+    /// (`[1, 10%, 100%]`).
+    pub steps: Steps,
+    /// Canary cohorts: clusters matching the first selector go first,
+    /// then those matching the second, …, then the rest.
+    pub cohorts: Vec<LabelSelector>,
+    /// Clusters of one batch allowed to fail before the batch fails.
+    pub max_failures: Allowance,
+    /// Least time from a batch's start until the next batch may start.
+    pub min_success_time: Duration,
+    /// Time between a batch passing its gate and the next one starting.
+    pub pause_between_batches: Duration,
+    /// Windows in which a new batch may start (none: any time).
+    pub windows: Vec<TimeWindow>,
+    /// Batches (1-based) that wait for a person's approval.
+    pub approval_before: std::collections::BTreeSet<usize>,
     /// How long a batch may take to become healthy.
     pub health_timeout: Duration,
     /// How long a healthy batch must stay healthy before the next starts.

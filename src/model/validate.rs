@@ -19,6 +19,7 @@ pub mod placement;
 pub mod policy;
 pub mod replicas;
 pub mod selector;
+pub mod staging;
 
 use super::{ModelError, ModelErrors};
 use std::collections::BTreeSet;

@@ -74,7 +74,13 @@ pub fn policies() -> Policies {
     };
     Policies {
         rollout: RolloutPolicy {
-            steps: vec![1, 2, 7],
+            steps: crate::model::Steps::Ratio(vec![1, 2, 7]),
+            cohorts: vec![],
+            max_failures: crate::model::Allowance::Count(0),
+            min_success_time: Duration::ZERO,
+            pause_between_batches: Duration::ZERO,
+            windows: vec![],
+            approval_before: Default::default(),
             health_timeout: Duration::from_secs(300),
             bake_time: Duration::from_secs(0),
             on_failure: OnFailure::Rollback,

@@ -17,6 +17,13 @@ pub enum RolloutEvent {
         /// Batches of clusters.
         batches: Vec<Vec<String>>,
     },
+    /// A batch waits to start (pause, minSuccessTime or a time window).
+    Waiting {
+        /// 0-based batch index.
+        index: usize,
+        /// Why, and until when as far as known.
+        reason: String,
+    },
     /// A batch starts applying.
     BatchStarted {
         /// 0-based batch index.

@@ -13,6 +13,7 @@
 //! record resumes on the next start.
 
 mod steps;
+mod wait;
 
 use super::event::{Observer, RolloutEvent};
 use super::machine::{self, Step, StepResult, Terms};
@@ -27,6 +28,9 @@ use serde::Serialize;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
+
+/// How often a held rollout looks for orders.
+const HOLD_POLL: Duration = Duration::from_millis(100);
 
 /// Why a rollout did not finish.
 #[derive(Debug, thiserror::Error)]
@@ -147,6 +151,11 @@ pub struct Rollout<'a> {
     /// Take fields other managers wrote, whatever the RolloutPolicy says:
     /// drift correction must win back fields changed behind tranche's back.
     pub force_conflicts: bool,
+    /// The time waits before batches (pauses, windows) go by.
+    pub clock: &'a dyn super::clock::Clock,
+    /// Orders from people (approve, pause, resume, abort), if anyone can
+    /// give them.
+    pub control: Option<&'a super::inbox::Inbox>,
 }
 
 /// What one run of the loop keeps in memory besides the record.
@@ -214,7 +223,9 @@ impl Rollout<'_> {
     ) -> Result<RolloutReport, RolloutError> {
         let terms = Terms::from(&rev.fleet.policies.rollout);
         let mut log = RunLog::default();
+        let mut held = String::new();
         loop {
+            (record, step) = self.take_orders(record, step, &terms)?;
             if let Step::Finish { outcome } = step {
                 self.state
                     .finish(&record, &log.apps)
@@ -238,6 +249,19 @@ impl Rollout<'_> {
             if self.halted() {
                 return Err(stopped(&record, StopCause::Halted));
             }
+            if let Step::Hold { index, why } = &step {
+                if *why != held {
+                    tracing::info!(batch = index + 1, %why, "rollout holds");
+                    self.observer.on_event(&RolloutEvent::Waiting {
+                        index: *index,
+                        reason: why.clone(),
+                    });
+                    held = why.clone();
+                }
+                tokio::time::sleep(HOLD_POLL).await;
+                continue;
+            }
+            held.clear();
             self.announce(&record, &step, &mut log);
             let Some(result) = self.perform(&step, &record, rev, &mut log).await else {
                 return Err(stopped(&record, StopCause::Halted));
@@ -253,6 +277,37 @@ impl Rollout<'_> {
         }
     }
 
+    /// Applies the orders waiting in the inbox, saving the record after
+    /// each one that changes it; returns the record and its next step.
+    fn take_orders(
+        &self,
+        mut record: RolloutRecord,
+        mut step: Step,
+        terms: &Terms,
+    ) -> Result<(RolloutRecord, Step), RolloutError> {
+        let Some(inbox) = self.control else {
+            return Ok((record, step));
+        };
+        for request in inbox.take() {
+            let mut changed = record.clone();
+            let answer = machine::control::command(&mut changed, &request.order, terms);
+            match &answer {
+                Ok(what) => {
+                    self.state
+                        .save_record(&changed)
+                        .map_err(|e| stopped(&changed, StopCause::Store(e)))?;
+                    tracing::info!(commit = %short(&changed.commit), "{what}");
+                    self.tell(&record, &changed, terms);
+                    record = changed;
+                    step = machine::next(&record);
+                }
+                Err(why) => tracing::info!(order = %request.order.command, %why, "order refused"),
+            }
+            let _ = request.reply.send(answer);
+        }
+        Ok((record, step))
+    }
+
     /// Performs one step; `None` when it was halted from outside before
     /// it could give a result.
     pub async fn perform(
@@ -264,6 +319,12 @@ impl Rollout<'_> {
     ) -> Option<StepResult> {
         match step {
             Step::PlanRollout => Some(self.plan_rollout(rev).await),
+            Step::Wait { index, until } => match until {
+                None => Some(StepResult::WaitStarted {
+                    at: self.clock.now(),
+                }),
+                Some(until) => self.wait(*index, *until, rev).await,
+            },
             Step::PrepareBatch {
                 index,
                 clusters,
@@ -285,8 +346,9 @@ impl Rollout<'_> {
                     failure,
                 })
             }
-            // The loop finishes on its own; performing it is a no-op.
-            Step::Finish { .. } => None,
+            // The loop finishes and holds on its own; performing them is a
+            // no-op.
+            Step::Finish { .. } | Step::Hold { .. } => None,
         }
     }
 

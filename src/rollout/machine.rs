@@ -7,15 +7,21 @@
 //! # Phases and steps
 //!
 //! ```text
-//! Planning ──Planned──► Preparing{0} ──Prepared──► Applying{k} ──Applied──► Gating{k}
-//!    │ (no participant)      ▲   │ (nothing to write) ─────────────────────►  │
-//!    ▼                       │   │                                           │
-//! Done{nothingToDo}          └───┼──────────── GatePassed (more batches) ────┤
-//!                                │ failure                                   │ GatePassed (last)
-//!                                ▼                                           ▼
-//!        Pause: Done{paused}   Rollback: RollingBack{c} ──Restored──► …  Done{succeeded}
+//! Planning ──Planned──► [Waiting{0}] ──► Preparing{0} ──Prepared──► Applying{k} ──Applied──► Gating{k}
+//!    │ (no participant)      ▲             │ (nothing to write) ─────────────────────────►  │
+//!    ▼                       │             │                                               │
+//! Done{nothingToDo}          └─ [Waiting{k+1}] ◄──── GatePassed (more batches) ────────────┤
+//!                                          │ failure (beyond maxFailures)                  │ GatePassed (last)
+//!                                          ▼                                               ▼
+//!        Pause: Done{paused}   Rollback: RollingBack{c} ──Restored──► …         Done{succeeded}
 //!                                          └─► Done{rolledBack | rollbackFailed}
 //! ```
+//!
+//! `Waiting{k}` ([`wait`]) comes only when the policy pauses between
+//! batches, sets `minSuccessTime` or time windows: `WaitStarted{at}` fixes
+//! the earliest start in the phase, `Waited{at}` starts the batch. A
+//! failure within `maxFailures` ([`tolerance`]) takes its cluster out of
+//! the batch instead of failing it.
 //!
 //! Every phase has exactly one next step ([`next`]); `Done` phases step to
 //! `Finish` (record the outcome in the fleet memory). A result that does
@@ -41,15 +47,17 @@
 //! an approval wait before a batch (`AwaitingApproval{batch}` entered from
 //! `Preparing` for chosen batches, left on `Approved` / `Rejected`), an
 //! analysis gate after the health gate (`Analyzing{batch}`, results
-//! `AnalysisPassed` / `AnalysisFailed(f)` → the usual failure path), a time
-//! window (`Waiting{batch, until}`). Commands from a pull request or the
+//! `AnalysisPassed` / `AnalysisFailed(f)` → the usual failure path). Commands from a pull request or the
 //! CLI (pause, resume, abort) are results accepted in every in-flight
 //! phase: abort is [`StepResult::GateFailed`]-like (the failure path), pause
 //! parks the record in a `Paused{phase}` phase that only `Resume` leaves.
 //! The executor only learns how to perform the new steps; resume, the
 //! rollback rules and the record's atomic saves come for free.
 
+pub mod control;
 mod step;
+mod tolerance;
+mod wait;
 
 pub use step::{Applied, Participant, PlanVerdict, Prepared, Step, StepResult, Terms};
 
@@ -65,12 +73,26 @@ pub fn next(record: &RolloutRecord) -> Step {
         record
             .batch(k)
             .iter()
-            .filter(|c| !record.done.contains(*c))
+            .filter(|c| !record.done.contains(*c) && !record.tolerated.contains_key(*c))
             .cloned()
             .collect()
     };
+    if let (Some(by), Some(index)) = (&record.paused, control::forward(&record.phase)) {
+        return Step::Hold {
+            index,
+            why: format!("paused by {by}"),
+        };
+    }
     match &record.phase {
         Phase::Planning => Step::PlanRollout,
+        Phase::AwaitingApproval { batch } => Step::Hold {
+            index: *batch,
+            why: "waiting for approval".into(),
+        },
+        Phase::Waiting { batch, until } => Step::Wait {
+            index: *batch,
+            until: *until,
+        },
         Phase::Preparing { batch } => {
             let clusters = pending(*batch);
             let reread = clusters
@@ -121,6 +143,9 @@ pub fn advance(
         (Phase::Planning, StepResult::Planned(participants)) => {
             planned(&mut record, participants, terms)
         }
+        (Phase::Waiting { batch, until }, result) => {
+            wait::on_result(&mut record, batch, until, result, terms)
+        }
         (Phase::Preparing { batch }, StepResult::Prepared(prepared)) => {
             prepared_batch(&mut record, batch, prepared, terms)
         }
@@ -128,16 +153,28 @@ pub fn advance(
             applied_batch(&mut record, batch, applied, terms)
         }
         (Phase::Gating { batch }, StepResult::GatePassed) => {
-            record.done.extend(record.batch(batch).to_vec());
+            let passed: Vec<String> = record
+                .batch(batch)
+                .iter()
+                .filter(|c| !record.tolerated.contains_key(*c))
+                .cloned()
+                .collect();
+            record.done.extend(passed);
             record.phase = if batch + 1 < record.batches.len() {
-                Phase::Preparing { batch: batch + 1 }
+                wait::enter(batch + 1, terms)
             } else {
                 Phase::Done {
                     outcome: RolloutOutcome::Succeeded,
                 }
             };
         }
-        (Phase::Gating { .. }, StepResult::GateFailed(f)) => fail(&mut record, f, terms),
+        (Phase::Gating { batch }, StepResult::GateFailed(f)) => {
+            // Within maxFailures the cluster leaves the batch and the gate
+            // runs again for the rest.
+            if let Some(f) = tolerance::judge(&mut record, batch, vec![f], terms) {
+                fail(&mut record, f, terms)
+            }
+        }
         (
             Phase::RollingBack { cluster },
             StepResult::Restored {
@@ -185,10 +222,10 @@ fn planned(record: &mut RolloutRecord, participants: Vec<Participant>, terms: &T
     let mut order = Vec::new();
     for p in participants {
         record.previous.insert(p.cluster.clone(), p.previous);
-        order.push((p.cluster, p.order));
+        order.push((p.cluster, p.rank));
     }
     record.batches = plan_batches(&order_clusters(order), &terms.steps);
-    record.phase = Phase::Preparing { batch: 0 };
+    record.phase = wait::enter(0, terms);
 }
 
 fn prepared_batch(
@@ -200,10 +237,10 @@ fn prepared_batch(
     let wanted: BTreeSet<String> = record
         .batch(batch)
         .iter()
-        .filter(|c| !record.done.contains(*c))
+        .filter(|c| !record.done.contains(*c) && !record.tolerated.contains_key(*c))
         .cloned()
         .collect();
-    let mut failure = None;
+    let mut failures = Vec::new();
     let mut writes = Vec::new();
     for p in prepared.into_iter().filter(|p| wanted.contains(&p.cluster)) {
         if let Some(previous) = p.previous {
@@ -211,12 +248,10 @@ fn prepared_batch(
         }
         match p.plan {
             PlanVerdict::NoChanges => {}
-            PlanVerdict::Failed(f) => {
-                failure.get_or_insert(f);
-            }
+            PlanVerdict::Failed(f) => failures.push(f),
             PlanVerdict::Changes(objects) => match record.previous_of(&p.cluster) {
                 Previous::Unknown(why) => {
-                    failure.get_or_insert(Failure {
+                    failures.push(Failure {
                         cluster: p.cluster.clone(),
                         object: None,
                         reason: format!(
@@ -229,7 +264,7 @@ fn prepared_batch(
             },
         }
     }
-    if let Some(f) = failure {
+    if let Some(f) = tolerance::judge(record, batch, failures, terms) {
         return fail(record, f, terms);
     }
     record.phase = if writes.is_empty() {
@@ -250,7 +285,7 @@ fn prepared_batch(
 }
 
 fn applied_batch(record: &mut RolloutRecord, batch: usize, applied: Vec<Applied>, terms: &Terms) {
-    let mut failure = None;
+    let mut failures = Vec::new();
     for a in applied {
         if !record.touched.contains(&a.cluster) || !record.batch(batch).contains(&a.cluster) {
             continue;
@@ -263,17 +298,17 @@ fn applied_batch(record: &mut RolloutRecord, batch: usize, applied: Vec<Applied>
                 .extend(a.changed);
         }
         if let Some(f) = a.failure {
-            failure.get_or_insert(f);
+            failures.push(f);
         }
     }
-    match failure {
+    match tolerance::judge(record, batch, failures, terms) {
         Some(f) => fail(record, f, terms),
         None => record.phase = Phase::Gating { batch },
     }
 }
 
 /// A batch failed: pause, or start rolling the touched clusters back.
-fn fail(record: &mut RolloutRecord, failure: Failure, terms: &Terms) {
+pub(super) fn fail(record: &mut RolloutRecord, failure: Failure, terms: &Terms) {
     record.failure.get_or_insert(failure);
     record.phase = match terms.on_failure {
         OnFailure::Pause => Phase::Done {
@@ -289,7 +324,7 @@ fn fail(record: &mut RolloutRecord, failure: Failure, terms: &Terms) {
 /// clusters whose previous commit is unknown as failed without any step
 /// (nothing is deleted), and ends it once every touched cluster has a
 /// result.
-fn settle(record: &mut RolloutRecord) {
+pub(super) fn settle(record: &mut RolloutRecord) {
     if !matches!(record.phase, Phase::RollingBack { .. }) {
         return;
     }

@@ -6,13 +6,16 @@
 //! `(record, step result) → (record, next step)`). Around it: the
 //! [`executor`] that performs the machine's steps against clusters (with
 //! the async health [`gate`]) and tells [`event`]s to observers, and the
-//! typed [`state`] layer over the durable [`store`].
+//! typed [`state`] layer over the durable [`store`]. Waits before batches
+//! read the injected [`clock`].
 
 pub mod batch;
+pub mod clock;
 pub mod event;
 pub mod executor;
 pub mod gate;
 pub mod health;
+pub mod inbox;
 pub mod machine;
 pub mod memory;
 pub mod record;

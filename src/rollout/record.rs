@@ -18,6 +18,20 @@ use std::fmt;
 pub enum Phase {
     /// Planning every cluster: who takes part, what each ran before.
     Planning,
+    /// Before batch `batch` starts: the pause between batches,
+    /// minSuccessTime or a time window.
+    Waiting {
+        /// 0-based batch index.
+        batch: usize,
+        /// Earliest start (unix seconds), fixed by the first wait step.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        until: Option<u64>,
+    },
+    /// Batch `batch` waits for a person's approval (`approval.before`).
+    AwaitingApproval {
+        /// 0-based batch index.
+        batch: usize,
+    },
     /// Re-planning batch `batch`'s clusters just before writing them
     /// (reads only).
     Preparing {
@@ -185,6 +199,20 @@ pub struct RolloutRecord {
     /// Why it failed, once it has.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure: Option<Failure>,
+    /// Clusters that failed within `maxFailures`, and why: left out of
+    /// their batch, the rest went on.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tolerated: BTreeMap<String, Failure>,
+    /// Who paused the rollout, while it is paused: no step runs until
+    /// resumed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paused: Option<String>,
+    /// Who approved each batch that needed approval (0-based index).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub approvals: BTreeMap<usize, String>,
+    /// Unix seconds when each batch started (recorded when it waited).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub batch_started: BTreeMap<usize, u64>,
     /// Unix seconds when it started.
     pub started_at: u64,
 }
@@ -202,6 +230,10 @@ impl RolloutRecord {
             changed: BTreeMap::new(),
             rollback: BTreeMap::new(),
             failure: None,
+            tolerated: BTreeMap::new(),
+            paused: None,
+            approvals: BTreeMap::new(),
+            batch_started: BTreeMap::new(),
             started_at,
         }
     }
@@ -237,6 +269,21 @@ impl RolloutRecord {
         };
         match &self.phase {
             Phase::Planning => "planning".into(),
+            _ if self.paused.is_some() && !matches!(self.phase, Phase::RollingBack { .. }) => {
+                let k = match &self.phase {
+                    Phase::Waiting { batch, .. }
+                    | Phase::AwaitingApproval { batch }
+                    | Phase::Preparing { batch }
+                    | Phase::Applying { batch }
+                    | Phase::Gating { batch } => *batch,
+                    _ => 0,
+                };
+                format!("{} · paused", batch(k))
+            }
+            Phase::Waiting { batch: k, .. } => format!("{} · waiting to start", batch(*k)),
+            Phase::AwaitingApproval { batch: k } => {
+                format!("{} · waiting for approval", batch(*k))
+            }
             Phase::Preparing { batch: k }
             | Phase::Applying { batch: k }
             | Phase::Gating { batch: k } => batch(*k),
@@ -256,7 +303,15 @@ impl RolloutRecord {
         match &self.phase {
             Phase::Done {
                 outcome: RolloutOutcome::Succeeded | RolloutOutcome::NothingToDo,
-            } => vec![],
+            } => self
+                .tolerated
+                .iter()
+                .filter(|(c, _)| self.touched.contains(*c))
+                .map(|(c, f)| LeftBehind {
+                    cluster: c.clone(),
+                    reason: format!("{on_new}; failed within maxFailures: {}", f.reason),
+                })
+                .collect(),
             Phase::Done {
                 outcome: RolloutOutcome::Paused,
             } => self
@@ -284,6 +339,8 @@ impl RolloutRecord {
                 })
                 .collect(),
             Phase::Planning
+            | Phase::Waiting { .. }
+            | Phase::AwaitingApproval { .. }
             | Phase::Preparing { .. }
             | Phase::Applying { .. }
             | Phase::Gating { .. } => self
@@ -330,11 +387,21 @@ impl RolloutRecord {
             Some(RolloutOutcome::NothingToDo) => {
                 "no changes: every cluster already runs this".into()
             }
-            Some(RolloutOutcome::Succeeded) => format!(
+            Some(RolloutOutcome::Succeeded) if self.tolerated.is_empty() => format!(
                 "deployed to {} cluster(s) in {} batch(es)",
                 self.cluster_count(),
                 self.batches.len()
             ),
+            Some(RolloutOutcome::Succeeded) => {
+                let failed: Vec<String> = self.tolerated.values().map(|f| f.to_string()).collect();
+                format!(
+                    "deployed to {}/{} cluster(s) in {} batch(es); failed within maxFailures: {}",
+                    self.done.len(),
+                    self.cluster_count(),
+                    self.batches.len(),
+                    failed.join(", ")
+                )
+            }
             Some(RolloutOutcome::RolledBack) => format!("rolled back: {failure}"),
             Some(RolloutOutcome::Paused) if left.is_empty() => format!("paused: {failure}"),
             Some(RolloutOutcome::Paused) => {

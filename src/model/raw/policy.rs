@@ -23,9 +23,26 @@ use std::collections::BTreeMap;
 #[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RolloutSpec {
-    /// Batch ratio over the clusters that change, e.g. `[1, 2, 7]`: 10
-    /// clusters go 1, then 2, then 7. Every step at least 1.
-    pub steps: Option<Vec<i64>>,
+    /// Batch sizes over the clusters that change. Plain integers are a
+    /// ratio (`[1, 2, 7]`: 10 clusters go 1, then 2, then 7). A list with a
+    /// percentage (`[1, "10%", "100%"]`) gives cumulative targets: 1
+    /// cluster, then up to 10 % of them, then all; it ends with `100%`.
+    pub steps: Option<Vec<StepValue>>,
+    /// Canary cohorts: label selectors over clusters; clusters matching
+    /// the first go first, then the second's, …, then the rest.
+    pub canary: Option<Vec<super::placement::LabelSelector>>,
+    /// Clusters of one batch allowed to fail before the batch fails: a
+    /// count (`1`) or a share of the batch (`"10%"`, rounded down).
+    pub max_failures: Option<StepValue>,
+    /// Least time from a batch's start until the next batch may start.
+    pub min_success_time: Option<String>,
+    /// Time between a batch passing its gate and the next one starting.
+    pub pause_between_batches: Option<String>,
+    /// Windows in which a new batch may start; outside all of them the
+    /// rollout waits. Empty or unset: any time.
+    pub windows: Option<Vec<Window>>,
+    /// Batches that wait for a person's approval before they start.
+    pub approval: Option<Approval>,
     /// How long a batch may take to become healthy (humantime: `90s`, `5m`).
     pub health_timeout: Option<String>,
     /// How long a healthy batch must stay healthy before the next one starts.
@@ -38,6 +55,40 @@ pub struct RolloutSpec {
     /// Take fields owned by other field managers on server-side apply
     /// conflicts instead of failing.
     pub force_conflicts: Option<bool>,
+}
+
+/// A count or a percentage (`3`, `"10%"`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
+#[serde(untagged)]
+pub enum StepValue {
+    /// A number.
+    Count(i64),
+    /// A string such as `"10%"`.
+    Text(String),
+}
+
+/// `approval`: which batches need a person.
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Approval {
+    /// 1-based batch numbers, e.g. `[2, 3]`: those batches start only once
+    /// someone with write access approves (`/tranche approve`, or
+    /// `tranche rollout approve`).
+    #[serde(default)]
+    pub before: Vec<i64>,
+}
+
+/// One time window (as Argo CD's sync windows): open for `duration` after
+/// each time `schedule` names, in `timeZone`.
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Window {
+    /// Five-field cron schedule of the opening times, e.g. `0 9 * * 1-5`.
+    pub schedule: String,
+    /// How long the window stays open after each opening (humantime).
+    pub duration: String,
+    /// IANA time zone of the schedule (default `UTC`).
+    pub time_zone: Option<String>,
 }
 
 /// `onFailure`.

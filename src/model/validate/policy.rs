@@ -6,13 +6,22 @@
 
 use super::{Loc, Problems};
 use crate::model::raw;
-use crate::model::{names, DiffPolicy, DriftMode, IgnoreRule, OnFailure, RolloutPolicy};
+use crate::model::{
+    names, Allowance, DiffPolicy, DriftMode, IgnoreRule, LabelSelector, OnFailure, RolloutPolicy,
+    Steps, TimeWindow,
+};
 use std::time::Duration;
 
 /// The checked fields of one `RolloutPolicy`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RolloutPatch {
-    steps: Option<Vec<u32>>,
+    steps: Option<Steps>,
+    cohorts: Option<Vec<LabelSelector>>,
+    max_failures: Option<Allowance>,
+    min_success_time: Option<Duration>,
+    pause_between_batches: Option<Duration>,
+    windows: Option<Vec<TimeWindow>>,
+    approval_before: Option<std::collections::BTreeSet<usize>>,
     health_timeout: Option<Duration>,
     bake_time: Option<Duration>,
     on_failure: Option<OnFailure>,
@@ -23,27 +32,19 @@ pub struct RolloutPatch {
 impl RolloutPatch {
     /// Checks a raw spec read from `loc`.
     pub fn check(loc: Loc<'_>, raw: raw::RolloutSpec, p: &mut Problems) -> RolloutPatch {
-        let steps = raw.steps.map(|steps| {
-            if steps.is_empty() {
-                p.push(
-                    loc,
-                    "spec.steps",
-                    "empty: list at least one step, e.g. [1, 2, 7]",
-                );
-            }
-            let mut out = Vec::with_capacity(steps.len());
-            for (i, step) in steps.into_iter().enumerate() {
-                match u32::try_from(step) {
-                    Ok(s) if s >= 1 => out.push(s),
-                    _ => p.push(
-                        loc,
-                        &format!("spec.steps[{i}]"),
-                        format!("step {step} is invalid: every step must be at least 1"),
-                    ),
-                }
-            }
-            out
-        });
+        let steps = raw.steps.map(|steps| super::staging::steps(loc, steps, p));
+        let cohorts = raw.canary.map(|c| super::staging::cohorts(loc, c, p));
+        let max_failures = raw
+            .max_failures
+            .map(|m| super::staging::max_failures(loc, &m, p));
+        let min_success_time = raw
+            .min_success_time
+            .and_then(|s| duration(loc, "spec.minSuccessTime", &s, p));
+        let pause_between_batches = raw
+            .pause_between_batches
+            .and_then(|s| duration(loc, "spec.pauseBetweenBatches", &s, p));
+        let windows = raw.windows.map(|w| super::staging::windows(loc, w, p));
+        let approval_before = raw.approval.map(|a| super::staging::approval(loc, a, p));
         let health_timeout = raw.health_timeout.and_then(|s| {
             let d = duration(loc, "spec.healthTimeout", &s, p)?;
             if d.is_zero() {
@@ -67,6 +68,12 @@ impl RolloutPatch {
         });
         RolloutPatch {
             steps,
+            cohorts,
+            max_failures,
+            min_success_time,
+            pause_between_batches,
+            windows,
+            approval_before,
             health_timeout,
             bake_time,
             max_parallel,
@@ -81,6 +88,12 @@ impl RolloutPatch {
     /// Overwrites the fields this patch sets.
     pub fn apply_to(self, base: &mut RolloutPolicy) {
         set(&mut base.steps, self.steps);
+        set(&mut base.cohorts, self.cohorts);
+        set(&mut base.max_failures, self.max_failures);
+        set(&mut base.min_success_time, self.min_success_time);
+        set(&mut base.pause_between_batches, self.pause_between_batches);
+        set(&mut base.windows, self.windows);
+        set(&mut base.approval_before, self.approval_before);
         set(&mut base.health_timeout, self.health_timeout);
         set(&mut base.bake_time, self.bake_time);
         set(&mut base.on_failure, self.on_failure);
@@ -92,6 +105,12 @@ impl RolloutPatch {
     pub fn complete(self) -> Option<RolloutPolicy> {
         Some(RolloutPolicy {
             steps: self.steps?,
+            cohorts: self.cohorts?,
+            max_failures: self.max_failures?,
+            min_success_time: self.min_success_time?,
+            pause_between_batches: self.pause_between_batches?,
+            windows: self.windows?,
+            approval_before: self.approval_before?,
             health_timeout: self.health_timeout?,
             bake_time: self.bake_time?,
             on_failure: self.on_failure?,
@@ -208,7 +227,7 @@ mod tests {
         let mut base = RolloutPatch::check(
             Loc::file("builtin"),
             crate::yaml::from_str(
-                "{steps: [1], healthTimeout: 5m, bakeTime: 0s, onFailure: Pause, maxParallel: 2, forceConflicts: true}",
+                "{steps: [1], canary: [], maxFailures: 0, minSuccessTime: 0s, pauseBetweenBatches: 0s, windows: [], approval: {before: []}, healthTimeout: 5m, bakeTime: 0s, onFailure: Pause, maxParallel: 2, forceConflicts: true}",
             )
             .unwrap(),
             &mut Problems::default(),
@@ -216,7 +235,7 @@ mod tests {
         .complete()
         .unwrap();
         patch.apply_to(&mut base);
-        assert_eq!(base.steps, [1, 9]);
+        assert_eq!(base.steps, Steps::Ratio(vec![1, 9]));
         assert_eq!(base.bake_time, Duration::from_secs(90));
         assert_eq!(base.health_timeout, Duration::from_secs(300));
         assert_eq!(base.on_failure, OnFailure::Pause);

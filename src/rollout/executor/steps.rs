@@ -75,12 +75,15 @@ impl Rollout<'_> {
                     let why = p.error.clone().unwrap_or_else(|| "unreachable".into());
                     Previous::Unknown(why)
                 };
+                let cluster = rev.fleet.clusters.get(&p.name);
+                let cohorts = &policies.rollout.cohorts;
                 Participant {
-                    order: rev
-                        .fleet
-                        .clusters
-                        .get(&p.name)
-                        .and_then(|c| c.rollout_order),
+                    rank: crate::rollout::batch::Rank {
+                        cohort: cluster
+                            .and_then(|c| cohorts.iter().position(|s| s.matches(&c.labels)))
+                            .unwrap_or(cohorts.len()),
+                        order: cluster.and_then(|c| c.rollout_order),
+                    },
                     cluster: p.name,
                     previous,
                 }

@@ -1,19 +1,52 @@
 //! The machine's vocabulary: the steps it asks for, the results it takes,
 //! and the policy terms it decides with. Plain data.
 
-use crate::model::{OnFailure, RolloutPolicy};
+use crate::model::{Allowance, OnFailure, RolloutPolicy, Steps};
 use crate::object::ObjectRef;
 use crate::outcome::RolloutOutcome;
 use crate::rollout::record::{Failure, Previous};
 use std::collections::BTreeSet;
+use std::time::Duration;
 
 /// The parts of the commit's RolloutPolicy the machine decides with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Terms {
-    /// Batch ratio.
-    pub steps: Vec<u32>,
+    /// Batch sizes.
+    pub steps: Steps,
     /// What a failed batch does.
     pub on_failure: OnFailure,
+    /// Clusters of a batch allowed to fail.
+    pub max_failures: Allowance,
+    /// Time between a batch's gate and the next batch.
+    pub pause: Duration,
+    /// Least time from a batch's start to the next batch's start.
+    pub min_success: Duration,
+    /// Whether time windows restrict when a batch starts.
+    pub windowed: bool,
+    /// Batches (0-based) that wait for a person's approval.
+    pub approval_before: BTreeSet<usize>,
+}
+
+impl Terms {
+    /// Terms with only a step ratio and a failure mode (no waits, no
+    /// tolerated failures).
+    pub fn basic(steps: Vec<u32>, on_failure: OnFailure) -> Terms {
+        Terms {
+            steps: Steps::Ratio(steps),
+            on_failure,
+            max_failures: Allowance::default(),
+            pause: Duration::ZERO,
+            min_success: Duration::ZERO,
+            windowed: false,
+            approval_before: BTreeSet::new(),
+        }
+    }
+
+    /// Whether a batch waits before it starts (pause, minSuccessTime or
+    /// windows).
+    pub fn waits(&self) -> bool {
+        !self.pause.is_zero() || !self.min_success.is_zero() || self.windowed
+    }
 }
 
 impl From<&RolloutPolicy> for Terms {
@@ -21,6 +54,15 @@ impl From<&RolloutPolicy> for Terms {
         Terms {
             steps: p.steps.clone(),
             on_failure: p.on_failure,
+            max_failures: p.max_failures,
+            pause: p.pause_between_batches,
+            min_success: p.min_success_time,
+            windowed: !p.windows.is_empty(),
+            approval_before: p
+                .approval_before
+                .iter()
+                .map(|n| n.saturating_sub(1))
+                .collect(),
         }
     }
 }
@@ -30,6 +72,23 @@ impl From<&RolloutPolicy> for Terms {
 pub enum Step {
     /// Plan every cluster; read what each participant ran before.
     PlanRollout,
+    /// Before batch `index` starts: with `until` unset, tell the time
+    /// ([`StepResult::WaitStarted`]); with it set, wait until then and
+    /// until a time window is open ([`StepResult::Waited`]).
+    Wait {
+        /// Batch index.
+        index: usize,
+        /// Earliest start (unix seconds), once fixed.
+        until: Option<u64>,
+    },
+    /// Do nothing until a person acts: batch `index` waits for approval,
+    /// or the rollout is paused (`why`).
+    Hold {
+        /// Batch index.
+        index: usize,
+        /// `waiting for approval`, `paused by alice`.
+        why: String,
+    },
     /// Re-plan batch `index`'s `clusters` (reads only); re-read the
     /// previous commit of `reread` (it was unknown).
     PrepareBatch {
@@ -75,8 +134,8 @@ pub enum Step {
 pub struct Participant {
     /// Cluster.
     pub cluster: String,
-    /// Its `spec.rolloutOrder`.
-    pub order: Option<i64>,
+    /// Its place in the order: canary cohort and `spec.rolloutOrder`.
+    pub rank: crate::rollout::batch::Rank,
     /// What it ran before.
     pub previous: Previous,
 }
@@ -121,6 +180,16 @@ pub struct Applied {
 pub enum StepResult {
     /// [`Step::PlanRollout`]: the participants.
     Planned(Vec<Participant>),
+    /// [`Step::Wait`] without `until`: the time now (unix seconds).
+    WaitStarted {
+        /// Now.
+        at: u64,
+    },
+    /// [`Step::Wait`] with `until`: the batch may start; the time now.
+    Waited {
+        /// Now.
+        at: u64,
+    },
     /// [`Step::PrepareBatch`]: one entry per cluster asked about.
     Prepared(Vec<Prepared>),
     /// [`Step::ApplyBatch`]: one entry per cluster written.

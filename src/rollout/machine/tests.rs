@@ -2,6 +2,8 @@
 //! whole rollouts driven by random results (proptest).
 
 mod cases;
+mod control;
 mod fixtures;
 mod random;
+mod staging;
 mod table;

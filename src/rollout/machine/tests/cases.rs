@@ -9,7 +9,7 @@ use crate::outcome::RolloutOutcome::*;
 fn planning_orders_and_cuts_batches_and_keeps_previous_commits() {
     let p = |c: &str, order, previous| Participant {
         cluster: c.into(),
-        order,
+        rank: crate::rollout::batch::Rank { cohort: 0, order },
         previous,
     };
     let (r, step) = advance(

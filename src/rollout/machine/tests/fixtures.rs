@@ -13,10 +13,7 @@ pub(super) fn set(v: &[&str]) -> BTreeSet<String> {
 }
 
 pub(super) fn rollback() -> Terms {
-    Terms {
-        steps: vec![1, 2, 7],
-        on_failure: OnFailure::Rollback,
-    }
+    Terms::basic(vec![1, 2, 7], OnFailure::Rollback)
 }
 
 pub(super) fn pause() -> Terms {
@@ -57,7 +54,9 @@ pub(super) fn at(phase: Phase) -> RolloutRecord {
     let mut r = planned_record();
     match &phase {
         Phase::Planning => r = RolloutRecord::new("new", 1),
-        Phase::Preparing { batch } => {
+        Phase::Preparing { batch }
+        | Phase::Waiting { batch, .. }
+        | Phase::AwaitingApproval { batch } => {
             r.done = done_before(*batch);
             r.touched = r.done.clone();
         }
@@ -97,6 +96,14 @@ pub(super) fn done_before(batch: usize) -> BTreeSet<String> {
 pub(super) fn phases() -> Vec<Phase> {
     let mut v = vec![
         Phase::Planning,
+        Phase::Waiting {
+            batch: 1,
+            until: None,
+        },
+        Phase::Waiting {
+            batch: 1,
+            until: Some(100),
+        },
         Phase::Preparing { batch: 0 },
         Phase::Preparing { batch: 2 },
         Phase::Applying { batch: 1 },
@@ -140,12 +147,14 @@ pub(super) fn applied(cluster: &str, failed: bool) -> Applied {
 pub(super) fn results() -> Vec<(&'static str, StepResult)> {
     let p = |c: &str| Participant {
         cluster: c.into(),
-        order: None,
+        rank: Default::default(),
         previous: Previous::Commit("old".into()),
     };
     vec![
         ("planned-none", StepResult::Planned(vec![])),
         ("planned-two", StepResult::Planned(vec![p("x"), p("y")])),
+        ("wait-started", StepResult::WaitStarted { at: 50 }),
+        ("waited", StepResult::Waited { at: 200 }),
         (
             "prepared-changes",
             StepResult::Prepared(vec![
@@ -202,6 +211,23 @@ pub(super) fn expected(phase: &Phase, result: &str) -> Option<Phase> {
     Some(match (phase, result) {
         (Phase::Planning, "planned-none") => done(NothingToDo),
         (Phase::Planning, "planned-two") => Phase::Preparing { batch: 0 },
+        (
+            Phase::Waiting {
+                batch: 1,
+                until: None,
+            },
+            "wait-started",
+        ) => Phase::Waiting {
+            batch: 1,
+            until: Some(50),
+        },
+        (
+            Phase::Waiting {
+                batch: 1,
+                until: Some(_),
+            },
+            "waited",
+        ) => Phase::Preparing { batch: 1 },
         (Phase::Preparing { batch: 0 }, "prepared-changes") => Phase::Applying { batch: 0 },
         (Phase::Preparing { batch: 0 }, "prepared-nothing") => Phase::Gating { batch: 0 },
         // Nothing was touched yet: the failure ends the rollout at once.

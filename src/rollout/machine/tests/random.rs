@@ -48,10 +48,15 @@ proptest! {
     /// `touched` before the step that writes it, and finishes.
     #[test]
     fn random_rollouts_keep_the_guarantees(w in world()) {
-        let terms = Terms {
-            steps: vec![1, 2, 7],
-            on_failure: if w.pause { OnFailure::Pause } else { OnFailure::Rollback },
-        };
+        let mut terms = Terms::basic(
+            vec![1, 2, 7],
+            if w.pause { OnFailure::Pause } else { OnFailure::Rollback },
+        );
+        // Half the worlds wait between batches and tolerate one failure.
+        if w.gates.len() % 2 == 0 {
+            terms.pause = std::time::Duration::from_secs(5);
+            terms.max_failures = crate::model::Allowance::Count(1);
+        }
         let mut record = RolloutRecord::new("new", 1);
         let mut step = next(&record);
         let mut n = 0usize;
@@ -63,7 +68,7 @@ proptest! {
                 Step::PlanRollout => StepResult::Planned(
                     w.clusters
                         .iter()
-                        .map(|(c, p)| Participant { cluster: c.clone(), order: None, previous: p.clone() })
+                        .map(|(c, p)| Participant { cluster: c.clone(), rank: Default::default(), previous: p.clone() })
                         .collect(),
                 ),
                 Step::PrepareBatch { clusters, reread, .. } => StepResult::Prepared(
@@ -90,6 +95,9 @@ proptest! {
                         })
                         .collect(),
                 ),
+                Step::Hold { .. } => unreachable!("no approvals in these terms"),
+                Step::Wait { until: None, .. } => StepResult::WaitStarted { at: n as u64 },
+                Step::Wait { until: Some(u), .. } => StepResult::Waited { at: *u },
                 Step::ApplyBatch { clusters, .. } => {
                     for c in clusters {
                         prop_assert!(record.touched.contains(c), "{c} written before it is touched");

@@ -23,7 +23,7 @@ fn every_phase_times_every_step_result() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 14 * 11);
+    assert_eq!(checked, 16 * 13);
 }
 
 #[test]
