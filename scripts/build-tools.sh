@@ -4,7 +4,7 @@
 # holding the binaries (`kustomize`, `helm`).
 #
 # tranche does not bundle them: users install their own and tranche finds them
-# on PATH (or via --kustomize / --helm). The tests use these pinned builds.
+# on PATH (or via $TRANCHE_KUSTOMIZE / $TRANCHE_HELM). The tests use these pinned builds.
 #
 # Cache: $TRANCHE_TOOLS_CACHE (default ~/.cache/tranche-tools)/<name>-<version>/;
 # each binary is skipped when present. Versions: scripts/versions.env.
