@@ -70,6 +70,12 @@ pub const KINDS: &[Kind] = &[
         schema: of::<AccessSpec>,
     },
     Kind {
+        name: "WorkloadKind",
+        file: "workloadkind.json",
+        name_required: true,
+        schema: of::<crate::model::raw::WorkloadKindSpec>,
+    },
+    Kind {
         name: "Repository",
         file: "repository.json",
         name_required: false,

@@ -14,7 +14,8 @@
 //! at runtime: the repository's `spec.clusterScopedKinds` (by kind name, for
 //! custom kinds of any group), the CustomResourceDefinitions the fleet ships
 //! (exact group and kind, with their declared scope), and any later policy
-//! that declares custom workload kinds ([`KindTable::insert`]). A kind the
+//! that declares custom workload kinds (`kind: WorkloadKind`,
+//! [`KindTable::insert`]). A kind the
 //! table does not know has no scope here: the model then treats it as
 //! namespaced and the cluster driver decides from discovery.
 
@@ -54,6 +55,22 @@ pub enum HealthRule {
     PersistentVolumeClaim,
     /// Existing is healthy.
     Exists,
+    /// CEL expressions a `WorkloadKind` policy declares
+    /// ([`KindInfo::expressions`]).
+    Expression,
+}
+
+/// Health of a custom workload kind as CEL expressions over the live object
+/// (its top-level fields are the variables: `metadata`, `spec`, `status`),
+/// from a `WorkloadKind` policy. Checked to compile when the policy loads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HealthExpressions {
+    /// True once the object has reached the state it was given, e.g.
+    /// `status.observedGeneration >= metadata.generation`.
+    pub healthy: String,
+    /// True when the object will not get there by itself (the gate fails
+    /// at once); optional.
+    pub failed: Option<String>,
 }
 
 /// How `metadata.name` of a kind is checked (as the apiserver does).
@@ -104,6 +121,13 @@ pub struct KindInfo {
     pub apply_rank: Option<usize>,
     /// How names are checked.
     pub names: NameRule,
+    /// The CEL health of a custom workload kind (with
+    /// [`HealthRule::Expression`]).
+    pub expressions: Option<HealthExpressions>,
+    /// JSON pointers whose live values the plan keeps instead of the
+    /// rendered ones (fields a controller owns), e.g.
+    /// `/spec/updateStrategy/partition`.
+    pub retain: Vec<String>,
     /// Where this entry came from.
     pub origin: Origin,
 }
@@ -121,6 +145,8 @@ impl KindInfo {
             health: HealthRule::Exists,
             apply_rank: None,
             names: NameRule::Dns1123Subdomain,
+            expressions: None,
+            retain: Vec::new(),
             origin,
         }
     }
@@ -230,6 +256,16 @@ impl KindTable {
         self.get(group, kind)
             .and_then(|i| i.apply_rank)
             .unwrap_or(usize::MAX)
+    }
+
+    /// The CEL health of a custom workload kind, if it declares one.
+    pub fn health_expressions(&self, group: &str, kind: &str) -> Option<&HealthExpressions> {
+        self.get(group, kind).and_then(|i| i.expressions.as_ref())
+    }
+
+    /// JSON pointers whose live values are kept (empty for most kinds).
+    pub fn retained(&self, group: &str, kind: &str) -> &[String] {
+        self.get(group, kind).map_or(&[], |i| i.retain.as_slice())
     }
 
     /// How names of the kind are checked (DNS-1123 subdomain when unknown).

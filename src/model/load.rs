@@ -46,6 +46,14 @@ pub fn load(snapshot: &Snapshot) -> Result<Fleet, ModelErrors> {
         return Err(p.into_errors());
     };
     let loaded = policies::load(&source, &layout.policies, &repo, &known, base, &mut p);
+    for w in &loaded.policies.workload_kinds {
+        let mut info = w.info.clone();
+        // The fleet's CRD says what the apiserver will do about the scope.
+        if let Some(crd) = repo.rules.kinds.get(&w.group, &w.kind) {
+            info.scope = crd.scope;
+        }
+        repo.rules.kinds.insert(&w.group, &w.kind, info);
+    }
     let cx = apps::AppContext {
         known: &known,
         rules: &repo.rules,

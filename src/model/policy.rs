@@ -17,6 +17,9 @@ pub struct Policies {
     pub diff: DiffPolicy,
     /// What each app may create.
     pub access: AccessPolicy,
+    /// Custom workload kinds (`kind: WorkloadKind`), added to the fleet's
+    /// kind table when it loads.
+    pub workload_kinds: Vec<crate::model::validate::workload::WorkloadKind>,
 }
 
 /// `kind: RolloutPolicy`.

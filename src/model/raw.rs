@@ -18,10 +18,12 @@
 pub mod overrides;
 pub mod placement;
 pub mod policy;
+pub mod workload;
 
 pub use overrides::*;
 pub use placement::*;
 pub use policy::*;
+pub use workload::*;
 
 use serde::Deserialize;
 use std::collections::BTreeMap;

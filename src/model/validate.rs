@@ -20,6 +20,7 @@ pub mod policy;
 pub mod replicas;
 pub mod selector;
 pub mod staging;
+pub mod workload;
 
 use super::{ModelError, ModelErrors};
 use std::collections::BTreeSet;

@@ -13,7 +13,8 @@
 //! ([`super::fingerprint`]). Live objects come from one list per kind
 //! ([`super::cache`]); what the lists do not hold is read with a GET. Then
 //! inventory objects no longer rendered → `prune` (only if tranche manages
-//! them and they are not detached).
+//! them and they are not detached). Fields a `WorkloadKind` retains take
+//! their live values before the dry-run ([`super::retain`]).
 
 use super::cache::LiveCache;
 use super::diff::{compare, unified};
@@ -289,9 +290,16 @@ async fn plan_object(
         dry_run: true,
         force: policies.rollout.force_conflicts,
     };
-    c.object = Some(obj.object.clone());
+    let retained = policies
+        .workload_kinds
+        .iter()
+        .find(|w| w.group == id.group() && w.kind == id.kind)
+        .filter(|w| !w.info.retain.is_empty())
+        .map(|w| super::retain::retain(&obj.object, &live, &w.info.retain));
+    let object = retained.as_ref().unwrap_or(&obj.object);
+    c.object = Some(object.clone());
     let mut seen = None;
-    match api.apply(&obj.object, opts).await {
+    match api.apply(object, opts).await {
         Ok(desired) => {
             let d = compare(&live, &desired, ignore);
             c.action = if d.is_unchanged() {
@@ -316,7 +324,7 @@ async fn plan_object(
             c.action = Action::Update;
             c.reason = Some(super::mask::redact_values(
                 &format!("server-side dry-run failed: {e}"),
-                &obj.object,
+                object,
             ));
         }
     }

@@ -14,6 +14,7 @@ pub mod fingerprint;
 pub mod mask;
 pub mod normalize;
 mod prune;
+pub mod retain;
 
 use crate::inventory::Inventory;
 use crate::object::ObjectRef;

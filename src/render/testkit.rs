@@ -92,6 +92,7 @@ pub fn policies() -> Policies {
             default: all,
             apps: Default::default(),
         },
+        workload_kinds: vec![],
     }
 }
 

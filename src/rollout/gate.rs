@@ -8,6 +8,7 @@ use super::event::{Observer, RolloutEvent};
 use super::health::{evaluate_live, gate, GateVerdict, Health};
 use super::record::Failure;
 use crate::cluster::ClusterApi;
+use crate::kinds::KindTable;
 use crate::object::ObjectRef;
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -23,6 +24,9 @@ pub struct GateTarget<'a> {
     pub api: &'a dyn ClusterApi,
     /// Objects to watch.
     pub objects: &'a BTreeSet<ObjectRef>,
+    /// The kind table that judges them (the fleet's: built-in kinds plus
+    /// `WorkloadKind` policies).
+    pub kinds: &'a KindTable,
 }
 
 /// Timing of a gate.
@@ -43,7 +47,7 @@ pub async fn check(targets: &[GateTarget<'_>]) -> GateVerdict {
         let cluster = t.api.name().to_string();
         for id in t.objects {
             let health = match t.api.get(id).await {
-                Ok(live) => evaluate_live(live.as_ref()),
+                Ok(live) => evaluate_live(t.kinds, live.as_ref()),
                 Err(e) if e.is_unreachable() => Health::Failed {
                     reason: "cluster unreachable".into(),
                 },

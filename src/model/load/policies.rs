@@ -5,14 +5,15 @@
 
 use super::document::{documents, header, loc_in, typed, Files};
 use super::repository::RepoSettings;
-use crate::model::raw::{AccessSpec, DiffSpec, Document, RolloutSpec};
+use crate::model::raw::{AccessSpec, DiffSpec, Document, RolloutSpec, WorkloadKindSpec};
 use crate::model::validate::access::AccessPatch;
 use crate::model::validate::policy::{DiffPatch, RolloutPatch};
+use crate::model::validate::workload::{self, WorkloadKind};
 use crate::model::validate::{Known, Loc, Problems};
 use crate::model::{names, Policies};
 
 /// The built-in policy files, as shipped in the project's `policies/`.
-pub const BUILTIN: [(&str, &str); 3] = [
+pub const BUILTIN: [(&str, &str); 5] = [
     (
         "policies/rollout.yaml",
         include_str!("../../../policies/rollout.yaml"),
@@ -25,12 +26,25 @@ pub const BUILTIN: [(&str, &str); 3] = [
         "policies/access.yaml",
         include_str!("../../../policies/access.yaml"),
     ),
+    (
+        "policies/workload-cloneset.yaml",
+        include_str!("../../../policies/workload-cloneset.yaml"),
+    ),
+    (
+        "policies/workload-argo-rollout.yaml",
+        include_str!("../../../policies/workload-argo-rollout.yaml"),
+    ),
 ];
 
 /// Prefix marking built-in files in messages.
 const BUILTIN_PREFIX: &str = "(built-in) ";
 
-const KINDS: [&str; 3] = ["RolloutPolicy", "DiffPolicy", "AccessPolicy"];
+const KINDS: [&str; 4] = [
+    "RolloutPolicy",
+    "DiffPolicy",
+    "AccessPolicy",
+    "WorkloadKind",
+];
 
 /// One checked policy document.
 #[derive(Debug, Clone)]
@@ -46,6 +60,9 @@ enum Patch {
     Rollout(RolloutPatch),
     Diff(DiffPatch),
     Access(AccessPatch),
+    /// Not laid over a default: every `WorkloadKind` applies, one per
+    /// (group, kind); the repository's replaces a built-in one.
+    Workload(WorkloadKind),
 }
 
 impl Patch {
@@ -54,6 +71,7 @@ impl Patch {
             Patch::Rollout(_) => KINDS[0],
             Patch::Diff(_) => KINDS[1],
             Patch::Access(_) => KINDS[2],
+            Patch::Workload(_) => KINDS[3],
         }
     }
 }
@@ -80,11 +98,16 @@ pub fn builtin(p: &mut Problems) -> Option<Policies> {
     let mut rollout = None;
     let mut diff = None;
     let mut access = None;
+    let mut workload_kinds = Vec::new();
     for d in docs {
         let complete = match d.patch {
             Patch::Rollout(r) => r.complete().map(|r| rollout = Some(r)),
             Patch::Diff(x) => x.complete().map(|x| diff = Some(x)),
             Patch::Access(a) => a.complete().map(|a| access = Some(a)),
+            Patch::Workload(w) => {
+                workload_kinds.push(w);
+                Some(())
+            }
         };
         if complete.is_none() {
             p.push(
@@ -109,6 +132,7 @@ pub fn builtin(p: &mut Problems) -> Option<Policies> {
         rollout,
         diff,
         access,
+        workload_kinds,
     })
 }
 
@@ -147,8 +171,10 @@ pub fn load(
             Patch::Rollout(r) => r.apply_to(&mut base.rollout),
             Patch::Diff(d) => d.apply_to(&mut base.diff),
             Patch::Access(a) => a.apply_to(&mut base.access),
+            Patch::Workload(_) => {}
         }
     }
+    workload_kinds(&docs, &mut base.workload_kinds, p);
     Loaded {
         policies: base,
         access_checkable: p.len() == before,
@@ -190,6 +216,11 @@ fn policy_doc(
             let d: Document<DiffSpec> = typed(loc, value, p)?;
             (d.metadata, Patch::Diff(DiffPatch::check(loc, d.spec, p)))
         }
+        "WorkloadKind" => {
+            let d: Document<WorkloadKindSpec> = typed(loc, value, p)?;
+            let w = workload::check(loc, d.spec, p)?;
+            (d.metadata, Patch::Workload(w))
+        }
         _ => {
             let d: Document<AccessSpec> = typed(loc, value, p)?;
             (
@@ -219,6 +250,36 @@ fn policy_doc(
         name,
         patch,
     })
+}
+
+/// Lays the repository's `WorkloadKind` documents over the built-in ones:
+/// one per (group, kind), the repository's replacing a built-in one; two in
+/// the repository for the same kind are a problem.
+fn workload_kinds(docs: &[PolicyDoc], base: &mut Vec<WorkloadKind>, p: &mut Problems) {
+    let mut seen: Vec<&PolicyDoc> = Vec::new();
+    for d in docs {
+        let Patch::Workload(w) = &d.patch else {
+            continue;
+        };
+        let same = |x: &PolicyDoc| matches!(&x.patch, Patch::Workload(o) if o.group == w.group && o.kind == w.kind);
+        if let Some(first) = seen.iter().find(|x| same(x)) {
+            p.push(
+                Loc {
+                    file: &d.file,
+                    doc: d.doc,
+                },
+                "spec.kind",
+                format!(
+                    "{}/{} is also declared by WorkloadKind {:?} in {}: one per group and kind",
+                    w.group, w.kind, first.name, first.file
+                ),
+            );
+            continue;
+        }
+        seen.push(d);
+        base.retain(|b| !(b.group == w.group && b.kind == w.kind));
+        base.push(w.clone());
+    }
 }
 
 fn duplicate_names(docs: &[&PolicyDoc], p: &mut Problems) {

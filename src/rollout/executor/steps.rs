@@ -249,6 +249,7 @@ impl Rollout<'_> {
             targets.push(GateTarget {
                 api,
                 objects: record.changed.get(c).unwrap_or(&empty),
+                kinds: &rev.fleet.kinds,
             });
         }
         let policy = &rev.fleet.policies.rollout;
@@ -269,9 +270,9 @@ impl Rollout<'_> {
         to: Option<&str>,
         policy: &RolloutPolicy,
     ) -> Option<(ClusterReport, Option<String>)> {
-        let (rendering, policies) = match to {
+        let (rendering, policies, kinds) = match to {
             Some(commit) => match self.read(commit) {
-                Ok(rev) => (rev.rendering, rev.fleet.policies),
+                Ok(rev) => (rev.rendering, rev.fleet.policies, rev.fleet.kinds),
                 Err(e) => {
                     let why = format!(
                         "cannot read commit {}: {}",
@@ -289,6 +290,7 @@ impl Rollout<'_> {
                     clusters: BTreeMap::new(),
                 },
                 crate::model::load::builtin_policies(),
+                crate::kinds::KindTable::default(),
             ),
         };
         let names = [cluster.to_string()];
@@ -312,6 +314,7 @@ impl Rollout<'_> {
         let targets = [GateTarget {
             api,
             objects: &changed,
+            kinds: &kinds,
         }];
         let timing = self.timing(policy, Duration::ZERO);
         match gate::wait(&targets, timing, 0, &Silent, self.halt).await {

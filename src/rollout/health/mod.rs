@@ -3,7 +3,8 @@
 //! verdict.
 //!
 //! Each kind has a small module ([`deployment`], [`statefulset`],
-//! [`daemonset`], [`job`], [`hpa`], and [`generic`] for the rest) whose rules
+//! [`daemonset`], [`job`], [`hpa`], [`expression`] for the CEL health of
+//! custom workload kinds, and [`generic`] for the rest) whose rules
 //! compose with [`Rule::and`]. [`evaluate`] dispatches on the health rule
 //! the kind table gives for the object's API group and kind (any version;
 //! [`crate::kinds`]), so a custom `example.com/Deployment` only needs to
@@ -20,6 +21,7 @@
 
 pub mod daemonset;
 pub mod deployment;
+pub mod expression;
 pub mod gate;
 pub mod generic;
 pub mod hpa;
@@ -124,6 +126,11 @@ pub fn evaluate(obj: &Value) -> Health {
 /// kind is healthy once it exists.
 pub fn evaluate_with(kinds: &KindTable, obj: &Value) -> Health {
     let (group, kind) = crate::kinds::group_kind(obj);
+    if let Some(exprs) = kinds.health_expressions(group, kind) {
+        return not_being_deleted
+            .and(|o: &Value| expression::health(exprs, o))
+            .check(obj);
+    }
     let by_kind: fn(&Value) -> Health = match kinds.health_rule(group, kind) {
         HealthRule::Deployment => deployment::health,
         HealthRule::StatefulSet => statefulset::health,
@@ -133,17 +140,19 @@ pub fn evaluate_with(kinds: &KindTable, obj: &Value) -> Health {
         HealthRule::Namespace => generic::namespace,
         HealthRule::CustomResourceDefinition => generic::crd,
         HealthRule::PersistentVolumeClaim => generic::pvc,
-        HealthRule::Exists => generic::exists,
+        // Without expressions (not from a policy) there is nothing to ask.
+        HealthRule::Exists | HealthRule::Expression => generic::exists,
     };
     not_being_deleted.and(by_kind).check(obj)
 }
 
-/// Health of an object that may be missing: `None` (the apiserver said not
-/// found) fails with `not found`, since an object just applied that is gone
-/// was removed by someone else and will not come back by itself.
-pub fn evaluate_live(obj: Option<&Value>) -> Health {
+/// Health of an object that may be missing, by the kind table `kinds`:
+/// `None` (the apiserver said not found) fails with `not found`, since an
+/// object just applied that is gone was removed by someone else and will
+/// not come back by itself.
+pub fn evaluate_live(kinds: &KindTable, obj: Option<&Value>) -> Health {
     match obj {
-        Some(obj) => evaluate(obj),
+        Some(obj) => evaluate_with(kinds, obj),
         None => Health::failed("not found"),
     }
 }
@@ -262,13 +271,16 @@ mod tests {
     #[test]
     fn missing_object_fails() {
         assert_eq!(
-            evaluate_live(None),
+            evaluate_live(KindTable::builtin(), None),
             Health::Failed {
                 reason: "not found".into()
             }
         );
         let cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}});
-        assert_eq!(evaluate_live(Some(&cm)), Health::Healthy);
+        assert_eq!(
+            evaluate_live(KindTable::builtin(), Some(&cm)),
+            Health::Healthy
+        );
     }
 
     #[test]
