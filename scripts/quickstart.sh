@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Quickstart: the daemon (`tranche run`) watching a temporary git copy of
 # examples/repo-layout and deploying it to 12 directory clusters (no
-# Kubernetes needed). Four commits, each followed in the terminal and in
+# Kubernetes needed; kustomize and helm for two of its apps). Four commits, each followed in the terminal and in
 # the web view: the first deploy, an image bump, a bad commit that is
 # rolled back, and its `git revert`. Then the daemon is stopped (SIGTERM to
 # the one PID this script started).
@@ -26,6 +26,17 @@ else
   cargo build --release --quiet
   TRANCHE=$PWD/target/release/tranche
 fi
+# The example's kustomize app (catalog) and Helm chart app (reviews) are
+# rendered by the real tools, which tranche does not bundle: kustomize and
+# helm on PATH (or $TRANCHE_KUSTOMIZE / $TRANCHE_HELM), else the pinned
+# versions built by scripts/build-tools.sh (needs Go; cached under
+# ~/.cache/tranche-tools, a few minutes the first time).
+have() { [ -n "${2:-}" ] || command -v "$1" >/dev/null 2>&1; }
+if ! have kustomize "${TRANCHE_KUSTOMIZE:-}" || ! have helm "${TRANCHE_HELM:-}"; then
+  echo "[quickstart] kustomize or helm not on PATH: scripts/build-tools.sh" >&2
+  TOOLS=$(bash scripts/build-tools.sh)
+  export TRANCHE_KUSTOMIZE="${TRANCHE_KUSTOMIZE:-$TOOLS/kustomize}" TRANCHE_HELM="${TRANCHE_HELM:-$TOOLS/helm}"
+fi
 OUT=${TRANCHE_QUICKSTART_DIR:-.tranche/quickstart}
 PORT=${TRANCHE_QUICKSTART_PORT:-8080}
 URL=http://127.0.0.1:$PORT
@@ -39,7 +50,7 @@ git -C "$FLEET" init -q -b main
 git -C "$FLEET" config user.name "Quick Start"
 git -C "$FLEET" config user.email "quickstart@example.com"
 commit() { git -C "$FLEET" add -A && git -C "$FLEET" commit -q -m "$1" && git -C "$FLEET" rev-parse HEAD; }
-FIRST=$(commit "Fleet: 4 apps on 12 clusters")
+FIRST=$(commit "Fleet: 8 apps on 12 clusters")
 
 echo "== tranche run: the daemon, watching $FLEET (branch main)"
 "$TRANCHE" run --repo "$FLEET" --clusters-dir "$OUT/clusters" --state-dir "$OUT/state" \
@@ -83,7 +94,7 @@ print_log() {
 }
 
 echo
-echo "== 1. the first commit: the whole fleet (4 apps on 12 clusters)"
+echo "== 1. the first commit: the whole fleet (8 apps on 12 clusters)"
 follow "$FIRST"
 
 echo
