@@ -3,14 +3,74 @@
 //! (`examples/repo-layout`) on 12 clusters, and two published apps copied
 //! unmodified into `tests/fixtures` (Google's Online Boutique and Istio's
 //! Bookinfo) on 3. Every Deployment must be reported available by the real
-//! Deployment controller, and a second apply must write nothing.
+//! Deployment controller, and a second apply must write nothing. The
+//! example's CloneSets (OpenKruise) have no controller here: the test
+//! plays it, reporting them ready once their CRD is served.
 
 mod support;
 
 use serde_json::Value;
 use std::path::Path;
+use std::sync::Arc;
 use support::fixtures::{cluster, rollout_policy};
-use support::{tranche, FixtureRepo, TestFleet};
+use support::{tranche, CustomResourceController, FixtureRepo, TestFleet};
+
+/// What OpenKruise's controller would report for a CloneSet: every
+/// replica updated and ready.
+fn cloneset_ready(set: &Value) -> Value {
+    let replicas = set["spec"]["replicas"].as_i64().unwrap_or(1);
+    serde_json::json!({
+        "observedGeneration": set["metadata"]["generation"],
+        "replicas": replicas,
+        "readyReplicas": replicas,
+        "updatedReplicas": replicas,
+        "updatedReadyReplicas": replicas,
+    })
+}
+
+/// Plays OpenKruise's CloneSet controller on each of `clusters` from the
+/// moment its CloneSet CRD is Established, until the task is dropped.
+fn play_kruise(fleet: Arc<TestFleet>, clusters: Vec<String>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut controllers = Vec::new();
+        let mut waiting = clusters;
+        while !waiting.is_empty() {
+            let mut still = Vec::new();
+            for c in waiting {
+                let crd = fleet
+                    .get(
+                        &c,
+                        "apiextensions.k8s.io/v1",
+                        "CustomResourceDefinition",
+                        None,
+                        "clonesets.apps.kruise.io",
+                    )
+                    .await;
+                let established = crd.is_some_and(|crd| {
+                    crd["status"]["conditions"].as_array().is_some_and(|cs| {
+                        cs.iter()
+                            .any(|c| c["type"] == "Established" && c["status"] == "True")
+                    })
+                });
+                if established {
+                    controllers.push(CustomResourceController::spawn(
+                        fleet.clone(),
+                        &[c.as_str()],
+                        "apps.kruise.io/v1alpha1",
+                        "CloneSet",
+                        cloneset_ready,
+                    ));
+                } else {
+                    still.push(c);
+                }
+            }
+            waiting = still;
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+        std::future::pending::<()>().await;
+        drop(controllers);
+    })
+}
 
 fn fixture(rel: &str) -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(rel);
@@ -217,7 +277,14 @@ async fn the_example_fleet_rolls_out_green_to_12_clusters() {
     clusters.sort();
     assert_eq!(clusters.len(), 12);
     let names: Vec<&str> = clusters.iter().map(|(n, _)| n.as_str()).collect();
-    let fleet = TestFleet::start(&names).await;
+    let fleet = Arc::new(TestFleet::start(&names).await);
+    support::use_tools(); // the kustomize app catalog and the Helm app reviews
+    let cart: Vec<String> = names
+        .iter()
+        .filter(|n| n.starts_with("prod-eu-west") || n.starts_with("prod-us-east"))
+        .map(|n| n.to_string())
+        .collect();
+    let kruise = play_kruise(fleet.clone(), cart.clone());
     let contexts: Vec<(&str, &str)> = clusters
         .iter()
         .map(|(n, c)| (c.as_str(), n.as_str()))
@@ -249,5 +316,22 @@ async fn the_example_fleet_rolls_out_green_to_12_clusters() {
         )
         .await;
     assert!(hpa.is_some(), "the checkout HPA stays autoscaling/v2");
+    // cart's 10 CloneSet replicas, split by tier weight (2 for tier 1, else 1).
+    let mut split = Vec::new();
+    for c in &cart {
+        let set = fleet
+            .get(
+                c,
+                "apps.kruise.io/v1alpha1",
+                "CloneSet",
+                Some("cart"),
+                "cart",
+            )
+            .await
+            .unwrap_or_else(|| panic!("{c}: no CloneSet cart/cart"));
+        split.push(set["spec"]["replicas"].as_i64().unwrap_or_default());
+    }
+    assert_eq!(split, [3, 1, 1, 3, 1, 1], "{cart:?}");
     assert_second_apply_writes_nothing(&fleet, repo.path(), &kubeconfig, state.path()).await;
+    kruise.abort();
 }

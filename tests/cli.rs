@@ -34,6 +34,7 @@ fn golden_dir() -> PathBuf {
 /// Markdown is left out: editing the example's README must not move the
 /// commit id that every golden file records.
 fn example_repo() -> (FixtureRepo, String) {
+    support::use_tools(); // its kustomize and Helm apps
     let repo = FixtureRepo::new();
     repo.copy_dir_filtered(&manifest_dir().join("examples/repo-layout"), "", |p| {
         p.extension().is_none_or(|e| e != "md")
@@ -182,7 +183,7 @@ fn older_revisions_validate_and_render_with_rev() {
         let ok = tranche_blocking(&["validate", &path, "--rev", rev]);
         assert_eq!(ok.status.code(), Some(0), "--rev {rev}: {}", stderr(&ok));
         assert!(
-            stdout(&ok).contains("is valid: 12 clusters, 4 apps"),
+            stdout(&ok).contains("is valid: 12 clusters, 8 apps"),
             "{}",
             stdout(&ok)
         );

@@ -202,3 +202,16 @@ pub fn tools_dir() -> PathBuf {
         Err(e) => panic!("no kustomize/helm for the tests (scripts/build-tools.sh): {e}"),
     }
 }
+
+/// Points the `tranche` binaries this test process starts at the pinned
+/// kustomize and helm ([`tools_dir`]) through `TRANCHE_KUSTOMIZE` and
+/// `TRANCHE_HELM`, for tests that run the binary on a fleet with
+/// kustomize or Helm apps (`examples/repo-layout`). Idempotent.
+pub fn use_tools() {
+    static DONE: OnceLock<()> = OnceLock::new();
+    DONE.get_or_init(|| {
+        let dir = tools_dir();
+        std::env::set_var("TRANCHE_KUSTOMIZE", dir.join("kustomize"));
+        std::env::set_var("TRANCHE_HELM", dir.join("helm"));
+    });
+}

@@ -78,7 +78,7 @@ pub mod versions;
 pub use audit::{
     concerns_namespace, is_controller_write, is_mutating, object_ref, request_uri, user,
 };
-pub use binaries::tools_dir;
+pub use binaries::{tools_dir, use_tools};
 pub use controller::CustomResourceController;
 pub use fleet::TestFleet;
 pub use repo::FixtureRepo;
