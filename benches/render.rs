@@ -6,7 +6,7 @@
 //! (b) the same kind of per-cluster overlay rendered by `kubectl kustomize`
 //!     (a base plus one overlay per cluster: replicas patch, image override,
 //!     labels), timed on a sample and extrapolated per render;
-//! (c) the example repository `examples/repo-layout` (12 clusters, 4 apps),
+//! (c) the example repository `examples/repo-layout` (12 clusters, its 6 plain-manifest apps),
 //!     read from disk into a snapshot, loaded and validated
 //!     (`tranche::model::load::load`) then rendered: renders per second for
 //!     load + render, and for render alone.
