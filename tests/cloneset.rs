@@ -11,7 +11,9 @@
 //! next cluster is written only after the test reported the previous one
 //! healthy), and a CloneSet that never becomes healthy fails its batch at
 //! the health timeout and is rolled back, the failure naming the object
-//! and the expression.
+//! and the expression. A field the WorkloadKind retains
+//! (`spec.updateStrategy.partition`), changed live by another field
+//! manager, survives the next commit.
 
 mod support;
 
@@ -24,12 +26,14 @@ use support::{tranche, CustomResourceController, FixtureRepo, TestFleet};
 const NAMES: [&str; 3] = ["k1", "k2", "k3"];
 const API_VERSION: &str = "apps.kruise.io/v1alpha1";
 const V1: &str = "registry.example.com/shop/web:1.0.0";
+const V2: &str = "registry.example.com/shop/web:2.0.0";
 const BROKEN: &str = "registry.example.com/shop/web:broken";
 
 fn cloneset(image: &str) -> String {
     format!(
         "apiVersion: apps.kruise.io/v1alpha1\nkind: CloneSet\nmetadata:\n  name: web\n  namespace: shop\nspec:\n  \
-         replicas: 6\n  selector:\n    matchLabels: {{app: web}}\n  template:\n    metadata:\n      labels: {{app: web}}\n    \
+         replicas: 6\n  updateStrategy: {{type: InPlaceIfPossible, partition: 0}}\n  selector:\n    \
+         matchLabels: {{app: web}}\n  template:\n    metadata:\n      labels: {{app: web}}\n    \
          spec:\n      containers:\n        - name: web\n          image: {image}\n"
     )
 }
@@ -150,6 +154,11 @@ impl Env {
             .await
     }
 
+    async fn partition(&self, c: &str) -> Value {
+        let set = self.cloneset(c).await.expect("a CloneSet");
+        set["spec"]["updateStrategy"]["partition"].clone()
+    }
+
     async fn image(&self, c: &str) -> String {
         let set = self.cloneset(c).await.expect("a CloneSet");
         set["spec"]["template"]["spec"]["containers"][0]["image"]
@@ -253,7 +262,35 @@ async fn a_cloneset_is_split_by_weight_gated_on_its_cel_health_and_rolled_back_w
         );
     }
 
-    // 2. A CloneSet whose pods never get ready: batch 1 fails at the health
+    // 2. A progressive-delivery tool (as Kruise Rollout does) holds k1's
+    //    update at partition 2. The WorkloadKind retains that field, so the
+    //    next commit changes the image and leaves the partition alone.
+    let path = env
+        .fleet
+        .object_path("k1", API_VERSION, "CloneSet", Some("shop"), "web")
+        .await;
+    let (status, _) = env
+        .fleet
+        .request(
+            "k1",
+            reqwest::Method::PATCH,
+            &format!("{path}?fieldManager=kruise-rollout"),
+            Some(json!({"spec": {"updateStrategy": {"partition": 2}}})),
+            "application/merge-patch+json",
+        )
+        .await;
+    assert_eq!(status, 200);
+    env.repo
+        .write("apps/web/manifests/cloneset.yaml", &cloneset(V2));
+    env.repo.commit("web 2.0.0");
+    let (code, report, err) = env.apply().await;
+    assert_eq!(code, 0, "{report:#}\n{err}");
+    assert_eq!(report["outcome"], "succeeded", "{report:#}");
+    assert_eq!(env.image("k1").await, V2);
+    assert_eq!(env.partition("k1").await, 2, "the live partition is kept");
+    assert_eq!(env.partition("k2").await, 0);
+
+    // 3. A CloneSet whose pods never get ready: batch 1 fails at the health
     //    timeout, naming the object and the expression, and is rolled back.
     env.repo
         .write("apps/web/manifests/cloneset.yaml", &cloneset(BROKEN));
@@ -269,9 +306,9 @@ async fn a_cloneset_is_split_by_weight_gated_on_its_cel_health_and_rolled_back_w
         reason.contains("status.updatedReadyReplicas"),
         "the reason names the expression: {reason}"
     );
-    assert_eq!(env.image("k1").await, V1, "k1 rolled back");
+    assert_eq!(env.image("k1").await, V2, "k1 rolled back");
     for c in ["k2", "k3"] {
-        assert_eq!(env.image(c).await, V1, "{c} never got the broken image");
+        assert_eq!(env.image(c).await, V2, "{c} never got the broken image");
     }
     drop(controllers);
 }
