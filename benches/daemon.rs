@@ -78,7 +78,22 @@ async fn main() {
         .expect("addr")
         .port();
     let url = format!("http://127.0.0.1:{port}");
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_tranche"))
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_tranche"));
+    // The example's kustomize and Helm apps: the pinned tools (cached).
+    if std::env::var_os("TRANCHE_KUSTOMIZE").is_none() || std::env::var_os("TRANCHE_HELM").is_none()
+    {
+        let out = std::process::Command::new("bash")
+            .arg(root.join("scripts/build-tools.sh"))
+            .output()
+            .expect("run scripts/build-tools.sh");
+        assert!(out.status.success(), "scripts/build-tools.sh failed");
+        let tools =
+            std::path::PathBuf::from(String::from_utf8_lossy(&out.stdout).trim().to_string());
+        command
+            .env("TRANCHE_KUSTOMIZE", tools.join("kustomize"))
+            .env("TRANCHE_HELM", tools.join("helm"));
+    }
+    let mut child = command
         .args(["run", "--repo"])
         .arg(&repo_dir)
         .arg("--clusters-dir")
