@@ -214,3 +214,40 @@ fn replica_counts_of_custom_workloads_are_checked() {
     assert!(text.contains("apps/web/manifests/cloneset.yaml"), "{text}");
     assert!(text.contains("replicas"), "{text}");
 }
+
+#[test]
+fn an_hpa_on_a_divided_cloneset_owns_its_replicas_and_is_split() {
+    let hpa = "apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata: {name: web, namespace: shop}\n\
+spec:\n  scaleTargetRef: {apiVersion: apps.kruise.io/v1alpha1, kind: CloneSet, name: web}\n  \
+minReplicas: 6\n  maxReplicas: 12\n";
+    let fleet = model::load(&fleet(&[("apps/web/manifests/hpa.yaml", hpa)])).expect("valid");
+    let rendering = tranche::render::render(&fleet).expect("renders");
+    let mut bounds = BTreeMap::new();
+    for (cluster, r) in &rendering.clusters {
+        let objects = &r.apps["web"].objects;
+        let set = objects.iter().find(|o| o.id.kind == "CloneSet").unwrap();
+        assert!(
+            set.object["spec"].get("replicas").is_none(),
+            "{cluster}: the HPA owns the CloneSet's replicas"
+        );
+        let hpa = objects
+            .iter()
+            .find(|o| o.id.kind == "HorizontalPodAutoscaler")
+            .unwrap();
+        bounds.insert(
+            cluster.as_str(),
+            (
+                hpa.object["spec"]["minReplicas"].clone(),
+                hpa.object["spec"]["maxReplicas"].clone(),
+            ),
+        );
+    }
+    assert_eq!(
+        bounds,
+        BTreeMap::from([
+            ("a", (json!(3), json!(6))),
+            ("b", (json!(2), json!(4))),
+            ("c", (json!(1), json!(2))),
+        ])
+    );
+}
