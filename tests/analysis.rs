@@ -1,0 +1,305 @@
+//! Analysis gates (issue 13) end to end with the real binary on directory
+//! clusters: a REAL Prometheus (Debian's package) scrapes a small exporter
+//! in this test whose error ratio per cluster depends on the version
+//! deployed there (the ConfigMap tranche wrote), so the PromQL of the
+//! policy is evaluated by Prometheus itself. The same exporter serves a
+//! health endpoint for the HTTP check. Bad analysis config is refused by
+//! `tranche validate`, naming file and field.
+
+mod support;
+
+use axum::extract::{Path as UrlPath, State};
+use axum::routing::get;
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::sync::Arc;
+use support::prometheus::Prometheus;
+use support::{tranche, FixtureRepo};
+
+const CLUSTERS: [&str; 3] = ["c1", "c2", "c3"];
+
+/// What the exporter knows: where the clusters' objects are, and on which
+/// clusters version 2 of the shop is bad.
+struct Shop {
+    clusters: PathBuf,
+    bad: BTreeSet<String>,
+}
+
+impl Shop {
+    /// Whether `cluster` runs version 2 and it is bad there.
+    fn failing(&self, cluster: &str) -> bool {
+        let file = self
+            .clusters
+            .join(cluster)
+            .join("core/ConfigMap/shop/web.yaml");
+        let text = std::fs::read_to_string(file).unwrap_or_default();
+        parse_yaml(&text)["data"]["version"] == "2" && self.bad.contains(cluster)
+    }
+}
+
+async fn metrics(State(shop): State<Arc<Shop>>) -> String {
+    let mut out =
+        String::from("# TYPE shop_requests_total counter\n# TYPE shop_errors_total counter\n");
+    for c in CLUSTERS {
+        let errors = if shop.failing(c) { 250 } else { 1 };
+        out.push_str(&format!("shop_requests_total{{cluster=\"{c}\"}} 1000\n"));
+        out.push_str(&format!("shop_errors_total{{cluster=\"{c}\"}} {errors}\n"));
+    }
+    out
+}
+
+async fn health(
+    State(shop): State<Arc<Shop>>,
+    UrlPath(cluster): UrlPath<String>,
+) -> axum::Json<Value> {
+    let status = if shop.failing(&cluster) {
+        "degraded"
+    } else {
+        "ok"
+    };
+    axum::Json(serde_json::json!({"status": status, "cluster": cluster}))
+}
+
+/// Starts the exporter; returns `127.0.0.1:<port>`.
+async fn exporter(shop: Shop) -> String {
+    let app = axum::Router::new()
+        .route("/metrics", get(metrics))
+        .route("/health/{cluster}", get(health))
+        .with_state(Arc::new(shop));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    addr
+}
+
+struct Env {
+    repo: FixtureRepo,
+    clusters: tempfile::TempDir,
+    state: tempfile::TempDir,
+}
+
+fn policy(analysis: &str) -> String {
+    format!(
+        "apiVersion: tranche.dev/v1alpha1\nkind: RolloutPolicy\nmetadata: {{name: test}}\nspec:\n  \
+         steps: [1, 2]\n  healthTimeout: 10s\n  bakeTime: 6s\n  onFailure: Rollback\n  analysis:\n{analysis}"
+    )
+}
+
+fn config_map(version: &str) -> String {
+    format!(
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: shop\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  \
+         name: web\n  namespace: shop\ndata:\n  version: \"{version}\"\n"
+    )
+}
+
+fn env(analysis: &str) -> Env {
+    let repo = FixtureRepo::new();
+    for c in CLUSTERS {
+        repo.write(
+            &format!("clusters/{c}.yaml"),
+            &format!("apiVersion: tranche.dev/v1alpha1\nkind: Cluster\nmetadata:\n  name: {c}\n  labels: {{env: test, region: eu}}\n"),
+        );
+    }
+    repo.write("policies/rollout.yaml", &policy(analysis));
+    repo.write(
+        "apps/shop/placement.yaml",
+        "apiVersion: tranche.dev/v1alpha1\nkind: Placement\nmetadata: {name: shop}\nspec:\n  clusterAffinity:\n    \
+         labelSelector: {matchLabels: {env: test}}\n",
+    );
+    repo.write("apps/shop/manifests/all.yaml", &config_map("1"));
+    Env {
+        repo,
+        clusters: tempfile::tempdir().unwrap(),
+        state: tempfile::tempdir().unwrap(),
+    }
+}
+
+impl Env {
+    async fn apply(&self) -> (i32, Value, String) {
+        let out = tranche(&[
+            "apply",
+            &self.repo.path().display().to_string(),
+            "--clusters-dir",
+            &self.clusters.path().display().to_string(),
+            "--state-dir",
+            &self.state.path().display().to_string(),
+            "--output",
+            "json",
+        ])
+        .await;
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        let report = serde_json::from_str(&stdout)
+            .unwrap_or_else(|e| panic!("report JSON: {e}\n{stdout}\n{stderr}"));
+        (out.status.code().unwrap_or(-1), report, stderr)
+    }
+
+    fn version(&self, cluster: &str) -> String {
+        let file = self
+            .clusters
+            .path()
+            .join(cluster)
+            .join("core/ConfigMap/shop/web.yaml");
+        let text = std::fs::read_to_string(&file).unwrap_or_default();
+        parse_yaml(&text)["data"]["version"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    fn shop(&self, bad: &[&str]) -> Shop {
+        Shop {
+            clusters: self.clusters.path().to_path_buf(),
+            bad: bad.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+}
+
+/// Parses the YAML tranche writes for directory clusters.
+fn parse_yaml(text: &str) -> Value {
+    tranche::yaml::from_str(text).unwrap_or(Value::Null)
+}
+
+const QUERY: &str = r#"sum(shop_errors_total{cluster="{{cluster.name}}"}) / sum(shop_requests_total{cluster="{{cluster.name}}"})"#;
+
+fn prometheus_analysis(url: &str) -> String {
+    format!(
+        "    interval: 1s\n    prometheus: {{address: \"{url}\"}}\n    checks:\n      - name: error-ratio\n        \
+         prometheus: {{query: '{QUERY}'}}\n        successCondition: \"< 0.01\"\n        failureLimit: 2\n"
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rising_prometheus_error_ratio_fails_the_batch_and_rolls_back_while_a_low_one_passes() {
+    // The exporter reads the clusters' directory, so it needs the env first;
+    // the policy needs Prometheus' URL: write it once both exist.
+    let e = env("    checks: []\n");
+    let addr = exporter(e.shop(&["c2"])).await;
+    let prom = Prometheus::start(&[addr]).await;
+    assert!(prom.pid().is_some());
+    prom.wait_for_series("shop_requests_total", 3).await;
+    e.repo.write(
+        "policies/rollout.yaml",
+        &policy(&prometheus_analysis(&prom.url)),
+    );
+    e.repo.commit("shop v1 with an error-ratio gate");
+
+    // v1 everywhere: the ratio stays at 0.001 and every batch passes.
+    let (code, report, err) = e.apply().await;
+    assert_eq!(code, 0, "{report}\n{err}");
+    assert_eq!(report["outcome"], "succeeded", "{report:#}");
+    for c in CLUSTERS {
+        assert!(
+            err.contains(&format!("analysis error-ratio on {c}: 0.001 (ok)")),
+            "progress shows {c}'s ratio:\n{err}"
+        );
+        assert_eq!(e.version(c), "1");
+    }
+
+    // v2 is bad on c2 (batch 2): its error ratio rises to 0.25.
+    e.repo
+        .write("apps/shop/manifests/all.yaml", &config_map("2"));
+    e.repo.commit("shop v2");
+    let (code, report, err) = e.apply().await;
+    assert_eq!(code, 1, "{report}\n{err}");
+    assert_eq!(report["outcome"], "rolledBack", "{report:#}");
+    let failure = &report["failure"];
+    assert_eq!(failure["cluster"], "c2", "{failure}");
+    assert_eq!(failure["object"], "analysis error-ratio", "{failure}");
+    let reason = failure["reason"].as_str().unwrap();
+    let rendered = QUERY.replace("{{cluster.name}}", "c2");
+    assert_eq!(
+        reason,
+        format!("query {rendered} gave 0.25, wanted < 0.01 (2 bad result(s), failureLimit 2)"),
+        "the reason names the query, the value and the limit"
+    );
+    assert!(
+        report["description"]
+            .as_str()
+            .unwrap()
+            .starts_with("rolled back: c2 analysis error-ratio query "),
+        "{report:#}"
+    );
+    assert!(
+        err.contains("analysis error-ratio on c2: 0.25 (BAD)"),
+        "{err}"
+    );
+    // Every touched cluster is back on v1.
+    for c in CLUSTERS {
+        assert_eq!(e.version(c), "1", "{c} rolled back");
+    }
+    drop(prom);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_http_check_fails_the_batch_and_rolls_back() {
+    let e = env("    checks: []\n");
+    let addr = exporter(e.shop(&["c3"])).await;
+    let analysis = format!(
+        "    checks:\n      - name: healthz\n        http: {{url: \"http://{addr}/health/{{{{cluster.name}}}}\", status: 200, jsonPointer: /status}}\n        \
+         successCondition: '== \"ok\"'\n"
+    );
+    e.repo.write("policies/rollout.yaml", &policy(&analysis));
+    e.repo.commit("shop v1 with a health check");
+    let (code, report, err) = e.apply().await;
+    assert_eq!(code, 0, "{report}\n{err}");
+    assert!(err.contains("analysis healthz on c3: \"ok\" (ok)"), "{err}");
+
+    e.repo
+        .write("apps/shop/manifests/all.yaml", &config_map("2"));
+    e.repo.commit("shop v2");
+    let (code, report, err) = e.apply().await;
+    assert_eq!(code, 1, "{report}\n{err}");
+    assert_eq!(report["outcome"], "rolledBack", "{report:#}");
+    let failure = &report["failure"];
+    assert_eq!(failure["cluster"], "c3");
+    assert_eq!(failure["object"], "analysis healthz");
+    assert_eq!(
+        failure["reason"],
+        format!("GET http://{addr}/health/c3 field /status gave \"degraded\", wanted == \"ok\" (1 bad result(s), failureLimit 1)")
+    );
+    for c in CLUSTERS {
+        assert_eq!(e.version(c), "1", "{c} rolled back");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_analysis_config_is_refused_naming_file_and_field() {
+    let e = env(
+        "    checks:\n      - name: error-ratio\n        prometheus: {query: 'sum(rate(errors{cluster=\"{{cluster.name}}\"}[1m])'}\n        \
+         successCondition: \"< 0.01\"\n      - name: healthz\n        http: {url: \"not a url/{{cluster.name}}\"}\n      \
+         - name: smoke\n        job: {manifest: {apiVersion: v1, kind: Pod, metadata: {name: p}}}\n",
+    );
+    e.repo.commit("bad analysis");
+    let out = tranche(&["validate", &e.repo.path().display().to_string()]).await;
+    let text =
+        String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    for piece in [
+        "policies/rollout.yaml: spec.analysis.checks[0].prometheus.query: bad PromQL",
+        "unclosed '('",
+        "policies/rollout.yaml: spec.analysis.checks[0].prometheus.address: missing Prometheus address",
+        "policies/rollout.yaml: spec.analysis.checks[1].http.url: \"not a url/{{cluster.name}}\" is not a URL",
+        "policies/rollout.yaml: spec.analysis.checks[2].job.manifest: must be a Job (apiVersion: batch/v1, kind: Job)",
+    ] {
+        assert!(text.contains(piece), "missing {piece:?} in\n{text}");
+    }
+    // Nothing is applied from an invalid commit.
+    let out = tranche(&[
+        "apply",
+        &e.repo.path().display().to_string(),
+        "--clusters-dir",
+        &e.clusters.path().display().to_string(),
+        "--state-dir",
+        &e.state.path().display().to_string(),
+    ])
+    .await;
+    assert_ne!(out.status.code(), Some(0));
+    assert!(!e
+        .clusters
+        .path()
+        .join("c1")
+        .join("core/ConfigMap/shop/web.yaml")
+        .exists());
+}
