@@ -35,6 +35,7 @@ impl Prometheus {
     /// Starts Prometheus scraping `targets` (`host:port`) every second and
     /// waits until it answers queries.
     pub async fn start(targets: &[String]) -> Prometheus {
+        tranche::cluster::install_crypto_provider();
         let dir = tempfile::Builder::new()
             .prefix("tranche-prometheus-")
             .tempdir()
@@ -88,6 +89,7 @@ impl Prometheus {
 
     /// Waits until `query` gives at least `series` series.
     pub async fn wait_for_series(&self, query: &str, series: usize) {
+        tranche::cluster::install_crypto_provider();
         let client = reqwest::Client::new();
         let mut last = serde_json::Value::Null;
         for _ in 0..300 {

@@ -21,7 +21,7 @@ pub struct Prober {
 impl Prober {
     /// A client that follows no redirect.
     pub fn new() -> Result<Prober, String> {
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        crate::cluster::install_crypto_provider();
         reqwest::Client::builder()
             .user_agent("tranche")
             .timeout(REQUEST_TIMEOUT)
