@@ -13,7 +13,7 @@ use axum::routing::get;
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use support::prometheus::Prometheus;
 use support::{tranche, FixtureRepo};
 
@@ -302,4 +302,82 @@ async fn bad_analysis_config_is_refused_naming_file_and_field() {
         .join("c1")
         .join("core/ConfigMap/shop/web.yaml")
         .exists());
+}
+
+const TOKEN: &str = "s3cr3t-analysis-token";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bearer_token_goes_only_to_its_url_and_redirects_are_not_followed() {
+    use axum::http::{HeaderMap, StatusCode};
+    use axum::response::{IntoResponse, Redirect};
+    // Another host: records every request that reaches it.
+    let reached: Arc<Mutex<Vec<String>>> = Arc::default();
+    let log = reached.clone();
+    let elsewhere = axum::Router::new().fallback(move |headers: HeaderMap| {
+        let log = log.clone();
+        async move {
+            let auth = headers
+                .get("authorization")
+                .map(|v| v.to_str().unwrap_or("?").to_string());
+            log.lock().unwrap().push(format!("{auth:?}"));
+            axum::Json(serde_json::json!({"status": "ok"}))
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let other = listener.local_addr().unwrap().to_string();
+    tokio::spawn(async move { axum::serve(listener, elsewhere).await });
+    // The checked host: /auth wants the token, /moved redirects elsewhere.
+    let target = other.clone();
+    let checked = axum::Router::new()
+        .route(
+            "/auth/{cluster}",
+            get(|headers: HeaderMap| async move {
+                let want = format!("Bearer {TOKEN}");
+                match headers.get("authorization").and_then(|v| v.to_str().ok()) {
+                    Some(got) if got == want => {
+                        axum::Json(serde_json::json!({"status": "ok"})).into_response()
+                    }
+                    _ => StatusCode::UNAUTHORIZED.into_response(),
+                }
+            }),
+        )
+        .route(
+            "/moved/{cluster}",
+            get(move |UrlPath(cluster): UrlPath<String>| {
+                let target = target.clone();
+                async move { Redirect::temporary(&format!("http://{target}/auth/{cluster}")) }
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    tokio::spawn(async move { axum::serve(listener, checked).await });
+
+    let secrets = tempfile::tempdir().unwrap();
+    let token_file = secrets.path().join("token");
+    std::fs::write(&token_file, format!("{TOKEN}\n")).unwrap();
+    let tf = token_file.display();
+    let e = env(&format!(
+        "    checks:\n      - name: authed\n        http: {{url: \"http://{addr}/auth/{{{{cluster.name}}}}\", jsonPointer: /status, bearerTokenFile: \"{tf}\"}}\n        \
+         successCondition: '== \"ok\"'\n      - name: moved\n        http: {{url: \"http://{addr}/moved/{{{{cluster.name}}}}\", bearerTokenFile: \"{tf}\"}}\n"
+    ));
+    e.repo.commit("checks with a token");
+    let (code, report, err) = e.apply().await;
+    assert_eq!(code, 1, "{report}\n{err}");
+    assert_eq!(report["outcome"], "rolledBack", "{report:#}");
+    assert!(
+        err.contains("analysis authed on c1: \"ok\" (ok)"),
+        "the token was sent to its URL:\n{err}"
+    );
+    assert_eq!(report["failure"]["object"], "analysis moved");
+    assert_eq!(
+        report["failure"]["reason"],
+        format!("GET http://{addr}/moved/c1 gave status 307 (expected 2xx) (1 bad result(s), failureLimit 1)")
+    );
+    assert!(
+        reached.lock().unwrap().is_empty(),
+        "the redirect was followed: {:?}",
+        reached.lock().unwrap()
+    );
+    let all = format!("{report}{err}");
+    assert!(!all.contains(TOKEN), "the token leaked:\n{all}");
 }

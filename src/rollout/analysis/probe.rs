@@ -100,7 +100,7 @@ impl Prober {
         };
         if !ok {
             let wanted = status.map_or("2xx".to_string(), |s| s.to_string());
-            return Reading::Bad(format!("status {}, wanted {wanted}", got.as_u16()));
+            return Reading::Bad(format!("status {} (expected {wanted})", got.as_u16()));
         }
         let Some(pointer) = pointer else {
             return Reading::Good(format!("status {}", got.as_u16()));
