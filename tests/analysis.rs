@@ -265,6 +265,32 @@ async fn a_failing_http_check_fails_the_batch_and_rolls_back() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_check_under_on_failure_pause_leaves_clusters_as_they_are() {
+    let e = env("    checks: []\n");
+    let addr = exporter(e.shop(&["c2"])).await;
+    let analysis = format!(
+        "    checks:\n      - name: healthz\n        http: {{url: \"http://{addr}/health/{{{{cluster.name}}}}\", jsonPointer: /status}}\n        \
+         successCondition: '== \"ok\"'\n"
+    );
+    let paused = policy(&analysis).replace("onFailure: Rollback", "onFailure: Pause");
+    e.repo.write("policies/rollout.yaml", &paused);
+    e.repo.commit("shop v1, pause on failure");
+    let (code, _, err) = e.apply().await;
+    assert_eq!(code, 0, "{err}");
+    e.repo
+        .write("apps/shop/manifests/all.yaml", &config_map("2"));
+    e.repo.commit("shop v2");
+    let (code, report, err) = e.apply().await;
+    assert_eq!(code, 1, "{report}\n{err}");
+    assert_eq!(report["outcome"], "paused", "{report:#}");
+    assert_eq!(report["failure"]["cluster"], "c2");
+    assert!(report["rolledBack"].as_array().unwrap().is_empty());
+    // Batch 1 and the failing batch keep v2; nothing was rolled back.
+    assert_eq!(e.version("c1"), "2");
+    assert_eq!(e.version("c2"), "2");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_analysis_config_is_refused_naming_file_and_field() {
     let e = env(
         "    checks:\n      - name: error-ratio\n        prometheus: {query: 'sum(rate(errors{cluster=\"{{cluster.name}}\"}[1m])'}\n        \
