@@ -56,6 +56,7 @@
 
 #![allow(dead_code, unused_imports)]
 
+pub mod analysis;
 mod apiserver;
 mod audit;
 mod binaries;
