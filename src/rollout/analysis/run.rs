@@ -43,6 +43,7 @@ struct Watched<'a> {
     check: &'a Check,
     subject: usize,
     id: ObjectRef,
+    timeout: std::time::Duration,
     deadline: Instant,
 }
 
@@ -121,7 +122,7 @@ async fn run_inner(
             let verdict = match verdict {
                 Verdict::Pending(state) if Instant::now() > w.deadline => Verdict::Fatal(format!(
                     "did not complete within {}: {state}",
-                    humantime::format_duration(w.deadline - start)
+                    humantime::format_duration(w.timeout)
                 )),
                 // A Job's failure is final: one bad result fails the batch.
                 Verdict::Bad(why) => Verdict::Fatal(why),
@@ -177,6 +178,7 @@ async fn start_jobs<'a>(
                     check,
                     subject: i,
                     id,
+                    timeout: *timeout,
                     deadline: Instant::now() + *timeout,
                 }),
                 Err(why) => {
