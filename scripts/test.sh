@@ -12,7 +12,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
-for p in pkg-config libssl-dev git openssl curl chromium chromium-driver; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done
+# prometheus: Debian's package, started on loopback by the analysis tests (tests/analysis.rs).
+for p in pkg-config libssl-dev git openssl curl chromium chromium-driver prometheus; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done
 if [ ${#need[@]} -gt 0 ]; then
   echo "[test] installing ${need[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive

@@ -157,6 +157,18 @@ impl Observer for Progress {
                     super::write_err(&format!("  {text}"));
                 }
             }
+            RolloutEvent::Analysis {
+                cluster,
+                check,
+                passed,
+                value,
+                ..
+            } => {
+                let mark = crate::rollout::analysis::mark(*passed);
+                self.line(&format!(
+                    "  analysis {check} on {cluster}: {value} ({mark})"
+                ));
+            }
             RolloutEvent::BatchHealthy { index, done, total } => {
                 self.with_bar(|b| b.finish_with_message("healthy"));
                 self.line(&format!(

@@ -167,7 +167,7 @@ impl Observer for DaemonObserver {
                 }
                 self.set_current(Self::progress_line(&p), p.batches.clone(), view);
             }
-            RolloutEvent::Baking { .. } => {
+            RolloutEvent::Baking { .. } | RolloutEvent::Analysis { .. } => {
                 self.set_current(Self::progress_line(&p), p.batches.clone(), view);
             }
             RolloutEvent::Waiting { index, reason } => {
@@ -282,6 +282,17 @@ fn log_event(event: &RolloutEvent, batches: usize) {
                 index + 1
             );
         }
+        RolloutEvent::Analysis {
+            index,
+            cluster,
+            check,
+            passed,
+            value,
+        } => tracing::info!(
+            "batch {}/{batches} analysis {check} on {cluster}: {value} ({})",
+            index + 1,
+            crate::rollout::analysis::mark(*passed)
+        ),
         RolloutEvent::ClusterRolledBack { report } => match report.first_failure() {
             None => tracing::info!(
                 "{} rolled back to {}",

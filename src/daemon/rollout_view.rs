@@ -285,6 +285,23 @@ impl RolloutView {
                     }
                 }
             }
+            RolloutEvent::Analysis {
+                cluster,
+                check,
+                passed,
+                value,
+                ..
+            } => {
+                if let Some(c) = self.clusters.get_mut(cluster) {
+                    // One line per check: the latest result.
+                    let prefix = format!("analysis {check}: ");
+                    c.gate.retain(|l| !l.starts_with(&prefix));
+                    c.gate.push(format!(
+                        "{prefix}{value} ({})",
+                        crate::rollout::analysis::mark(*passed)
+                    ));
+                }
+            }
             RolloutEvent::ClusterRolledBack { report } => {
                 let state = match &report.error {
                     None if !report.has_failures() => ClusterState::RolledBack,

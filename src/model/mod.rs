@@ -5,6 +5,7 @@
 //! [`Fleet`] that cannot be invalid, collecting *every* error with the file
 //! and field it concerns. Everything here is plain data; nothing does I/O.
 
+pub mod analysis;
 pub mod cron;
 pub mod error;
 pub mod load;

@@ -51,6 +51,8 @@ pub struct RolloutPolicy {
     pub max_parallel: usize,
     /// Force server-side apply conflicts (take fields from other managers).
     pub force_conflicts: bool,
+    /// Analysis gates after each batch's health gate (none: health only).
+    pub analysis: super::analysis::Analysis,
 }
 
 /// `onFailure`.

@@ -15,6 +15,7 @@
 //! spec: {}
 //! ```
 
+pub mod analysis;
 pub mod overrides;
 pub mod placement;
 pub mod policy;

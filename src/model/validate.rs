@@ -10,6 +10,7 @@
 //! cycles, objects claimed by two apps, access) live in [`fleet`].
 
 pub mod access;
+pub mod analysis;
 pub mod crds;
 pub mod fleet;
 pub mod manifest;

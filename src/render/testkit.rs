@@ -86,6 +86,7 @@ pub fn policies() -> Policies {
             on_failure: OnFailure::Rollback,
             max_parallel: 4,
             force_conflicts: false,
+            analysis: Default::default(),
         },
         diff: DiffPolicy::default(),
         access: AccessPolicy {

@@ -52,6 +52,19 @@ pub enum RolloutEvent {
         /// Bake time.
         bake: Duration,
     },
+    /// One analysis check was evaluated on one cluster.
+    Analysis {
+        /// Batch index.
+        index: usize,
+        /// Cluster.
+        cluster: String,
+        /// Check name.
+        check: String,
+        /// Good, bad, or `None` while a Job runs.
+        passed: Option<bool>,
+        /// The value read (`0.002`, `status 503, wanted 200`, `Complete …`).
+        value: String,
+    },
     /// The batch passed its gate.
     BatchHealthy {
         /// Batch index.

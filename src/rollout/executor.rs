@@ -12,6 +12,7 @@
 //! [`RolloutError::Stopped`] naming the clusters left behind; the saved
 //! record resumes on the next start.
 
+mod analyze;
 mod steps;
 mod wait;
 

@@ -61,6 +61,14 @@ pub async fn check(targets: &[GateTarget<'_>]) -> GateVerdict {
     gate(&results)
 }
 
+/// One check during the bake time: the object that regressed, if any.
+pub async fn regression(targets: &[GateTarget<'_>]) -> Option<Failure> {
+    if targets.iter().all(|t| !t.api.has_controllers()) {
+        return None;
+    }
+    failure(check(targets).await, true)
+}
+
 fn failure(verdict: GateVerdict, during_bake: bool) -> Option<Failure> {
     match verdict {
         GateVerdict::Passed => None,

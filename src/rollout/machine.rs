@@ -45,9 +45,10 @@
 //! Later gates are more phases of this same machine, each a variant of
 //! [`Phase`] with its own [`Step`] and the [`StepResult`]s it accepts:
 //! an approval wait before a batch (`AwaitingApproval{batch}` entered from
-//! `Preparing` for chosen batches, left on `Approved` / `Rejected`), an
-//! analysis gate after the health gate (`Analyzing{batch}`, results
-//! `AnalysisPassed` / `AnalysisFailed(f)` → the usual failure path). Commands from a pull request or the
+//! `Preparing` for chosen batches, left on `Approved` / `Rejected`).
+//! Analysis gates are part of the `Gate` step instead
+//! ([`super::analysis`]): a failed check is a [`StepResult::GateFailed`]
+//! naming the check, so it takes the usual failure path. Commands from a pull request or the
 //! CLI (pause, resume, abort) are results accepted in every in-flight
 //! phase: abort is [`StepResult::GateFailed`]-like (the failure path), pause
 //! parks the record in a `Paused{phase}` phase that only `Resume` leaves.

@@ -9,6 +9,7 @@
 //! typed [`state`] layer over the durable [`store`]. Waits before batches
 //! read the injected [`clock`].
 
+pub mod analysis;
 pub mod batch;
 pub mod clock;
 pub mod event;

@@ -30,12 +30,13 @@ const CLUSTER_CIDR: &str = "10.244.0.0/16";
 const NODE_GRACE: &str = "5m";
 
 /// kwok's configuration: every stage file, concatenated.
-const STAGES: [&str; 6] = [
+const STAGES: [&str; 7] = [
     include_str!("kwok/node-initialize.yaml"),
     include_str!("kwok/node-heartbeat-with-lease.yaml"),
     include_str!("kwok/pod-ready.yaml"),
     include_str!("kwok/pod-crash-loop.yaml"),
     include_str!("kwok/pod-complete.yaml"),
+    include_str!("kwok/pod-fail.yaml"),
     include_str!("kwok/pod-delete.yaml"),
 ];
 

@@ -23,7 +23,8 @@
 //!   deletes really garbage-collect and Namespaces really finalize. A pod
 //!   whose image ends in `:broken` crash-loops instead (kwok stages in
 //!   `tests/support/kwok/`), so its Deployment fails with
-//!   ProgressDeadlineExceeded after `progressDeadlineSeconds`.
+//!   ProgressDeadlineExceeded after `progressDeadlineSeconds`; a Job's pod
+//!   whose image ends in `:fails` exits 1 (phase Failed).
 //! * A cluster of v1.20 ([`K8s::V1_20`]) is a kube-apiserver alone, for
 //!   tests of what differs there; `TRANCHE_K8S` selects versions
 //!   (`versions`).
@@ -55,6 +56,7 @@
 
 #![allow(dead_code, unused_imports)]
 
+pub mod analysis;
 mod apiserver;
 mod audit;
 mod binaries;
@@ -69,6 +71,7 @@ pub mod forge;
 pub mod gitea;
 mod http;
 mod process;
+pub mod prometheus;
 pub mod proxy;
 pub mod repo;
 mod requests;

@@ -337,3 +337,31 @@ fn a_cluster_the_rollback_did_not_touch_keeps_its_state() {
     );
     assert_eq!(v.clusters["b"].state, ClusterState::RolledBack);
 }
+
+#[test]
+fn analysis_results_show_as_one_gate_line_per_check_and_cluster() {
+    let analysis = |check: &str, passed: Option<bool>, value: &str| RolloutEvent::Analysis {
+        index: 0,
+        cluster: "a".into(),
+        check: check.into(),
+        passed,
+        value: value.into(),
+    };
+    let events = vec![
+        RolloutEvent::Planned {
+            commit: "new".into(),
+            batches: batches(),
+        },
+        analysis("error-ratio", Some(true), "0.002"),
+        analysis("smoke", None, "running (1 active, 0 succeeded, 0 failed)"),
+        analysis("error-ratio", Some(false), "0.25"),
+    ];
+    let v = replay(&events);
+    assert_eq!(
+        v.clusters["a"].gate,
+        vec![
+            "analysis smoke: running (1 active, 0 succeeded, 0 failed) (running)".to_string(),
+            "analysis error-ratio: 0.25 (BAD)".to_string(),
+        ]
+    );
+}

@@ -55,6 +55,9 @@ pub struct RolloutSpec {
     /// Take fields owned by other field managers on server-side apply
     /// conflicts instead of failing.
     pub force_conflicts: Option<bool>,
+    /// Analysis gates run after each batch's health gate and through its
+    /// bake time (see [`super::analysis`]).
+    pub analysis: Option<super::analysis::AnalysisSpec>,
 }
 
 /// A count or a percentage (`3`, `"10%"`).

@@ -27,6 +27,7 @@ pub struct RolloutPatch {
     on_failure: Option<OnFailure>,
     max_parallel: Option<usize>,
     force_conflicts: Option<bool>,
+    analysis: Option<crate::model::analysis::Analysis>,
 }
 
 impl RolloutPatch {
@@ -66,7 +67,9 @@ impl RolloutPatch {
                 1
             }
         });
+        let analysis = raw.analysis.map(|a| super::analysis::analysis(loc, a, p));
         RolloutPatch {
+            analysis,
             steps,
             cohorts,
             max_failures,
@@ -99,6 +102,7 @@ impl RolloutPatch {
         set(&mut base.on_failure, self.on_failure);
         set(&mut base.max_parallel, self.max_parallel);
         set(&mut base.force_conflicts, self.force_conflicts);
+        set(&mut base.analysis, self.analysis);
     }
 
     /// The policy when every field is set; `None` otherwise.
@@ -116,6 +120,8 @@ impl RolloutPatch {
             on_failure: self.on_failure?,
             max_parallel: self.max_parallel?,
             force_conflicts: self.force_conflicts?,
+            // Optional even in the built-in policy: none by default.
+            analysis: self.analysis.unwrap_or_default(),
         })
     }
 }

@@ -24,7 +24,7 @@ use std::time::Duration;
 use tracing::Instrument;
 
 impl Rollout<'_> {
-    fn api(&self, name: &str) -> Option<&dyn ClusterApi> {
+    pub(super) fn api(&self, name: &str) -> Option<&dyn ClusterApi> {
         self.clusters
             .get(name)
             .and_then(|c| c.as_ref().ok())
@@ -254,7 +254,12 @@ impl Rollout<'_> {
         }
         let policy = &rev.fleet.policies.rollout;
         let timing = self.timing(policy, policy.bake_time);
-        match gate::wait(&targets, timing, index, self.observer, self.halt).await {
+        let end = if policy.analysis.checks.is_empty() {
+            gate::wait(&targets, timing, index, self.observer, self.halt).await
+        } else {
+            self.analyze(index, clusters, &targets, timing, rev).await
+        };
+        match end {
             GateEnd::Passed => Some(StepResult::GatePassed),
             GateEnd::Failed(f) => Some(StepResult::GateFailed(f)),
             GateEnd::Halted => None,
