@@ -22,7 +22,8 @@ const V2: &str = "registry.example.com/shop/web:2.0.0";
 const V3: &str = "registry.example.com/shop/web:3.0.0";
 const APPROVAL: &str = "apiVersion: tranche.dev/v1alpha1\nkind: RolloutPolicy\nmetadata: {name: test}\nspec:\n  \
      steps: [1, 1]\n  healthTimeout: 30s\n  bakeTime: 0s\n  onFailure: Rollback\n  approval: {before: [2]}\n";
-const SECRET_V2: &str = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\n  namespace: shop\ntype: Opaque\n\
+const SECRET_V2: &str =
+    "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\n  namespace: shop\ntype: Opaque\n\
      stringData:\n  password: hunter3-rotated-secret\n";
 
 /// One comment as Gitea returns it.
@@ -73,7 +74,12 @@ async fn say(s: &GiteaSetup, who: &GiteaUser, pr: u64, body: &str) {
     let path = format!("/repos/{}/issues/{pr}/comments", s.repo.full_name());
     let (code, answer) = s
         .gitea
-        .api_as(&who.token, Method::POST, &path, Some(json!({ "body": body })))
+        .api_as(
+            &who.token,
+            Method::POST,
+            &path,
+            Some(json!({ "body": body })),
+        )
         .await;
     assert_eq!(code, 201, "{} comments {body:?}: {answer}", who.name);
 }
@@ -88,7 +94,9 @@ async fn reply(s: &GiteaSetup, pr: u64, who: &GiteaUser, text: &str) -> String {
             comments(s, pr)
                 .await
                 .into_iter()
-                .find(|c| c.author == s.bot.name && c.body.starts_with(&start) && c.body.contains(text))
+                .find(|c| {
+                    c.author == s.bot.name && c.body.starts_with(&start) && c.body.contains(text)
+                })
                 .map(|c| c.body)
         },
     )
@@ -130,7 +138,12 @@ fn image_on(s: &GiteaSetup, cluster: &str) -> String {
 }
 
 /// Opens a pull request from a new branch `branch` of main with `files`.
-async fn open_pull(s: &GiteaSetup, branch: &str, files: &[(&str, &str)], title: &str) -> (u64, String) {
+async fn open_pull(
+    s: &GiteaSetup,
+    branch: &str,
+    files: &[(&str, &str)],
+    title: &str,
+) -> (u64, String) {
     s.local.git(&["checkout", "-q", "main"]);
     s.local.git(&["checkout", "-q", "-b", branch]);
     for (path, text) in files {
@@ -152,12 +165,26 @@ async fn merge(s: &GiteaSetup, pr: u64) -> String {
     assert!((200..300).contains(&code), "merge #{pr}: {code} {answer}");
     let v = s
         .gitea
-        .api_ok(Method::GET, &format!("/repos/{}/pulls/{pr}", s.repo.full_name()), None)
+        .api_ok(
+            Method::GET,
+            &format!("/repos/{}/pulls/{pr}", s.repo.full_name()),
+            None,
+        )
         .await;
     let sha = v["merge_commit_sha"].as_str().unwrap().to_string();
     // The local work tree follows main, for the next branch.
     s.local.git(&["checkout", "-q", "main"]);
-    s.local.git(&["pull", "-q", "--ff-only", &s.gitea.clone_url(&s.repo).replacen("http://", &format!("http://{}:{}@", s.bot.name, s.bot.password), 1), "main"]);
+    s.local.git(&[
+        "pull",
+        "-q",
+        "--ff-only",
+        &s.gitea.clone_url(&s.repo).replacen(
+            "http://",
+            &format!("http://{}:{}@", s.bot.name, s.bot.password),
+            1,
+        ),
+        "main",
+    ]);
     sha
 }
 
@@ -168,14 +195,22 @@ async fn a_pull_request_gets_one_comment_and_its_rollout_is_controlled_from_comm
     // Public, so that a stranger can comment; the bot is a repository
     // admin, which Gitea requires to read other people's permissions.
     s.gitea
-        .api_ok(Method::PATCH, &format!("/repos/{full}"), Some(json!({"private": false})))
+        .api_ok(
+            Method::PATCH,
+            &format!("/repos/{full}"),
+            Some(json!({"private": false})),
+        )
         .await;
-    s.gitea.add_collaborator(&s.repo, &s.bot.name, "admin").await;
+    s.gitea
+        .add_collaborator(&s.repo, &s.bot.name, "admin")
+        .await;
     let reviewer = s
         .gitea
         .create_user_with_scopes("prs-reviewer", &["write:issue", "write:repository"])
         .await;
-    s.gitea.add_collaborator(&s.repo, &reviewer.name, "write").await;
+    s.gitea
+        .add_collaborator(&s.repo, &reviewer.name, "write")
+        .await;
     let stranger = s
         .gitea
         .create_user_with_scopes("prs-stranger", &["write:issue"])
@@ -225,21 +260,36 @@ async fn a_pull_request_gets_one_comment_and_its_rollout_is_controlled_from_comm
     ] {
         assert!(body.contains(want), "{want:?} not in:\n{body}");
     }
-    assert!(diff_line(body, '+', "image: registry.example.com/shop/web:2.0.0"), "{body}");
-    assert!(diff_line(body, '-', "image: registry.example.com/shop/web:1.0.0"), "{body}");
+    assert!(
+        diff_line(body, '+', "image: registry.example.com/shop/web:2.0.0"),
+        "{body}"
+    );
+    assert!(
+        diff_line(body, '-', "image: registry.example.com/shop/web:1.0.0"),
+        "{body}"
+    );
     assert!(
         !body.contains("hunter2") && !body.contains("hunter3"),
         "a Secret value in the comment:\n{body}"
     );
 
     // A push to the branch: the same comment, edited.
-    s.local.write("apps/shop/manifests/deployment.yaml", &deployment(V2, 3));
+    s.local
+        .write("apps/shop/manifests/deployment.yaml", &deployment(V2, 3));
     let head2 = s.local.commit("three replicas");
     s.gitea.push(s.local.path(), &s.repo, "feature");
     let edited = comment_saying(&s, pr, &format!("plan for `{}`", &head2[..7])).await;
     assert_eq!(edited.id, first.id, "edited in place");
-    assert!(diff_line(&edited.body, '+', "replicas: 3"), "{}", edited.body);
-    assert_eq!(tranche_comments(&s, pr).await.len(), 1, "never a second comment");
+    assert!(
+        diff_line(&edited.body, '+', "replicas: 3"),
+        "{}",
+        edited.body
+    );
+    assert_eq!(
+        tranche_comments(&s, pr).await.len(),
+        1,
+        "never a second comment"
+    );
 
     // The merge: batch 1 (a) goes, batch 2 (b) waits, unwritten.
     let merged = merge(&s, pr).await;
@@ -248,7 +298,12 @@ async fn a_pull_request_gets_one_comment_and_its_rollout_is_controlled_from_comm
     assert_eq!(image_on(&s, "a"), V2);
     assert_eq!(image_on(&s, "b"), "registry.example.com/shop/web:1.0.0");
     let c = comment_saying(&s, pr, "waiting for approval").await;
-    assert!(c.body.contains(&format!("#### Rollout of `{}`", &merged[..7])), "{}", c.body);
+    assert!(
+        c.body
+            .contains(&format!("#### Rollout of `{}`", &merged[..7])),
+        "{}",
+        c.body
+    );
     assert!(c.body.contains("| 1 | `a` | ✅ healthy |"), "{}", c.body);
 
     // A stranger's approval is refused, with a reply; nothing moves.
@@ -270,14 +325,20 @@ async fn a_pull_request_gets_one_comment_and_its_rollout_is_controlled_from_comm
     );
     say(&s, &reviewer, pr, "Looks fine.\n/tranche approve").await;
     let r = reply(&s, pr, &reviewer, "approved").await;
-    assert!(r.contains("done: batch 2 approved by prs-reviewer via a comment on #1"), "{r}");
+    assert!(
+        r.contains("done: batch 2 approved by prs-reviewer via a comment on #1"),
+        "{r}"
+    );
     tokio::time::sleep(Duration::from_millis(800)).await;
     assert_eq!(
         image_on(&s, "b"),
         "registry.example.com/shop/web:1.0.0",
         "paused: b not written"
     );
-    assert_eq!(record(d).unwrap()["paused"], "prs-reviewer via a comment on #1");
+    assert_eq!(
+        record(d).unwrap()["paused"],
+        "prs-reviewer via a comment on #1"
+    );
 
     // The label tranche/resume resumes (and is taken off again).
     let label = s
@@ -309,18 +370,27 @@ async fn a_pull_request_gets_one_comment_and_its_rollout_is_controlled_from_comm
     .await;
     let c = comment_saying(&s, pr, "**Outcome**").await;
     assert!(
-        c.body.contains("**Outcome**: ✅ deployed to 2 cluster(s) in 2 batch(es)"),
+        c.body
+            .contains("**Outcome**: ✅ deployed to 2 cluster(s) in 2 batch(es)"),
         "{}",
         c.body
     );
     assert!(c.body.contains("| 2 | `b` | ✅ healthy |"), "{}", c.body);
-    eventually("the label is taken off", Duration::from_secs(30), || async {
-        let v = s
-            .gitea
-            .api_ok(Method::GET, &format!("/repos/{full}/issues/{pr}/labels"), None)
-            .await;
-        v.as_array().unwrap().is_empty().then_some(())
-    })
+    eventually(
+        "the label is taken off",
+        Duration::from_secs(30),
+        || async {
+            let v = s
+                .gitea
+                .api_ok(
+                    Method::GET,
+                    &format!("/repos/{full}/issues/{pr}/labels"),
+                    None,
+                )
+                .await;
+            v.as_array().unwrap().is_empty().then_some(())
+        },
+    )
     .await;
     assert_eq!(tranche_comments(&s, pr).await.len(), 1);
 
@@ -336,7 +406,8 @@ async fn a_pull_request_gets_one_comment_and_its_rollout_is_controlled_from_comm
     comment_saying(&s, pr2, "plan for").await;
     let merged2 = merge(&s, pr2).await;
     eventually("a runs 3.0.0", Duration::from_secs(90), || async {
-        (record(d).is_some_and(|r| r["commit"] == merged2.as_str() && r["phase"] == "awaitingApproval")
+        (record(d)
+            .is_some_and(|r| r["commit"] == merged2.as_str() && r["phase"] == "awaitingApproval")
             && image_on(&s, "a") == V3)
             .then_some(())
     })
@@ -344,7 +415,10 @@ async fn a_pull_request_gets_one_comment_and_its_rollout_is_controlled_from_comm
     say(&s, &reviewer, pr, "/tranche approve").await;
     let r = reply(&s, pr, &reviewer, "is not this pull request").await;
     assert!(
-        r.contains(&format!("refused: the rollout in flight is for {}", &merged2[..7])),
+        r.contains(&format!(
+            "refused: the rollout in flight is for {}",
+            &merged2[..7]
+        )),
         "{r}"
     );
     say(&s, &reviewer, pr2, "/tranche abort").await;

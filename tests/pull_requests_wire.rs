@@ -71,9 +71,10 @@ fn github(f: &mut Forge, s: &Seen) -> Response {
             }
             json_answer(StatusCode::OK, json!({"id": id}))
         }
-        ("GET", "/repos/acme/fleet/collaborators/alice/permission") => {
-            json_answer(StatusCode::OK, json!({"permission": "write", "user": {"login": "alice"}}))
-        }
+        ("GET", "/repos/acme/fleet/collaborators/alice/permission") => json_answer(
+            StatusCode::OK,
+            json!({"permission": "write", "user": {"login": "alice"}}),
+        ),
         ("GET", "/repos/acme/fleet/collaborators/rita/permission") => {
             json_answer(StatusCode::OK, json!({"permission": "read"}))
         }
@@ -106,7 +107,8 @@ fn gitlab(f: &mut Forge, s: &Seen) -> Response {
     let mr = "/api/v4/projects/group%2Ffleet/merge_requests/7";
     match (s.method.as_str(), path.as_str()) {
         ("GET", p) if p == format!("{mr}/notes") => {
-            let mut all: Vec<Value> = vec![json!({"id": 1, "body": "added 1 commit", "system": true,
+            let mut all: Vec<Value> =
+                vec![json!({"id": 1, "body": "added 1 commit", "system": true,
                 "author": {"username": "alice"}})];
             all.extend(f.comments.iter().map(|(id, body)| {
                 json!({"id": id, "body": body, "system": false, "author": {"username": "tranche-bot"}})
@@ -126,7 +128,9 @@ fn gitlab(f: &mut Forge, s: &Seen) -> Response {
             }
             json_answer(StatusCode::OK, json!({"id": id}))
         }
-        ("GET", "/api/v4/users") => json_answer(StatusCode::OK, json!([{"id": 42, "username": "alice"}])),
+        ("GET", "/api/v4/users") => {
+            json_answer(StatusCode::OK, json!([{"id": 42, "username": "alice"}]))
+        }
         ("GET", "/api/v4/projects/group%2Ffleet/members/all/42") => {
             json_answer(StatusCode::OK, json!({"id": 42, "access_level": 30}))
         }
@@ -140,7 +144,11 @@ fn gitlab(f: &mut Forge, s: &Seen) -> Response {
             StatusCode::OK,
             json!({"iid": 7, "state": "merged", "sha": HEAD, "merge_commit_sha": MERGE}),
         ),
-        ("POST", p) if p == format!("/api/v4/projects/group%2Ffleet/repository/commits/{MERGE}/comments") => {
+        ("POST", p)
+            if p == format!(
+                "/api/v4/projects/group%2Ffleet/repository/commits/{MERGE}/comments"
+            ) =>
+        {
             json_answer(StatusCode::CREATED, json!({"note": s.body["note"]}))
         }
         ("PUT", p) if p == mr => json_answer(StatusCode::OK, json!({"iid": 7})),
@@ -150,7 +158,11 @@ fn gitlab(f: &mut Forge, s: &Seen) -> Response {
 
 async fn serve(provider: Provider) -> (String, Shared) {
     let shared: Shared = Arc::default();
-    let handler = move |State(f): State<Shared>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes| async move {
+    let handler = move |State(f): State<Shared>,
+                        method: Method,
+                        uri: Uri,
+                        headers: HeaderMap,
+                        body: Bytes| async move {
         let seen = Seen {
             method,
             target: uri
@@ -249,9 +261,15 @@ async fn github_comment_is_created_once_then_edited_and_commands_are_checked() {
     assert_eq!(shared.lock().unwrap().comments.len(), 1);
 
     // Permissions: write may, read and strangers (404) may not.
-    assert_eq!(c.access(&person("alice", None)).await.unwrap(), Access::Write);
+    assert_eq!(
+        c.access(&person("alice", None)).await.unwrap(),
+        Access::Write
+    );
     assert_eq!(c.access(&person("rita", None)).await.unwrap(), Access::Read);
-    assert_eq!(c.access(&person("mallory", None)).await.unwrap(), Access::None);
+    assert_eq!(
+        c.access(&person("mallory", None)).await.unwrap(),
+        Access::None
+    );
     // Pull requests: the merge commit once merged, only the head before.
     assert_eq!(
         c.pull(7).await.unwrap(),
@@ -264,17 +282,25 @@ async fn github_comment_is_created_once_then_edited_and_commands_are_checked() {
     take(&shared);
 
     // Replies on a commit, and a label taken off.
-    c.post(&Thread::Commit(MERGE.into()), "@alice: done").await.unwrap();
+    c.post(&Thread::Commit(MERGE.into()), "@alice: done")
+        .await
+        .unwrap();
     c.remove_label(7, "tranche/pause").await.unwrap();
     let seen = take(&shared);
     assert_eq!(
         (seen[0].method.as_str(), seen[0].target.as_str()),
-        ("POST", format!("/repos/acme/fleet/commits/{MERGE}/comments").as_str())
+        (
+            "POST",
+            format!("/repos/acme/fleet/commits/{MERGE}/comments").as_str()
+        )
     );
     assert_eq!(seen[0].body, json!({"body": "@alice: done"}));
     assert_eq!(
         (seen[1].method.as_str(), seen[1].target.as_str()),
-        ("DELETE", "/repos/acme/fleet/issues/7/labels/tranche%2Fpause")
+        (
+            "DELETE",
+            "/repos/acme/fleet/issues/7/labels/tranche%2Fpause"
+        )
     );
 
     // The token never shows in an error.
@@ -298,13 +324,29 @@ async fn gitlab_notes_are_created_once_then_edited_and_member_levels_are_checked
             .map(|s| (s.method.as_str(), s.target.split('?').next().unwrap()))
             .collect::<Vec<_>>(),
         vec![
-            ("GET", "/api/v4/projects/group%2Ffleet/merge_requests/7/notes"),
-            ("POST", "/api/v4/projects/group%2Ffleet/merge_requests/7/notes"),
-            ("GET", "/api/v4/projects/group%2Ffleet/merge_requests/7/notes"),
-            ("PUT", "/api/v4/projects/group%2Ffleet/merge_requests/7/notes/2000"),
+            (
+                "GET",
+                "/api/v4/projects/group%2Ffleet/merge_requests/7/notes"
+            ),
+            (
+                "POST",
+                "/api/v4/projects/group%2Ffleet/merge_requests/7/notes"
+            ),
+            (
+                "GET",
+                "/api/v4/projects/group%2Ffleet/merge_requests/7/notes"
+            ),
+            (
+                "PUT",
+                "/api/v4/projects/group%2Ffleet/merge_requests/7/notes/2000"
+            ),
         ]
     );
-    assert!(seen[0].target.contains("per_page=100"), "{}", seen[0].target);
+    assert!(
+        seen[0].target.contains("per_page=100"),
+        "{}",
+        seen[0].target
+    );
     for s in &seen {
         assert_eq!(s.headers["private-token"], TOKEN);
     }
@@ -313,12 +355,24 @@ async fn gitlab_notes_are_created_once_then_edited_and_member_levels_are_checked
     assert_eq!(shared.lock().unwrap().comments.len(), 1);
 
     // A login alone is looked up; the webhook's id is used as is.
-    assert_eq!(c.access(&person("alice", None)).await.unwrap(), Access::Write);
+    assert_eq!(
+        c.access(&person("alice", None)).await.unwrap(),
+        Access::Write
+    );
     let seen = take(&shared);
     assert_eq!(seen[0].target, "/api/v4/users?username=alice");
-    assert_eq!(seen[1].target, "/api/v4/projects/group%2Ffleet/members/all/42");
-    assert_eq!(c.access(&person("rita", Some(43))).await.unwrap(), Access::Read);
-    assert_eq!(c.access(&person("mallory", Some(44))).await.unwrap(), Access::None);
+    assert_eq!(
+        seen[1].target,
+        "/api/v4/projects/group%2Ffleet/members/all/42"
+    );
+    assert_eq!(
+        c.access(&person("rita", Some(43))).await.unwrap(),
+        Access::Read
+    );
+    assert_eq!(
+        c.access(&person("mallory", Some(44))).await.unwrap(),
+        Access::None
+    );
     assert_eq!(take(&shared).len(), 2, "no user lookup with an id");
     assert_eq!(
         c.pull(7).await.unwrap(),
@@ -327,7 +381,9 @@ async fn gitlab_notes_are_created_once_then_edited_and_member_levels_are_checked
             merge_commit: Some(MERGE.into())
         }
     );
-    c.post(&Thread::Commit(MERGE.into()), "@alice: done").await.unwrap();
+    c.post(&Thread::Commit(MERGE.into()), "@alice: done")
+        .await
+        .unwrap();
     c.remove_label(7, "tranche/pause").await.unwrap();
     let seen: Vec<Seen> = take(&shared).into_iter().skip(1).collect();
     assert_eq!(

@@ -6,17 +6,17 @@
 //! report it, as the DiffPolicy says).
 
 use super::observer::{DaemonObserver, ROLLOUT_CONTEXT};
+use super::pull_requests::{PullProgress, PullRequests};
 use super::Daemon;
 use crate::cluster::connect::connect_bounded;
 use crate::git::notes::{now_rfc3339, write_note, DeployNote};
 use crate::model::DriftMode;
 use crate::outcome::RolloutOutcome;
 use crate::plan::compute::{plan_fleet, Connections};
+use crate::report::pr::view::{PlanView, Preview};
 use crate::report::{CommitStatus, StatusState};
 use crate::revision::{short, Revision, Revisions};
-use crate::report::pr::view::{PlanView, Preview};
 use crate::rollout::event::{Fanout, Observer};
-use super::pull_requests::{PullProgress, PullRequests};
 use crate::rollout::memory::FleetMemory;
 use crate::rollout::{Rollout, RolloutError, RolloutReport};
 use tracing::Instrument;

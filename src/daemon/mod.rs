@@ -145,7 +145,9 @@ pub async fn run(config: DaemonConfig) -> Result<(), DaemonError> {
             let conversation = crate::report::forge::build_conversation(f)
                 .map_err(|e| DaemonError::Forge(e.to_string()))?;
             if p.commands && config.webhook.is_none() {
-                tracing::warn!("pullRequests.commands: without webhook: no comment reaches tranche");
+                tracing::warn!(
+                    "pullRequests.commands: without webhook: no comment reaches tranche"
+                );
             }
             Some(Arc::new(pull_requests::PullRequests::new(
                 conversation,

@@ -141,9 +141,9 @@ impl PullRequests {
     /// (`(#3)`, `!3`) if tracked.
     pub fn pull_of(&self, commit: &str, merged: &[String], message: &str) -> Option<u64> {
         let tracked = self.tracked.lock().unwrap_or_else(|p| p.into_inner());
-        let by_head = tracked.iter().find(|(_, t)| {
-            t.comment.head == commit || merged.iter().any(|p| p == &t.comment.head)
-        });
+        let by_head = tracked
+            .iter()
+            .find(|(_, t)| t.comment.head == commit || merged.iter().any(|p| p == &t.comment.head));
         if let Some((n, _)) = by_head {
             return Some(*n);
         }
@@ -334,7 +334,10 @@ mod tests {
             named_pulls("Merge pull request 'Try 5.0.0' (#3) from feature into main"),
             vec![3]
         );
-        assert_eq!(named_pulls("Title\n\nSee merge request acme/fleet!7"), vec![7]);
+        assert_eq!(
+            named_pulls("Title\n\nSee merge request acme/fleet!7"),
+            vec![7]
+        );
         assert!(named_pulls("no number # here").is_empty());
     }
 }

@@ -28,7 +28,9 @@ impl CommentFeed {
                 match upsert(&*conversation, pull, &body).await {
                     Ok(Upserted::Unchanged) => {}
                     Ok(done) => tracing::info!(pull, ?done, "pull request comment updated"),
-                    Err(e) => tracing::warn!(pull, error = %e, "cannot update the pull request comment"),
+                    Err(e) => {
+                        tracing::warn!(pull, error = %e, "cannot update the pull request comment")
+                    }
                 }
                 if rx.changed().await.is_err() {
                     return;

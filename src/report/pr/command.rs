@@ -45,7 +45,12 @@ pub fn comment_command(body: &str) -> Option<CommandText> {
 
 /// The command a label gives (`tranche/pause` → pause).
 pub fn label_command(label: &str) -> Option<Command> {
-    Command::parse(&label.trim().strip_prefix(LABEL_PREFIX)?.to_ascii_lowercase())
+    Command::parse(
+        &label
+            .trim()
+            .strip_prefix(LABEL_PREFIX)?
+            .to_ascii_lowercase(),
+    )
 }
 
 /// A person's access to the repository, as the forge reports it.

@@ -45,14 +45,15 @@ impl RolloutProgress {
 
     /// Folds one event in; returns whether the comment should change.
     pub fn apply(&mut self, event: &RolloutEvent) -> bool {
-        let set = |p: &mut RolloutProgress, index: usize, state: BatchState| {
-            match p.batches.get_mut(index) {
-                Some((_, s)) if *s != state => {
-                    *s = state;
-                    true
-                }
-                _ => false,
+        let set = |p: &mut RolloutProgress, index: usize, state: BatchState| match p
+            .batches
+            .get_mut(index)
+        {
+            Some((_, s)) if *s != state => {
+                *s = state;
+                true
             }
+            _ => false,
         };
         match event {
             RolloutEvent::Planned { batches, .. } => {

@@ -69,7 +69,10 @@ fn planned(out: &mut String, plan: &PlanView) {
         plan.clusters.len(),
         plan.batches.len()
     );
-    let _ = writeln!(out, "| Batch | Clusters | Before it starts |\n|---|---|---|");
+    let _ = writeln!(
+        out,
+        "| Batch | Clusters | Before it starts |\n|---|---|---|"
+    );
     for (i, b) in plan.batches.iter().enumerate() {
         let before = if plan.approvals.contains(&(i + 1)) {
             "a person's approval"

@@ -111,9 +111,10 @@ impl PlanView {
                     action: ch.action,
                     object: ch.id().to_string(),
                     app: ch.app.clone(),
-                    diff: ch.action.mutates().then(|| {
-                        unified(ch.live.as_ref(), ch.desired.as_ref(), DIFF_CONTEXT)
-                    }),
+                    diff: ch
+                        .action
+                        .mutates()
+                        .then(|| unified(ch.live.as_ref(), ch.desired.as_ref(), DIFF_CONTEXT)),
                     reason: ch.reason.clone(),
                 })
                 .collect();
@@ -163,10 +164,7 @@ pub fn gates(p: &RolloutPolicy) -> Vec<String> {
         crate::model::OnFailure::Pause => "on failure: the rollout pauses".to_string(),
     });
     if !p.pause_between_batches.is_zero() {
-        out.push(format!(
-            "{} between batches",
-            secs(p.pause_between_batches)
-        ));
+        out.push(format!("{} between batches", secs(p.pause_between_batches)));
     }
     if !p.min_success_time.is_zero() {
         out.push(format!(

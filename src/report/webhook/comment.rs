@@ -71,7 +71,10 @@ pub fn parse_issue_comment(body: &[u8]) -> Result<Option<CommentEvent>, WebhookE
     Ok(Some(CommentEvent {
         thread: Thread::Pull(pull),
         author: person(&v["comment"]["user"]).ok_or_else(|| missing("comment.user.login"))?,
-        body: v["comment"]["body"].as_str().unwrap_or_default().to_string(),
+        body: v["comment"]["body"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
     }))
 }
 
@@ -88,7 +91,10 @@ pub fn parse_commit_comment(body: &[u8]) -> Result<Option<CommentEvent>, Webhook
     Ok(Some(CommentEvent {
         thread: Thread::Commit(sha.to_string()),
         author: person(&v["comment"]["user"]).ok_or_else(|| missing("comment.user.login"))?,
-        body: v["comment"]["body"].as_str().unwrap_or_default().to_string(),
+        body: v["comment"]["body"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
     }))
 }
 
@@ -126,7 +132,11 @@ pub fn parse_note(body: &[u8]) -> Result<Option<CommentEvent>, WebhookError> {
 pub fn parse_pull_label(body: &[u8]) -> Result<Option<LabelEvent>, WebhookError> {
     let v = json(body)?;
     let labels: Vec<String> = match v["action"].as_str() {
-        Some("labeled") => v["label"]["name"].as_str().into_iter().map(String::from).collect(),
+        Some("labeled") => v["label"]["name"]
+            .as_str()
+            .into_iter()
+            .map(String::from)
+            .collect(),
         Some("label_updated") => v["pull_request"]["labels"]
             .as_array()
             .map(|a| {

@@ -34,7 +34,10 @@ impl Gitea {
 impl Conversation for Gitea {
     async fn comments(&self, pull: u64) -> Result<Vec<Comment>, ForgeError> {
         let path = format!("{}/issues/{pull}/comments", self.repo_path());
-        Ok(comments_of(&self.call(Method::GET, &path, None).await?, "user"))
+        Ok(comments_of(
+            &self.call(Method::GET, &path, None).await?,
+            "user",
+        ))
     }
 
     async fn post(&self, thread: &Thread, body: &str) -> Result<(), ForgeError> {

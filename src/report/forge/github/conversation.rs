@@ -30,7 +30,10 @@ impl GitHub {
 impl Conversation for GitHub {
     async fn comments(&self, pull: u64) -> Result<Vec<Comment>, ForgeError> {
         let path = format!("{}/issues/{pull}/comments?per_page=100", self.repo_path());
-        Ok(comments_of(&self.call(Method::GET, &path, None).await?, "user"))
+        Ok(comments_of(
+            &self.call(Method::GET, &path, None).await?,
+            "user",
+        ))
     }
 
     async fn post(&self, thread: &Thread, body: &str) -> Result<(), ForgeError> {

@@ -104,7 +104,8 @@ impl Conversation for GitLab {
         let v = self.call(Method::GET, &path, None).await?;
         Ok(PullInfo {
             head: sha_at(&v, "sha").ok_or_else(|| missing("gitlab", &path, "sha"))?,
-            merge_commit: sha_at(&v, "merge_commit_sha").or_else(|| sha_at(&v, "squash_commit_sha")),
+            merge_commit: sha_at(&v, "merge_commit_sha")
+                .or_else(|| sha_at(&v, "squash_commit_sha")),
         })
     }
 

@@ -138,7 +138,9 @@ fn an_invalid_commit_lists_every_problem() {
 #[test]
 fn a_huge_plan_stays_under_the_forge_limit() {
     let mut p = plan();
-    let big: String = (0..150).map(|i| format!("+  k{i}: {}\n", "v".repeat(60))).collect();
+    let big: String = (0..150)
+        .map(|i| format!("+  k{i}: {}\n", "v".repeat(60)))
+        .collect();
     p.clusters = (0..100)
         .map(|i| ClusterView {
             name: format!("c{i}"),

@@ -8,7 +8,10 @@ const SHA: &str = "89abcdef0123456789abcdef0123456789abcdef";
 
 fn headers(name: &'static str, value: &'static str) -> HeaderMap {
     let mut h = HeaderMap::new();
-    h.insert(HeaderName::from_static(name), HeaderValue::from_static(value));
+    h.insert(
+        HeaderName::from_static(name),
+        HeaderValue::from_static(value),
+    );
     h
 }
 
@@ -29,8 +32,14 @@ fn gitea_and_github_pull_request_comments() {
         author: alice(Some(5)),
         body: "/tranche approve".into(),
     });
-    assert_eq!(parse_event(&headers("x-gitea-event", "issue_comment"), gitea), Ok(want.clone()));
-    assert_eq!(parse_event(&headers("x-github-event", "issue_comment"), gitea), Ok(want));
+    assert_eq!(
+        parse_event(&headers("x-gitea-event", "issue_comment"), gitea),
+        Ok(want.clone())
+    );
+    assert_eq!(
+        parse_event(&headers("x-github-event", "issue_comment"), gitea),
+        Ok(want)
+    );
     // A comment on a plain issue, or an edit, is not a command.
     let issue = br#"{"action":"created","issue":{"number":4,"pull_request":null},
         "comment":{"body":"/tranche abort","user":{"login":"alice"}},"is_pull":false}"#;
@@ -52,7 +61,10 @@ fn github_commit_comments_and_labels() {
         r#"{{"action":"created","comment":{{"commit_id":"{SHA}","body":"/tranche pause","user":{{"login":"alice","id":7}}}}}}"#
     );
     assert_eq!(
-        parse_event(&headers("x-github-event", "commit_comment"), body.as_bytes()),
+        parse_event(
+            &headers("x-github-event", "commit_comment"),
+            body.as_bytes()
+        ),
         Ok(WebhookEvent::Comment(CommentEvent {
             thread: Thread::Commit(SHA.into()),
             author: alice(Some(7)),
@@ -103,7 +115,10 @@ fn gitlab_notes_and_added_labels() {
     );
     assert!(matches!(
         parse_event(&headers("x-gitlab-event", "Note Hook"), commit.as_bytes()),
-        Ok(WebhookEvent::Comment(CommentEvent { thread: Thread::Commit(_), .. }))
+        Ok(WebhookEvent::Comment(CommentEvent {
+            thread: Thread::Commit(_),
+            ..
+        }))
     ));
     let labels = br#"{"user":{"id":42,"username":"alice"},"object_attributes":{"iid":7,
         "last_commit":{"id":"89abcdef0123456789abcdef0123456789abcdef"}},
