@@ -14,6 +14,7 @@ use std::path::Path;
 use std::time::Duration;
 use support::eventually;
 use support::fixtures::deployment;
+use support::gitea::pulls::Said;
 use support::gitea::setup::{setup_with_scopes, GiteaSetup, DEPLOYMENT_FILE, WEBHOOK_SECRET};
 use support::gitea::GiteaUser;
 
@@ -26,31 +27,9 @@ const SECRET_V2: &str =
     "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\n  namespace: shop\ntype: Opaque\n\
      stringData:\n  password: hunter3-rotated-secret\n";
 
-/// One comment as Gitea returns it.
-#[derive(Debug, Clone)]
-struct Said {
-    id: u64,
-    author: String,
-    body: String,
-}
-
-async fn comments(s: &GiteaSetup, pr: u64) -> Vec<Said> {
-    let path = format!("/repos/{}/issues/{pr}/comments", s.repo.full_name());
-    let v = s.gitea.api_ok(Method::GET, &path, None).await;
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|c| Said {
-            id: c["id"].as_u64().unwrap(),
-            author: c["user"]["login"].as_str().unwrap_or_default().into(),
-            body: c["body"].as_str().unwrap_or_default().into(),
-        })
-        .collect()
-}
-
 /// tranche's comments (with the marker) on `pr`.
 async fn tranche_comments(s: &GiteaSetup, pr: u64) -> Vec<Said> {
-    let mut all = comments(s, pr).await;
+    let mut all = s.comments(pr).await;
     all.retain(|c| c.body.contains(MARKER));
     all
 }
@@ -70,20 +49,6 @@ async fn comment_saying(s: &GiteaSetup, pr: u64, text: &str) -> Said {
     .await
 }
 
-async fn say(s: &GiteaSetup, who: &GiteaUser, pr: u64, body: &str) {
-    let path = format!("/repos/{}/issues/{pr}/comments", s.repo.full_name());
-    let (code, answer) = s
-        .gitea
-        .api_as(
-            &who.token,
-            Method::POST,
-            &path,
-            Some(json!({ "body": body })),
-        )
-        .await;
-    assert_eq!(code, 201, "{} comments {body:?}: {answer}", who.name);
-}
-
 /// Waits for the bot's reply to `who` holding `text`.
 async fn reply(s: &GiteaSetup, pr: u64, who: &GiteaUser, text: &str) -> String {
     let start = format!("@{}: ", who.name);
@@ -91,7 +56,7 @@ async fn reply(s: &GiteaSetup, pr: u64, who: &GiteaUser, text: &str) -> String {
         &format!("a reply to {} on #{pr} saying {text:?}", who.name),
         Duration::from_secs(60),
         || async {
-            comments(s, pr)
+            s.comments(pr)
                 .await
                 .into_iter()
                 .find(|c| {
@@ -135,57 +100,6 @@ fn image_on(s: &GiteaSetup, cluster: &str) -> String {
         .find_map(|l| l.trim().strip_prefix("image: "))
         .unwrap_or_default()
         .to_string()
-}
-
-/// Opens a pull request from a new branch `branch` of main with `files`.
-async fn open_pull(
-    s: &GiteaSetup,
-    branch: &str,
-    files: &[(&str, &str)],
-    title: &str,
-) -> (u64, String) {
-    s.local.git(&["checkout", "-q", "main"]);
-    s.local.git(&["checkout", "-q", "-b", branch]);
-    for (path, text) in files {
-        s.local.write(path, text);
-    }
-    let head = s.local.commit(title);
-    s.gitea.push(s.local.path(), &s.repo, branch);
-    let pr = s.gitea.create_pull(&s.repo, branch, "main", title).await;
-    (pr, head)
-}
-
-/// Merges `pr` with a merge commit; the merge commit, fetched into the work tree.
-async fn merge(s: &GiteaSetup, pr: u64) -> String {
-    let path = format!("/repos/{}/pulls/{pr}/merge", s.repo.full_name());
-    let (code, answer) = s
-        .gitea
-        .api(Method::POST, &path, Some(json!({"Do": "merge"})))
-        .await;
-    assert!((200..300).contains(&code), "merge #{pr}: {code} {answer}");
-    let v = s
-        .gitea
-        .api_ok(
-            Method::GET,
-            &format!("/repos/{}/pulls/{pr}", s.repo.full_name()),
-            None,
-        )
-        .await;
-    let sha = v["merge_commit_sha"].as_str().unwrap().to_string();
-    // The local work tree follows main, for the next branch.
-    s.local.git(&["checkout", "-q", "main"]);
-    s.local.git(&[
-        "pull",
-        "-q",
-        "--ff-only",
-        &s.gitea.clone_url(&s.repo).replacen(
-            "http://",
-            &format!("http://{}:{}@", s.bot.name, s.bot.password),
-            1,
-        ),
-        "main",
-    ]);
-    sha
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -233,17 +147,17 @@ async fn a_pull_request_gets_one_comment_and_its_rollout_is_controlled_from_comm
     let d = s.dir.path();
 
     // Opening the pull request: one comment with the plan.
-    let (pr, head) = open_pull(
-        &s,
-        "feature",
-        &[
-            ("policies/rollout.yaml", APPROVAL),
-            ("apps/shop/manifests/deployment.yaml", &deployment(V2, 2)),
-            ("apps/shop/manifests/secret.yaml", SECRET_V2),
-        ],
-        "web 2.0.0 with approval",
-    )
-    .await;
+    let (pr, head) = s
+        .open_pull(
+            "feature",
+            &[
+                ("policies/rollout.yaml", APPROVAL),
+                ("apps/shop/manifests/deployment.yaml", &deployment(V2, 2)),
+                ("apps/shop/manifests/secret.yaml", SECRET_V2),
+            ],
+            "web 2.0.0 with approval",
+        )
+        .await;
     let first = comment_saying(&s, pr, &format!("plan for `{}`", &head[..7])).await;
     assert_eq!(first.author, s.bot.name);
     let body = &first.body;
@@ -292,7 +206,7 @@ async fn a_pull_request_gets_one_comment_and_its_rollout_is_controlled_from_comm
     );
 
     // The merge: batch 1 (a) goes, batch 2 (b) waits, unwritten.
-    let merged = merge(&s, pr).await;
+    let merged = s.merge(pr).await;
     awaiting_approval(d).await;
     assert_eq!(record(d).unwrap()["commit"], merged.as_str());
     assert_eq!(image_on(&s, "a"), V2);
@@ -307,7 +221,7 @@ async fn a_pull_request_gets_one_comment_and_its_rollout_is_controlled_from_comm
     assert!(c.body.contains("| 1 | `a` | ✅ healthy |"), "{}", c.body);
 
     // A stranger's approval is refused, with a reply; nothing moves.
-    say(&s, &stranger, pr, "/tranche approve").await;
+    s.say(&stranger, pr, "/tranche approve").await;
     let r = reply(&s, pr, &stranger, "refused").await;
     assert!(
         r.contains("`approve` needs write access to the repository, and you have read access"),
@@ -317,13 +231,13 @@ async fn a_pull_request_gets_one_comment_and_its_rollout_is_controlled_from_comm
     assert_eq!(image_on(&s, "b"), "registry.example.com/shop/web:1.0.0");
 
     // The reviewer pauses, then approves: still held by the pause.
-    say(&s, &reviewer, pr, "/tranche pause").await;
+    s.say(&reviewer, pr, "/tranche pause").await;
     let r = reply(&s, pr, &reviewer, "paused").await;
     assert!(
         r.contains("done: paused at batch 2 by prs-reviewer via a comment on #1"),
         "{r}"
     );
-    say(&s, &reviewer, pr, "Looks fine.\n/tranche approve").await;
+    s.say(&reviewer, pr, "Looks fine.\n/tranche approve").await;
     let r = reply(&s, pr, &reviewer, "approved").await;
     assert!(
         r.contains("done: batch 2 approved by prs-reviewer via a comment on #1"),
@@ -396,15 +310,15 @@ async fn a_pull_request_gets_one_comment_and_its_rollout_is_controlled_from_comm
 
     // A second pull request: its rollout is aborted from its comments,
     // while a command on the first one does not touch it.
-    let (pr2, _) = open_pull(
-        &s,
-        "web-3",
-        &[("apps/shop/manifests/deployment.yaml", &deployment(V3, 3))],
-        "web 3.0.0",
-    )
-    .await;
+    let (pr2, _) = s
+        .open_pull(
+            "web-3",
+            &[("apps/shop/manifests/deployment.yaml", &deployment(V3, 3))],
+            "web 3.0.0",
+        )
+        .await;
     comment_saying(&s, pr2, "plan for").await;
-    let merged2 = merge(&s, pr2).await;
+    let merged2 = s.merge(pr2).await;
     eventually("a runs 3.0.0", Duration::from_secs(90), || async {
         (record(d)
             .is_some_and(|r| r["commit"] == merged2.as_str() && r["phase"] == "awaitingApproval")
@@ -412,7 +326,7 @@ async fn a_pull_request_gets_one_comment_and_its_rollout_is_controlled_from_comm
             .then_some(())
     })
     .await;
-    say(&s, &reviewer, pr, "/tranche approve").await;
+    s.say(&reviewer, pr, "/tranche approve").await;
     let r = reply(&s, pr, &reviewer, "is not this pull request").await;
     assert!(
         r.contains(&format!(
@@ -421,7 +335,7 @@ async fn a_pull_request_gets_one_comment_and_its_rollout_is_controlled_from_comm
         )),
         "{r}"
     );
-    say(&s, &reviewer, pr2, "/tranche abort").await;
+    s.say(&reviewer, pr2, "/tranche abort").await;
     let r = reply(&s, pr2, &reviewer, "aborted").await;
     assert!(
         r.contains("done: aborted at batch 2 by prs-reviewer via a comment on #2: rolling back"),
