@@ -76,11 +76,23 @@ impl GiteaSetup {
     pub async fn merge(&self, pr: u64) -> String {
         let full = self.repo.full_name();
         let path = format!("/repos/{full}/pulls/{pr}/merge");
-        let (code, answer) = self
-            .gitea
-            .api(Method::POST, &path, Some(json!({"Do": "merge"})))
-            .await;
-        assert!((200..300).contains(&code), "merge #{pr}: {code} {answer}");
+        // Gitea checks mergeability in the background and answers 405
+        // "Please try again later" until it is done.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            let (code, answer) = self
+                .gitea
+                .api(Method::POST, &path, Some(json!({"Do": "merge"})))
+                .await;
+            if (200..300).contains(&code) {
+                break;
+            }
+            assert!(
+                code == 405 && std::time::Instant::now() < deadline,
+                "merge #{pr}: {code} {answer}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        }
         let v = self
             .gitea
             .api_ok(Method::GET, &format!("/repos/{full}/pulls/{pr}"), None)
