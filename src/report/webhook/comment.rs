@@ -13,6 +13,7 @@
 
 use super::WebhookError;
 use crate::report::forge::{Person, Thread};
+use crate::report::pr::label_command;
 use serde_json::Value;
 
 /// A new comment.
@@ -128,7 +129,8 @@ pub fn parse_note(body: &[u8]) -> Result<Option<CommentEvent>, WebhookError> {
 }
 
 /// A `pull_request` delivery that labels (GitHub `labeled`, Gitea
-/// `label_updated`); `None` for any other action.
+/// `label_updated`) with a `tranche/…` label among them; `None` for any
+/// other (it is then read as a pull request event).
 pub fn parse_pull_label(body: &[u8]) -> Result<Option<LabelEvent>, WebhookError> {
     let v = json(body)?;
     let labels: Vec<String> = match v["action"].as_str() {
@@ -147,6 +149,9 @@ pub fn parse_pull_label(body: &[u8]) -> Result<Option<LabelEvent>, WebhookError>
             .unwrap_or_default(),
         _ => return Ok(None),
     };
+    if !labels.iter().any(|l| label_command(l).is_some()) {
+        return Ok(None);
+    }
     let pull = v["number"].as_u64().ok_or_else(|| missing("number"))?;
     Ok(Some(LabelEvent {
         pull,
@@ -155,7 +160,8 @@ pub fn parse_pull_label(body: &[u8]) -> Result<Option<LabelEvent>, WebhookError>
     }))
 }
 
-/// A GitLab `Merge Request Hook` that adds labels; `None` otherwise.
+/// A GitLab `Merge Request Hook` that adds a `tranche/…` label; `None`
+/// otherwise.
 pub fn parse_merge_request_label(body: &[u8]) -> Result<Option<LabelEvent>, WebhookError> {
     let v = json(body)?;
     let titles = |key: &str| -> Vec<String> {
@@ -173,7 +179,7 @@ pub fn parse_merge_request_label(body: &[u8]) -> Result<Option<LabelEvent>, Webh
         .into_iter()
         .filter(|l| !before.contains(l))
         .collect();
-    if added.is_empty() {
+    if !added.iter().any(|l| label_command(l).is_some()) {
         return Ok(None);
     }
     let pull = v["object_attributes"]["iid"]

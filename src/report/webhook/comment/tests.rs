@@ -131,6 +131,13 @@ fn gitlab_notes_and_added_labels() {
             by: alice(Some(42)),
         }))
     );
+    // Other labels, or none added: still a preview trigger.
+    let bug = br#"{"action":"labeled","number":3,"label":{"name":"bug"},"sender":{"login":"alice"},
+        "pull_request":{"head":{"sha":"89abcdef0123456789abcdef0123456789abcdef"}}}"#;
+    assert!(matches!(
+        parse_event(&headers("x-github-event", "pull_request"), bug),
+        Ok(WebhookEvent::PullRequest { .. })
+    ));
     // A merge request update without new labels is still a preview trigger.
     let update = br#"{"object_attributes":{"iid":7,"last_commit":{"id":"89abcdef0123456789abcdef0123456789abcdef"}}}"#;
     assert!(matches!(
