@@ -35,7 +35,8 @@ pub struct Forge {
     pub seen: Vec<Seen>,
     /// (id, body) of the comments of pull request 7.
     pub comments: Vec<(u64, String)>,
-    /// What `GET …/pulls/7` answers (GitHub), when set.
+    /// What `GET …/pulls/7` (GitHub) or `…/merge_requests/7` (GitLab)
+    /// answers, when set.
     pub pull7: Option<Value>,
 }
 
@@ -145,6 +146,12 @@ fn gitlab(f: &mut Forge, s: &Seen) -> Response {
         }
         ("GET", "/api/v4/projects/group%2Ffleet/members/all/44") => {
             json_answer(StatusCode::NOT_FOUND, json!({"message": "404 Not found"}))
+        }
+        ("GET", p) if p == mr && f.pull7.is_some() => {
+            json_answer(StatusCode::OK, f.pull7.clone().unwrap())
+        }
+        ("POST", p) if p.starts_with("/api/v4/projects/group%2Ffleet/statuses/") => {
+            json_answer(StatusCode::CREATED, json!({"id": 1}))
         }
         ("GET", p) if p == mr => json_answer(
             StatusCode::OK,

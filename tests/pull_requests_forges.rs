@@ -1,8 +1,10 @@
-//! The whole pull-request path against GitHub's wire format (no real
-//! GitHub can run here): `tranche run` (the real binary) on directory
-//! clusters, a local repository whose `refs/pull/7/head` plays GitHub's
+//! The whole pull-request path against GitHub's and GitLab's wire formats
+//! (no real GitHub or GitLab can run here): `tranche run` (the real binary)
+//! on directory clusters, a repository fetched over `file://` whose
+//! `refs/pull/7/head` (`refs/merge-requests/7/head`) plays the forge's
 //! pull request ref, the stand-in API of tests/support/forge_talk.rs, and
-//! `issue_comment` deliveries signed as GitHub signs them. The comment is
+//! `issue_comment` deliveries signed as GitHub signs them (GitLab: `Note
+//! Hook` with `X-Gitlab-Token`). The comment is
 //! created once and edited on the next push; after the merge a reader's
 //! `/tranche approve` is refused with a reply while batch 2 stays
 //! unwritten, a writer's goes through, and the comment ends with the
@@ -221,4 +223,113 @@ async fn a_github_pull_request_comment_and_its_commands_on_the_wire() {
     assert!(last.contains("| 2 | `b` | ✅ healthy |"), "{last}");
     assert!(!daemon.log().contains("ghp_pr_token_never_logged"));
     let _ = v1;
+}
+
+async fn note_webhook(url: &str, login: &str, id: u64, body: &str) {
+    let payload = json!({
+        "object_kind": "note",
+        "user": {"id": id, "username": login},
+        "object_attributes": {"note": body, "noteable_type": "MergeRequest", "action": "create"},
+        "merge_request": {"iid": 7},
+    })
+    .to_string();
+    let status = reqwest::Client::new()
+        .post(format!("{url}/webhook"))
+        .header("X-Gitlab-Event", "Note Hook")
+        .header("X-Gitlab-Token", SECRET)
+        .header("Content-Type", "application/json")
+        .body(payload)
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status.as_u16(), 202);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gitlab_merge_request_note_and_its_commands_on_the_wire() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let (api, forge) = serve(Provider::Gitlab).await;
+    let repo = shop_repo(&["a", "b"]);
+    repo.commit("shop v1");
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("token"), "glpat-never-logged\n").unwrap();
+    std::fs::write(d.join("secret"), SECRET).unwrap();
+    let port = free_port();
+    let config = format!(
+        "repo:\n  url: file://{repo}\n  branch: main\npollInterval: 1s\nclusters:\n  clustersDir: {d}/clusters\n\
+         stateDir: {d}/state\nlisten: 127.0.0.1:{port}\nresyncInterval: 0s\n\
+         forge:\n  provider: gitlab\n  apiUrl: {api}\n  repository: group/fleet\n  tokenFile: {d}/token\n\
+         webhook:\n  secretFile: {d}/secret\npreview:\n  refs: [\"refs/merge-requests/*/head\"]\npullRequests: {{}}\n",
+        repo = repo.path().display(),
+        d = d.display(),
+    );
+    let daemon = Daemon::start(d, "d", &config, port).await;
+    eventually("v1 deployed", Duration::from_secs(60), || async {
+        (record(d).is_none() && image_on(d, "b").is_some()).then_some(())
+    })
+    .await;
+    repo.git(&["checkout", "-q", "-b", "feature"]);
+    repo.write("policies/rollout.yaml", APPROVAL);
+    repo.write("apps/shop/manifests/deployment.yaml", &deployment(V2, 2));
+    let head = repo.commit("web 2.0.0");
+    repo.git(&["update-ref", "refs/merge-requests/7/head", &head]);
+    let (id, body) =
+        tranche_comment_saying(&forge, &daemon, &format!("plan for `{}`", &head[..7])).await;
+    assert!(body.contains("| 2 | `b` | a person's approval |"), "{body}");
+    repo.git(&["checkout", "-q", "main"]);
+    repo.git(&[
+        "merge",
+        "-q",
+        "--no-ff",
+        "feature",
+        "-m",
+        "Merge branch 'feature' into 'main'\n\nSee merge request group/fleet!7",
+    ]);
+    let merge = repo.git(&["rev-parse", "HEAD"]).trim().to_string();
+    forge.lock().unwrap().pull7 = Some(json!({
+        "iid": 7, "state": "merged", "sha": head, "merge_commit_sha": merge,
+    }));
+    eventually("batch 2 waits", Duration::from_secs(60), || async {
+        record(d)
+            .filter(|r| r["phase"] == "awaitingApproval" && r["commit"] == merge.as_str())
+            .map(|_| ())
+    })
+    .await;
+    // A Reporter (20) is refused; a Developer (30) approves.
+    note_webhook(&daemon.url, "rita", 43, "/tranche approve").await;
+    let refused = eventually("the reply to rita", Duration::from_secs(30), || async {
+        comments(&forge)
+            .into_iter()
+            .find(|(_, b)| b.starts_with("@rita: "))
+    })
+    .await;
+    assert!(refused.1.contains("you have read access"), "{}", refused.1);
+    assert_ne!(image_on(d, "b").as_deref(), Some(V2));
+    note_webhook(&daemon.url, "alice", 42, "/tranche approve").await;
+    let done = eventually("the reply to alice", Duration::from_secs(30), || async {
+        comments(&forge)
+            .into_iter()
+            .find(|(_, b)| b.starts_with("@alice: "))
+    })
+    .await;
+    assert_eq!(
+        done.1,
+        "@alice: done: batch 2 approved by alice via a comment on #7."
+    );
+    eventually("the rollout ends", Duration::from_secs(60), || async {
+        (record(d).is_none() && image_on(d, "b").as_deref() == Some(V2)).then_some(())
+    })
+    .await;
+    let (id2, last) = tranche_comment_saying(&forge, &daemon, "**Outcome**").await;
+    assert_eq!(id2, id, "the same note, edited");
+    assert!(last.contains("| 2 | `b` | ✅ healthy |"), "{last}");
+    let seen = forge.lock().unwrap().seen.clone();
+    assert!(seen.iter().any(|s| s.method == "PUT"
+        && s.target == format!("/api/v4/projects/group%2Ffleet/merge_requests/7/notes/{id}")));
+    assert!(seen
+        .iter()
+        .all(|s| s.headers["private-token"] == "glpat-never-logged"));
+    assert!(!daemon.log().contains("glpat-never-logged"));
 }
