@@ -46,6 +46,18 @@ pub enum RevisionError {
 }
 
 impl RevisionError {
+    /// Every problem, one line each, as the validator reports them
+    /// (`file[doc N]: field.path: what is wrong`).
+    pub fn problems(&self) -> Vec<String> {
+        match self {
+            RevisionError::Invalid { errors, .. } => {
+                errors.0.iter().map(|e| e.to_string()).collect()
+            }
+            RevisionError::Render { errors, .. } => errors.iter().map(|e| e.to_string()).collect(),
+            RevisionError::Git(e) => vec![e.to_string()],
+        }
+    }
+
     /// The first problem alone (for one-line status descriptions): the
     /// first model or render error, or the git error itself.
     pub fn first_problem(&self) -> String {

@@ -47,6 +47,8 @@ pub struct DaemonConfig {
     pub per_cluster_statuses: bool,
     /// The control API (approve, pause, resume, abort); off when unset.
     pub control: Option<ControlConfig>,
+    /// The pull-request comment and comment/label commands; off when unset.
+    pub pull_requests: Option<crate::daemon::pull_requests::PullRequestsConfig>,
 }
 
 /// `control:` — the bearer token of the control API.
@@ -74,6 +76,7 @@ impl Default for DaemonConfig {
             leader_election: None,
             per_cluster_statuses: false,
             control: None,
+            pull_requests: None,
         }
     }
 }

@@ -99,17 +99,6 @@ pub async fn order(
             format!("unknown action {action:?}: approve, pause, resume or abort"),
         );
     };
-    match c.state.record() {
-        Ok(Some(_)) => {}
-        Ok(None) => {
-            return answer(
-                StatusCode::CONFLICT,
-                false,
-                "no rollout is in flight".into(),
-            )
-        }
-        Err(e) => return answer(StatusCode::INTERNAL_SERVER_ERROR, false, e.to_string()),
-    }
     let who = body
         .and_then(|Json(b)| b.by)
         .map(|b| {
@@ -121,19 +110,45 @@ pub async fn order(
         .filter(|b| !b.trim().is_empty())
         .unwrap_or_else(|| "someone".into());
     let by = format!("{who} via the control API");
-    let reply = c.inbox.send(Order { command, by });
+    match give(&c.inbox, &c.state, Order { command, by }).await {
+        Ok(what) => answer(StatusCode::OK, true, what),
+        Err(Refusal::Store(e)) => answer(StatusCode::INTERNAL_SERVER_ERROR, false, e),
+        Err(refusal) => answer(StatusCode::CONFLICT, false, refusal.to_string()),
+    }
+}
+
+/// Why an order was not carried out.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    /// No rollout is in flight.
+    #[error("no rollout is in flight")]
+    NoRollout,
+    /// The rollout record cannot be read.
+    #[error("{0}")]
+    Store(String),
+    /// The rollout refused the order (why), or did not take it in time.
+    #[error("{0}")]
+    Refused(String),
+}
+
+/// Gives `order` to the rollout in flight and waits for its answer: the
+/// one way every order goes (the control API, comments and labels on the
+/// forge).
+pub async fn give(inbox: &Inbox, state: &RolloutState, order: Order) -> Result<String, Refusal> {
+    match state.record() {
+        Ok(Some(_)) => {}
+        Ok(None) => return Err(Refusal::NoRollout),
+        Err(e) => return Err(Refusal::Store(e.to_string())),
+    }
+    let reply = inbox.send(order);
     match tokio::time::timeout(TAKE_TIMEOUT, reply).await {
-        Ok(Ok(Ok(what))) => answer(StatusCode::OK, true, what),
-        Ok(Ok(Err(why))) => answer(StatusCode::CONFLICT, false, why),
-        Ok(Err(_)) | Err(_) => answer(
-            StatusCode::CONFLICT,
-            false,
-            format!(
-                "the rollout did not take the order within {}s (it is in the middle of a step, \
-                 or none runs here); nothing changed, try again",
-                TAKE_TIMEOUT.as_secs()
-            ),
-        ),
+        Ok(Ok(Ok(what))) => Ok(what),
+        Ok(Ok(Err(why))) => Err(Refusal::Refused(why)),
+        Ok(Err(_)) | Err(_) => Err(Refusal::Refused(format!(
+            "the rollout did not take the order within {}s (it is in the middle of a step, \
+             or none runs here); nothing changed, try again",
+            TAKE_TIMEOUT.as_secs()
+        ))),
     }
 }
 

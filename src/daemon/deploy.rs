@@ -1,18 +1,22 @@
 //! The leader's three jobs on a commit: deploy it (a staged rollout, its
-//! statuses, its git note), preview it (`tranche/plan` without applying),
+//! statuses, its git note, and its progress in the comment of the pull
+//! request it merges), preview it (`tranche/plan` and the pull-request
+//! comment, without applying),
 //! and resync (find drift from the last good commit, and correct it or only
 //! report it, as the DiffPolicy says).
 
 use super::observer::{DaemonObserver, ROLLOUT_CONTEXT};
+use super::pull_requests::{PullProgress, PullRequests};
 use super::Daemon;
 use crate::cluster::connect::connect_bounded;
 use crate::git::notes::{now_rfc3339, write_note, DeployNote};
 use crate::model::DriftMode;
 use crate::outcome::RolloutOutcome;
 use crate::plan::compute::{plan_fleet, Connections};
+use crate::report::pr::view::{PlanView, Preview};
 use crate::report::{CommitStatus, StatusState};
 use crate::revision::{short, Revision, Revisions};
-use crate::rollout::event::Observer;
+use crate::rollout::event::{Fanout, Observer};
 use crate::rollout::memory::FleetMemory;
 use crate::rollout::{Rollout, RolloutError, RolloutReport};
 use tracing::Instrument;
@@ -120,11 +124,31 @@ impl Daemon {
         let clusters = self.connect(&rev).await;
         let _running = self.metrics.rollout_in_progress();
         let started = now_rfc3339();
-        let rollout = self.rollout(&revisions, &clusters, &observer, false);
+        let fanout;
+        let observer: &dyn Observer = match self.pull_progress(commit) {
+            Some(progress) => {
+                fanout = Fanout(vec![Box::new(observer), Box::new(progress)]);
+                &fanout
+            }
+            None => &observer,
+        };
+        let rollout = self.rollout(&revisions, &clusters, observer, false);
         let span = tracing::info_span!("rollout", commit = %short(commit));
         let report = rollout.run(commit).instrument(span).await?;
         self.after_rollout(&report, started);
         Ok(!report.outcome.is_success())
+    }
+
+    /// Shows the rollout of `commit` in the comment of the pull request it
+    /// merges, if tranche previewed one.
+    fn pull_progress(&self, commit: &str) -> Option<PullProgress> {
+        let pulls = self.pulls.as_ref()?;
+        let repo = self.source.repository().ok()?;
+        let c = repo.find_commit(git2::Oid::from_str(commit).ok()?).ok()?;
+        let merged: Vec<String> = c.parent_ids().skip(1).map(|o| o.to_string()).collect();
+        let pull = pulls.pull_of(commit, &merged, c.message().unwrap_or_default())?;
+        tracing::info!(commit = %short(commit), pull, "showing the rollout in the pull request's comment");
+        Some(pulls.progress(pull, commit))
     }
 
     /// Finishes a rollout left in flight by a previous process.
@@ -224,6 +248,10 @@ impl Daemon {
             reporter.post(commit, CommitStatus::new(PLAN_CONTEXT, state, text))
         };
         post(StatusState::Pending, format!("planning {git_ref}"));
+        let pull = self
+            .pulls
+            .as_ref()
+            .and_then(|p| Some((p, PullRequests::number_of(git_ref)?)));
         let rev = match self.source.revisions().read(commit) {
             Ok(rev) => rev,
             Err(e) => {
@@ -231,10 +259,16 @@ impl Daemon {
                     StatusState::Failure,
                     format!("invalid: {}", e.first_problem()),
                 );
+                if let Some((p, n)) = pull {
+                    p.show_preview(n, commit, Preview::Invalid(e.problems()));
+                }
                 return;
             }
         };
         let (_, plan) = self.plan_revision(&rev).await;
+        if let Some((p, n)) = pull {
+            p.show_preview(n, commit, Preview::Planned(PlanView::of(&plan, &rev.fleet)));
+        }
         let s = plan.summary();
         let objects = s.create + s.update + s.prune;
         let mut text = format!(

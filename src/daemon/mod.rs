@@ -14,6 +14,7 @@ pub mod control;
 mod deploy;
 pub mod lease;
 pub mod observer;
+pub mod pull_requests;
 pub mod queue;
 pub mod replica;
 pub mod rollout_view;
@@ -82,6 +83,8 @@ pub struct Daemon {
     poll: Duration,
     /// Orders for the rollout in flight (the control API).
     control: Arc<crate::rollout::inbox::Inbox>,
+    /// The pull-request comment and commands (`pullRequests:`).
+    pulls: Option<Arc<pull_requests::PullRequests>>,
 }
 
 fn cluster_source(config: &DaemonConfig) -> ClusterSource {
@@ -131,6 +134,29 @@ pub async fn run(config: DaemonConfig) -> Result<(), DaemonError> {
         }),
         None => None,
     };
+    let pulls = match (&config.pull_requests, &config.forge) {
+        (None, _) => None,
+        (Some(_), None) => {
+            return Err(DaemonError::Forge(
+                "pullRequests needs forge: (where comments go)".into(),
+            ))
+        }
+        (Some(p), Some(f)) => {
+            let conversation = crate::report::forge::build_conversation(f)
+                .map_err(|e| DaemonError::Forge(e.to_string()))?;
+            if p.commands && config.webhook.is_none() {
+                tracing::warn!(
+                    "pullRequests.commands: without webhook: no comment reaches tranche"
+                );
+            }
+            Some(Arc::new(pull_requests::PullRequests::new(
+                conversation,
+                p.clone(),
+                inbox.clone(),
+                RolloutState::new(store.clone()),
+            )))
+        }
+    };
     let (tx, rx) = mpsc::unbounded_channel();
     let ready = Arc::new(AtomicBool::new(false));
     let listener = tokio::net::TcpListener::bind(&config.listen)
@@ -152,6 +178,7 @@ pub async fn run(config: DaemonConfig) -> Result<(), DaemonError> {
         )),
         changes: Arc::new(web::ChangeBook::new(source.revisions())),
         control,
+        pulls: pulls.clone(),
     });
     tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, app).await {
@@ -193,6 +220,7 @@ pub async fn run(config: DaemonConfig) -> Result<(), DaemonError> {
         shutdown: AtomicBool::new(false),
         poll: crate::rollout::gate::DEFAULT_POLL,
         control: inbox,
+        pulls,
     });
     let d = daemon.clone();
     let wake = tx.clone();

@@ -1,7 +1,7 @@
 //! The HTTP endpoints: the web view ([`super::web`]), badges, status,
 //! metrics, health, and the forge webhook (signature verified before
 //! anything is read from the body; pushes and pull requests trigger a
-//! fetch, other events are ignored).
+//! fetch, comments and labels may be commands, other events are ignored).
 
 use super::commits::CommitBook;
 use super::status::{BadgeState, LiveStatus};
@@ -41,6 +41,8 @@ pub struct ServerState {
     pub changes: Arc<ChangeBook>,
     /// The control API (None: its endpoints answer 404).
     pub control: Option<super::control::Control>,
+    /// Comment and label commands (None: such deliveries are ignored).
+    pub pulls: Option<Arc<super::pull_requests::PullRequests>>,
 }
 
 /// The router.
@@ -153,6 +155,9 @@ async fn webhook(State(s): State<ServerState>, headers: HeaderMap, body: Bytes) 
         WebhookEvent::PullRequest { git_ref, head } => {
             tracing::info!(git_ref = %git_ref, head = %short(head), "webhook pull request");
         }
+        WebhookEvent::Comment(_) | WebhookEvent::Labeled(_) => {
+            return command(&s, event);
+        }
         WebhookEvent::Ignored { event } => {
             tracing::debug!(event = %event, "webhook event ignored");
             s.metrics.record_webhook(WebhookVerdict::Ignored);
@@ -166,5 +171,27 @@ async fn webhook(State(s): State<ServerState>, headers: HeaderMap, body: Bytes) 
     s.metrics.record_webhook(WebhookVerdict::Accepted);
     let git_ref = event.git_ref().unwrap_or_default().to_string();
     let _ = s.triggers.send(Trigger::Webhook { git_ref });
+    (StatusCode::ACCEPTED, "accepted").into_response()
+}
+
+/// A comment or labels: acted on in the background (the forge does not
+/// wait for permission checks and the rollout's answer).
+fn command(s: &ServerState, event: WebhookEvent) -> Response {
+    let Some(pulls) = s.pulls.clone().filter(|p| p.commands()) else {
+        s.metrics.record_webhook(WebhookVerdict::Ignored);
+        return (
+            StatusCode::OK,
+            "ignored: pullRequests.commands is not enabled",
+        )
+            .into_response();
+    };
+    s.metrics.record_webhook(WebhookVerdict::Accepted);
+    tokio::spawn(async move {
+        match event {
+            WebhookEvent::Comment(c) => pulls.on_comment(c).await,
+            WebhookEvent::Labeled(l) => pulls.on_labels(l).await,
+            _ => {}
+        }
+    });
     (StatusCode::ACCEPTED, "accepted").into_response()
 }

@@ -6,6 +6,8 @@
 //! * [`badge`]: shields-style SVG badges for `/badge/<app>.svg`.
 //! * [`webhook`]: verifying and reading forge webhooks (pushes, pull
 //!   requests) for `/webhook`.
+//! * [`pr`]: the pull-request comment and the commands people give in
+//!   comments and labels.
 //! * [`metrics`]: Prometheus/OpenMetrics counters for `/metrics`.
 //! * [`secret`]: tokens and webhook secrets that never print.
 //!
@@ -15,6 +17,7 @@
 pub mod badge;
 pub mod forge;
 pub mod metrics;
+pub mod pr;
 pub mod secret;
 pub mod webhook;
 

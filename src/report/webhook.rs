@@ -21,8 +21,10 @@ use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
+mod comment;
 mod event;
 
+pub use comment::{CommentEvent, LabelEvent};
 pub use event::{parse_event, parse_push, PushEvent, WebhookEvent};
 
 /// Why a delivery was refused or could not be read.

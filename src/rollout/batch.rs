@@ -102,6 +102,22 @@ pub struct Rank {
     pub order: Option<i64>,
 }
 
+impl Rank {
+    /// Where `cluster` stands among `cohorts` (a cluster missing from the
+    /// registry, or matching none, comes after every cohort).
+    pub fn of(
+        cluster: Option<&crate::model::Cluster>,
+        cohorts: &[crate::model::LabelSelector],
+    ) -> Rank {
+        Rank {
+            cohort: cluster
+                .and_then(|c| cohorts.iter().position(|s| s.matches(&c.labels)))
+                .unwrap_or(cohorts.len()),
+            order: cluster.and_then(|c| c.rollout_order),
+        }
+    }
+}
+
 /// Rollout order of clusters: by canary cohort, then those with an
 /// explicit `rolloutOrder` first, ascending, then those without; ties (and
 /// the unordered rest) by name ascending. Returns the names only.

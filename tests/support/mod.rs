@@ -68,6 +68,7 @@ mod files;
 pub mod fixtures;
 mod fleet;
 pub mod forge;
+pub mod forge_talk;
 pub mod gitea;
 mod http;
 mod process;

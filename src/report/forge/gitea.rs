@@ -14,6 +14,8 @@
 use super::http::{check_sha, encode_segment, owner_and_name, status_body, Endpoint};
 use super::{CommitStatus, Forge, ForgeError};
 use crate::report::secret::Secret;
+
+mod conversation;
 use reqwest::header::{HeaderName, HeaderValue, ACCEPT, AUTHORIZATION};
 
 /// Gitea stores descriptions as text; this keeps them to one readable line

@@ -4,6 +4,8 @@
 use super::http::{check_sha, encode_segment, owner_and_name, status_body, Endpoint};
 use super::{CommitStatus, Forge, ForgeError};
 use crate::report::secret::Secret;
+
+mod conversation;
 use reqwest::header::{HeaderName, HeaderValue, ACCEPT, AUTHORIZATION};
 
 /// github.com's API; GitHub Enterprise uses `https://HOST/api/v3`.
@@ -42,6 +44,32 @@ impl GitHub {
     }
 }
 
+impl GitHub {
+    /// The headers of every request: the token, JSON, the API version.
+    fn headers(&self) -> Result<Vec<(HeaderName, HeaderValue)>, ForgeError> {
+        Ok(vec![
+            (AUTHORIZATION, self.endpoint.auth_value("Bearer ")?),
+            (
+                ACCEPT,
+                HeaderValue::from_static("application/vnd.github+json"),
+            ),
+            (
+                HeaderName::from_static("x-github-api-version"),
+                HeaderValue::from_static("2022-11-28"),
+            ),
+        ])
+    }
+
+    /// `/repos/{owner}/{repo}`.
+    fn repo_path(&self) -> String {
+        format!(
+            "/repos/{}/{}",
+            encode_segment(&self.owner),
+            encode_segment(&self.name)
+        )
+    }
+}
+
 #[async_trait::async_trait]
 impl Forge for GitHub {
     async fn set_status(&self, sha: &str, status: &CommitStatus) -> Result<(), ForgeError> {
@@ -52,17 +80,7 @@ impl Forge for GitHub {
             encode_segment(&self.name)
         );
         let body = status_body(status, DESCRIPTION_LIMIT);
-        let headers = vec![
-            (AUTHORIZATION, self.endpoint.auth_value("Bearer ")?),
-            (
-                ACCEPT,
-                HeaderValue::from_static("application/vnd.github+json"),
-            ),
-            (
-                HeaderName::from_static("x-github-api-version"),
-                HeaderValue::from_static("2022-11-28"),
-            ),
-        ];
+        let headers = self.headers()?;
         self.endpoint
             .post_json(&self.api, &path, headers, &body)
             .await

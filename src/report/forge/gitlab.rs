@@ -18,6 +18,8 @@ use crate::report::secret::Secret;
 use reqwest::header::{HeaderName, HeaderValue, ACCEPT};
 use serde_json::json;
 
+mod conversation;
+
 /// gitlab.com; self-managed instances give their root URL.
 pub(super) const DEFAULT_API: &str = "https://gitlab.com";
 
@@ -59,6 +61,24 @@ impl GitLab {
     }
 }
 
+impl GitLab {
+    /// The headers of every request: the token (`PRIVATE-TOKEN`), JSON.
+    fn headers(&self) -> Result<Vec<(HeaderName, HeaderValue)>, ForgeError> {
+        Ok(vec![
+            (
+                HeaderName::from_static("private-token"),
+                self.endpoint.auth_value("")?,
+            ),
+            (ACCEPT, HeaderValue::from_static("application/json")),
+        ])
+    }
+
+    /// `/api/v4/projects/{id or encoded path}`.
+    fn project_path(&self) -> String {
+        format!("/api/v4/projects/{}", encode_segment(&self.project))
+    }
+}
+
 /// GitLab's spelling of a state.
 pub fn gitlab_state(state: StatusState) -> &'static str {
     match state {
@@ -82,13 +102,7 @@ impl Forge for GitLab {
             "description": truncate_description(&status.description, DESCRIPTION_LIMIT),
             "target_url": status.target_url,
         });
-        let headers = vec![
-            (
-                HeaderName::from_static("private-token"),
-                self.endpoint.auth_value("")?,
-            ),
-            (ACCEPT, HeaderValue::from_static("application/json")),
-        ];
+        let headers = self.headers()?;
         match self
             .endpoint
             .post_json(&self.server, &path, headers, &body)

@@ -85,14 +85,36 @@ impl Endpoint {
         headers: Vec<(HeaderName, HeaderValue)>,
         body: &serde_json::Value,
     ) -> Result<(), ForgeError> {
-        let mut request = self.client.post(format!("{base}{path}")).json(body);
+        self.exchange(reqwest::Method::POST, base, path, headers, Some(body))
+            .await
+            .map(|_| ())
+    }
+
+    /// Sends `method` to `base` + `path` (`path` may carry a query), with
+    /// `body` as JSON if given; the JSON answer of a 2xx (`Null` when
+    /// empty or not JSON).
+    pub(super) async fn exchange(
+        &self,
+        method: reqwest::Method,
+        base: &str,
+        path: &str,
+        headers: Vec<(HeaderName, HeaderValue)>,
+        body: Option<&serde_json::Value>,
+    ) -> Result<serde_json::Value, ForgeError> {
+        let mut request = self.client.request(method, format!("{base}{path}"));
+        if let Some(body) = body {
+            request = request.json(body);
+        }
         for (name, value) in headers {
             request = request.header(name, value);
         }
+        // Errors name the path without its query.
+        let path = path.split('?').next().unwrap_or(path);
         let response = request.send().await.map_err(|e| self.network(path, &e))?;
         let status = response.status();
         if status.is_success() {
-            return Ok(());
+            let text = response.text().await.unwrap_or_default();
+            return Ok(serde_json::from_str(&text).unwrap_or(serde_json::Value::Null));
         }
         let retry_after = response
             .headers()

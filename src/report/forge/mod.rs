@@ -5,12 +5,14 @@
 //! Callers rarely hold a [`Forge`] directly: they go through
 //! [`retry::StatusReporter`], which queues, retries and never blocks a rollout.
 
+pub mod conversation;
 mod gitea;
 mod github;
 mod gitlab;
 mod http;
 pub mod retry;
 
+pub use conversation::{Comment, Conversation, Person, PullInfo, Thread};
 pub use gitea::Gitea;
 pub use github::GitHub;
 pub use gitlab::GitLab;
@@ -291,6 +293,34 @@ pub fn build(config: &ForgeConfig) -> Result<Arc<dyn Forge>, ForgeError> {
         }
     };
     Ok(forge)
+}
+
+/// Builds the [`Conversation`] (comments, access, pull requests) of the
+/// forge a configuration names, with the same token.
+pub fn build_conversation(config: &ForgeConfig) -> Result<Arc<dyn Conversation>, ForgeError> {
+    let token = load_token(config)?;
+    let client = http::client(REQUEST_TIMEOUT)?;
+    let api_url = config
+        .api_url
+        .as_deref()
+        .map(|u| u.trim_end_matches('/').to_string());
+    let conversation: Arc<dyn Conversation> = match config.provider {
+        Provider::Github => {
+            let base = api_url.unwrap_or_else(|| github::DEFAULT_API.to_string());
+            Arc::new(GitHub::new(client, &base, &config.repository, token)?)
+        }
+        Provider::Gitea => {
+            let base = api_url.ok_or_else(|| ForgeError::Config {
+                message: "provider gitea needs apiUrl".to_string(),
+            })?;
+            Arc::new(Gitea::new(client, &base, &config.repository, token)?)
+        }
+        Provider::Gitlab => {
+            let base = api_url.unwrap_or_else(|| gitlab::DEFAULT_API.to_string());
+            Arc::new(GitLab::new(client, &base, &config.repository, token)?)
+        }
+    };
+    Ok(conversation)
 }
 
 fn load_token(config: &ForgeConfig) -> Result<Secret, ForgeError> {

@@ -6,12 +6,13 @@
 //! * Pull request (GitHub, Gitea/Forgejo) or merge request (GitLab): the
 //!   head ref the forge keeps for it (`refs/pull/N/head`,
 //!   `refs/merge-requests/N/head`), so a preview does not wait for the poll.
-//! * Anything else (GitHub's `ping`, issue comments, …) is acknowledged and
-//!   ignored.
+//! * A comment or a label (module `comment`): a possible command.
+//! * Anything else (GitHub's `ping`, comments on plain issues, …) is
+//!   acknowledged and ignored.
 //!
 //! A delivery without an event header is read as a push, as before.
 
-use super::WebhookError;
+use super::{comment, WebhookError};
 use axum::http::HeaderMap;
 use serde::Deserialize;
 
@@ -43,6 +44,10 @@ pub enum WebhookEvent {
         /// Its head commit.
         head: String,
     },
+    /// A new comment on a pull request or a commit (it may hold a command).
+    Comment(super::comment::CommentEvent),
+    /// Labels put on a pull request (they may name commands).
+    Labeled(super::comment::LabelEvent),
     /// An event tranche does not act on, by the name its forge gave.
     Ignored {
         /// The event header's value.
@@ -56,7 +61,9 @@ impl WebhookEvent {
         match self {
             WebhookEvent::Push(p) => Some(&p.git_ref),
             WebhookEvent::PullRequest { git_ref, .. } => Some(git_ref),
-            WebhookEvent::Ignored { .. } => None,
+            WebhookEvent::Comment(_) | WebhookEvent::Labeled(_) | WebhookEvent::Ignored { .. } => {
+                None
+            }
         }
     }
 }
@@ -77,10 +84,27 @@ pub fn parse_event(headers: &HeaderMap, body: &[u8]) -> Result<WebhookEvent, Web
     };
     match event.as_str() {
         "push" | "Push Hook" => parse_push(body).map(WebhookEvent::Push),
-        "pull_request" => parse_pull_request(body),
-        "Merge Request Hook" => parse_merge_request(body),
+        "pull_request" => match comment::parse_pull_label(body)? {
+            Some(l) => Ok(WebhookEvent::Labeled(l)),
+            None => parse_pull_request(body),
+        },
+        "Merge Request Hook" => match comment::parse_merge_request_label(body)? {
+            Some(l) => Ok(WebhookEvent::Labeled(l)),
+            None => parse_merge_request(body),
+        },
+        "issue_comment" => comment_or_ignored(comment::parse_issue_comment(body)?, event),
+        "commit_comment" => comment_or_ignored(comment::parse_commit_comment(body)?, event),
+        "Note Hook" => comment_or_ignored(comment::parse_note(body)?, event),
         _ => Ok(WebhookEvent::Ignored { event }),
     }
+}
+
+fn comment_or_ignored(
+    c: Option<comment::CommentEvent>,
+    event: String,
+) -> Result<WebhookEvent, WebhookError> {
+    Ok(c.map(WebhookEvent::Comment)
+        .unwrap_or(WebhookEvent::Ignored { event }))
 }
 
 #[derive(Deserialize)]
@@ -196,7 +220,7 @@ fn missing(what: &str, field: &str) -> WebhookError {
     }
 }
 
-fn check_commit(sha: &str) -> Result<(), WebhookError> {
+pub(super) fn check_commit(sha: &str) -> Result<(), WebhookError> {
     if !sha.is_empty() && sha.len() <= 64 && sha.bytes().all(|b| b.is_ascii_hexdigit()) {
         Ok(())
     } else {

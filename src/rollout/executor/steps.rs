@@ -76,14 +76,8 @@ impl Rollout<'_> {
                     Previous::Unknown(why)
                 };
                 let cluster = rev.fleet.clusters.get(&p.name);
-                let cohorts = &policies.rollout.cohorts;
                 Participant {
-                    rank: crate::rollout::batch::Rank {
-                        cohort: cluster
-                            .and_then(|c| cohorts.iter().position(|s| s.matches(&c.labels)))
-                            .unwrap_or(cohorts.len()),
-                        order: cluster.and_then(|c| c.rollout_order),
-                    },
+                    rank: crate::rollout::batch::Rank::of(cluster, &policies.rollout.cohorts),
                     cluster: p.name,
                     previous,
                 }

@@ -29,6 +29,7 @@
 //!   prints (holding `gitea` and `static-root`).
 
 mod api;
+pub mod pulls;
 pub mod setup;
 
 use super::binaries::tail;

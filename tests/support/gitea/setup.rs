@@ -28,9 +28,16 @@ pub struct GiteaSetup {
 /// (clusters `a` and `b`), a bot `<name>-bot` with write access, and files
 /// with its token and the webhook secret for the daemon.
 pub async fn setup(name: &str) -> GiteaSetup {
+    setup_with_scopes(name, &["write:repository"]).await
+}
+
+/// [`setup`] with a bot token of `scopes` (comments need `write:issue`).
+pub async fn setup_with_scopes(name: &str, scopes: &[&str]) -> GiteaSetup {
     let gitea = Gitea::shared().await;
     let repo = gitea.create_repo(name, true).await;
-    let bot = gitea.create_user(&format!("{name}-bot")).await;
+    let bot = gitea
+        .create_user_with_scopes(&format!("{name}-bot"), scopes)
+        .await;
     gitea.add_collaborator(&repo, &bot.name, "write").await;
     let local = shop_repo(&["a", "b"]);
     let v1 = local.commit("shop v1");
