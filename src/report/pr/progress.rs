@@ -96,6 +96,7 @@ impl RolloutProgress {
             }
             RolloutEvent::ClusterApplied { .. }
             | RolloutEvent::GateWaiting { .. }
+            | RolloutEvent::Analysis { .. }
             | RolloutEvent::Baking { .. } => false,
         }
     }
