@@ -175,5 +175,44 @@ pub fn gates(p: &RolloutPolicy) -> Vec<String> {
     for w in &p.windows {
         out.push(format!("batches start only in the window {w}"));
     }
+    for c in &p.analysis.checks {
+        let wanted = c
+            .condition
+            .as_ref()
+            .map_or_else(String::new, |w| format!(", wanted {w}"));
+        out.push(format!(
+            "analysis `{}` ({}{wanted}) in every cluster of a batch, every {} through the bake time; {} bad result(s) fail the batch",
+            c.name,
+            c.probe.kind(),
+            secs(c.interval),
+            c.failure_limit
+        ));
+    }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::analysis::{Check, Condition, Probe};
+
+    #[test]
+    fn gates_name_each_analysis_check() {
+        let mut p = crate::model::load::builtin_policies().rollout;
+        p.analysis.checks.push(Check {
+            name: "error-ratio".into(),
+            probe: Probe::Job {
+                manifest: serde_json::json!({}),
+                timeout: std::time::Duration::from_secs(60),
+            },
+            condition: Some(Condition::parse("< 0.01").expect("condition")),
+            failure_limit: 2,
+            interval: std::time::Duration::from_secs(10),
+        });
+        let lines = gates(&p);
+        assert_eq!(
+            lines.last().map(String::as_str),
+            Some("analysis `error-ratio` (job, wanted < 0.01) in every cluster of a batch, every 10s through the bake time; 2 bad result(s) fail the batch")
+        );
+    }
 }
