@@ -21,7 +21,12 @@ impl Daemon {
         let mut queue = queue_from(&self.memory());
         let mut previewed: BTreeMap<String, String> = BTreeMap::new();
         let mut was_leader = false;
+        // With drift detection on, look once at start: it also starts the
+        // watches that notice later drift.
         let mut triggers = vec![Trigger::Poll];
+        if !self.config.resync_interval.is_zero() {
+            triggers.push(Trigger::Resync);
+        }
         loop {
             if self.shutdown.load(Ordering::Acquire) {
                 return;
@@ -95,7 +100,7 @@ impl Daemon {
             self.offer_head(queue);
         }
         self.previews(previewed).await;
-        if triggers.contains(&Trigger::Resync) {
+        if triggers.iter().any(Trigger::checks_drift) {
             if let Err(e) = self.resync().await {
                 tracing::warn!(error = %e, "resync failed");
             }
