@@ -214,6 +214,14 @@ async fn the_daemon_reconciles_from_watches_with_zero_requests_and_corrects_drif
         "apps/shop/manifests/extra.yaml",
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: extra\n  namespace: shop\ndata:\n  owner: tranche\n",
     );
+    // (With another change, so that the cluster takes part: a plan whose
+    // only entry is refused changes nothing.)
+    env.repo.write(
+        "apps/shop/manifests/config.yaml",
+        &std::fs::read_to_string(env.repo.path().join("apps/shop/manifests/config.yaml"))
+            .unwrap()
+            .replace("greeting: hello", "greeting: hello-v2"),
+    );
     let v2 = env.repo.commit("an object named like a foreign one");
     let last = final_status(&env.forge, &v2).await;
     let last = last.last().unwrap();
@@ -240,11 +248,10 @@ async fn the_daemon_reconciles_from_watches_with_zero_requests_and_corrects_drif
         tranche_writes(&env, since, "configmaps shop/extra").await,
         Vec::<String>::new()
     );
-    let _ = eventually("the rollback settles", Duration::from_secs(60), || async {
-        env.fleet
-            .get(C, "v1", "ConfigMap", Some("shop"), "web-config")
-            .await
-            .map(|_| ())
-    })
-    .await;
+    let greeting = env
+        .fleet
+        .get(C, "v1", "ConfigMap", Some("shop"), "web-config")
+        .await
+        .unwrap();
+    assert_eq!(greeting["data"]["greeting"], "hello", "rolled back to v1");
 }
