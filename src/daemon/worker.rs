@@ -57,6 +57,8 @@ impl Daemon {
                 if let Err(e) = self.resume().await {
                     tracing::error!(error = %e, "cannot resume the rollout in flight");
                 }
+                // A resumed rollout is handled: never deploy its commit again.
+                queue = queue_from(&self.memory());
             }
             was_leader = is_leader;
             if is_leader {
