@@ -18,11 +18,14 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use tokio::sync::{mpsc, Mutex};
 
+/// A connection, with the context it was opened for.
+type Opened = (String, Arc<dyn ClusterApi>);
+
 /// Open connections by cluster name, with the context each was opened for.
 pub(super) struct ClusterPool {
     source: ClusterSource,
     max_in_flight: usize,
-    open: Mutex<BTreeMap<String, (String, Arc<dyn ClusterApi>)>>,
+    open: Mutex<BTreeMap<String, Opened>>,
     /// Where drift events go (`None`: drift detection is off).
     drift: Option<mpsc::UnboundedSender<Trigger>>,
 }

@@ -44,9 +44,8 @@ impl Daemon {
                 if let Some(mirror) = &self.mirror {
                     match mirror.restore_into(self.state.store()).await {
                         Ok(()) => {
-                            let memory = self.memory();
-                            queue = queue_from(&memory);
-                            self.live.load_memory(&memory);
+                            // (The queue is rebuilt from it after resume.)
+                            self.live.load_memory(&self.memory());
                             tracing::info!("took the lead: state restored from the cluster");
                         }
                         Err(e) => {

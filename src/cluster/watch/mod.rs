@@ -54,10 +54,13 @@ use tokio::task::JoinHandle;
 /// How long a plan waits for a new watch's first list.
 pub const FIRST_LIST_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// The running watches, each with its task.
+type Watches = BTreeMap<WatchKey, (Arc<Watched>, JoinHandle<()>)>;
+
 /// A [`KubeCluster`] with a live cache (see the module doc).
 pub struct WatchedCluster {
     inner: KubeCluster,
-    watches: Mutex<BTreeMap<WatchKey, (Arc<Watched>, JoinHandle<()>)>>,
+    watches: Mutex<Watches>,
     signals: Signals,
     /// Secrets found unchanged, remembered in memory only.
     secrets: Mutex<BTreeMap<ObjectRef, Applied>>,
@@ -108,9 +111,7 @@ impl WatchedCluster {
         }
     }
 
-    fn watches(
-        &self,
-    ) -> std::sync::MutexGuard<'_, BTreeMap<WatchKey, (Arc<Watched>, JoinHandle<()>)>> {
+    fn watches(&self) -> std::sync::MutexGuard<'_, Watches> {
         self.watches.lock().unwrap_or_else(|p| p.into_inner())
     }
 
