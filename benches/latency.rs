@@ -8,7 +8,11 @@
 //! logs, user `admin`, and as the proxies counted them) of: the first
 //! rollout, a no-op `plan`, and a rollout changing every Deployment's
 //! image. The rollout policy is 1:1:… (one cluster per batch) with no bake
-//! time, so gate time is the controllers'. Prints figures, asserts
+//! time, so gate time is the controllers'. Then the daemon (`tranche run`,
+//! resyncInterval 2s) on the same state: the requests of its no-op
+//! reconciles after startup (its watches are up), and the memory of one
+//! cluster's live cache per managed object (an in-process
+//! `WatchedCluster` over the same proxy). Prints figures, asserts
 //! nothing:
 //!
 //! ```sh
@@ -25,8 +29,10 @@ mod support;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use support::daemon::{free_port, Daemon};
 use support::proxy::ProxySet;
 use support::{FixtureRepo, TestFleet};
+use tranche::cluster::{ClusterApi, KubeCluster, WatchedCluster};
 
 /// One fleet shape.
 #[derive(Debug, Clone, Copy)]
@@ -200,6 +206,100 @@ async fn measure(shape: Shape, rtt: Duration) {
     step("image-change rollout", &fleet, &proxies, &names, &apply).await;
     proxies.reset();
     step("no-op plan after", &fleet, &proxies, &names, &plan).await;
+    daemon_no_op(&fleet, &proxies, &names, &repo_path, &kc, &state_dir).await;
+    cache_memory(&proxies, &names[0], shape).await;
+}
+
+/// What the daemon logs after each drift check (a no-op reconcile here).
+const CHECKED: &str = "looked for drift";
+
+async fn drift_checks(daemon: &Daemon, at_least: usize) -> usize {
+    support::eventually("drift checks", Duration::from_secs(600), || async {
+        let n = daemon.log().matches(CHECKED).count();
+        (n >= at_least).then_some(n)
+    })
+    .await
+}
+
+/// The daemon on the CLI's state (nothing to deploy): requests of its
+/// no-op reconciles once the first one (which starts the watches) is done.
+async fn daemon_no_op(
+    fleet: &TestFleet,
+    proxies: &ProxySet,
+    names: &[String],
+    repo: &str,
+    kc: &str,
+    state: &str,
+) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let port = free_port();
+    let config = format!(
+        "repo:\n  path: {repo}\n  branch: main\npollInterval: 1s\nclusters:\n  kubeconfig: {kc}\n\
+         stateDir: {state}\nlisten: 127.0.0.1:{port}\nresyncInterval: 2s\n"
+    );
+    let start = Instant::now();
+    let mut daemon = Daemon::start(dir.path(), "bench", &config, port).await;
+    let first = drift_checks(&daemon, 1).await;
+    let warm = start.elapsed();
+    let seen = drift_checks(&daemon, first + 1).await;
+    let marks = audit_marks(fleet, names).await;
+    let proxied = proxies.count();
+    let reconciles = 3;
+    drift_checks(&daemon, seen + reconciles).await;
+    let audited = admin_requests(fleet, names, &marks).await;
+    let through_proxy = proxies.count() - proxied;
+    println!(
+        "  daemon startup + first reconcile {:>5.2} s; then {reconciles} no-op reconciles: {audited} requests (audit log), {through_proxy} through the proxies",
+        warm.as_secs_f64()
+    );
+    daemon.terminate().await;
+}
+
+/// One cluster's live cache, built in process over the proxy: bytes per
+/// managed object (metadata-only watches), and with the inventories.
+async fn cache_memory(proxies: &ProxySet, name: &str, shape: Shape) {
+    tranche::cluster::install_crypto_provider();
+    let Ok(api) = KubeCluster::from_kubeconfig(name, Some(proxies.kubeconfig_path()), name).await
+    else {
+        println!("  cache memory: cannot connect to {name}");
+        return;
+    };
+    let cache = WatchedCluster::new(api);
+    let mut kinds = vec![
+        ("v1", "Namespace"),
+        ("v1", "ConfigMap"),
+        ("v1", "Service"),
+        ("apps/v1", "Deployment"),
+    ];
+    if shape.objects >= 5 {
+        kinds.push(("v1", "ServiceAccount"));
+    }
+    for (api_version, kind) in kinds {
+        if let Err(e) = cache.list_managed(api_version, kind).await {
+            println!("  cache memory: {kind}: {e}");
+        }
+    }
+    let objects = cache.cache_size();
+    let _ = cache
+        .list(
+            "v1",
+            "ConfigMap",
+            Some("tranche-system"),
+            "tranche.dev/inventory in (app,cluster)",
+        )
+        .await;
+    let all = cache.cache_size();
+    let per = |bytes: usize, n: usize| bytes as f64 / n.max(1) as f64;
+    println!(
+        "  live cache of {name}: {} objects in {} watches, {} bytes = {:.0} bytes/object; with {} inventories: {} bytes = {:.0} bytes/managed object",
+        objects.objects,
+        objects.watches,
+        objects.bytes,
+        per(objects.bytes, objects.objects),
+        all.objects - objects.objects,
+        all.bytes,
+        per(all.bytes, objects.objects),
+    );
 }
 
 fn main() {

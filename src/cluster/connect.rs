@@ -4,6 +4,7 @@
 
 use crate::cluster::dir::DirCluster;
 use crate::cluster::kube::{read_kubeconfig, KubeCluster, DEFAULT_MAX_IN_FLIGHT};
+use crate::cluster::watch::WatchedCluster;
 use crate::cluster::{ClusterApi, ClusterError};
 use futures::stream::{self, StreamExt};
 use std::collections::BTreeMap;
@@ -100,6 +101,33 @@ pub async fn connect_bounded(
     clusters: &[(String, String)],
     max_in_flight: usize,
 ) -> BTreeMap<String, Connection> {
+    open(source, clusters, max_in_flight, false).await
+}
+
+/// [`connect_bounded`] for the daemon: real clusters come wrapped in a
+/// [`WatchedCluster`] (a live cache fed by watches, started as plans ask
+/// for kinds). Directory clusters are the same as with [`connect`].
+pub async fn connect_watched(
+    source: &ClusterSource,
+    clusters: &[(String, String)],
+    max_in_flight: usize,
+) -> BTreeMap<String, Connection> {
+    open(source, clusters, max_in_flight, true).await
+}
+
+fn finish(cluster: KubeCluster, watched: bool) -> Arc<dyn ClusterApi> {
+    match watched {
+        true => Arc::new(WatchedCluster::new(cluster)),
+        false => Arc::new(cluster),
+    }
+}
+
+async fn open(
+    source: &ClusterSource,
+    clusters: &[(String, String)],
+    max_in_flight: usize,
+    watched: bool,
+) -> BTreeMap<String, Connection> {
     install_crypto_provider();
     let opened: Vec<(String, Connection)> = match source {
         ClusterSource::Kubeconfig { path } => match read_kubeconfig(path.as_deref()) {
@@ -123,7 +151,7 @@ pub async fn connect_bounded(
                                     .await?
                                     .with_max_in_flight(max_in_flight);
                             cluster.ping().await?;
-                            Ok(Arc::new(cluster) as Arc<dyn ClusterApi>)
+                            Ok(finish(cluster, watched))
                         };
                         (name.clone(), opened.await)
                     }
@@ -140,7 +168,7 @@ pub async fn connect_bounded(
                         let cluster =
                             KubeCluster::in_cluster(name)?.with_max_in_flight(max_in_flight);
                         cluster.ping().await?;
-                        Ok(Arc::new(cluster) as Arc<dyn ClusterApi>)
+                        Ok(finish(cluster, watched))
                     };
                     (name.clone(), opened.await)
                 },

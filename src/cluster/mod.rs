@@ -2,20 +2,26 @@
 //! purpose: get, list, server-side apply (optionally dry-run), delete and
 //! scope discovery. It is implemented once for real apiservers
 //! ([`kube`], kube-rs with dynamic objects and discovery) and once for the
-//! embedded default, a directory of manifests ([`dir`]).
+//! embedded default, a directory of manifests ([`dir`]). The daemon wraps
+//! real clusters in [`watch::WatchedCluster`], which answers lists, pings
+//! and reads of tranche's own objects from watches.
 
 pub mod connect;
 pub mod dir;
 pub mod error;
 pub mod kube;
+pub mod watch;
 
-pub use connect::{connect, connect_bounded, install_crypto_provider, ClusterSource};
+pub use connect::{
+    connect, connect_bounded, connect_watched, install_crypto_provider, ClusterSource,
+};
 pub use dir::DirCluster;
 pub use error::ClusterError;
 pub use kube::KubeCluster;
+pub use watch::WatchedCluster;
 
 use crate::kinds::Scope;
-use crate::object::ObjectRef;
+use crate::object::{ObjectRef, LABEL_MANAGED_BY, MANAGED_BY_VALUE};
 use async_trait::async_trait;
 use serde_json::Value;
 
@@ -26,6 +32,17 @@ pub struct ApplyOptions {
     pub dry_run: bool,
     /// Take ownership of fields other managers own (SSA `force=true`).
     pub force: bool,
+}
+
+/// tranche's objects of one kind, as [`ClusterApi::list_managed`] gives them.
+#[derive(Debug, Clone, Default)]
+pub struct Listed {
+    /// The objects (apiVersion, kind and metadata at least).
+    pub items: Vec<Value>,
+    /// Whether `items` hold whole objects; `false`: metadata only (name,
+    /// resourceVersion, generation, labels, annotations), so a reader that
+    /// needs the body must GET it.
+    pub bodies: bool,
 }
 
 /// Access to one cluster. Every error names the cluster and the object.
@@ -75,6 +92,46 @@ pub trait ClusterApi: Send + Sync {
         namespace: Option<&str>,
         label_selector: &str,
     ) -> Result<Vec<Value>, ClusterError>;
+
+    /// Every object of a kind labelled `app.kubernetes.io/managed-by=tranche`,
+    /// in all namespaces. By default one list with whole objects; a watched
+    /// cluster answers from its metadata-only watch, with no request once
+    /// the watch is synced.
+    async fn list_managed(&self, api_version: &str, kind: &str) -> Result<Listed, ClusterError> {
+        let selector = format!("{LABEL_MANAGED_BY}={MANAGED_BY_VALUE}");
+        Ok(Listed {
+            items: self.list(api_version, kind, None, &selector).await?,
+            bodies: true,
+        })
+    }
+
+    /// A counter that moves whenever a watched object of tranche's changes
+    /// in a way that can be drift (spec, labels, annotations, deletion),
+    /// including changes tranche did not make. `None` (the default): this
+    /// cluster is not watched, drift is found by resyncs only.
+    fn drift_events(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
+        None
+    }
+
+    /// A counter that moves on every watch event of this cluster (status
+    /// writes too): a health gate re-checks when it moves instead of
+    /// waiting for its poll interval. `None` (the default): poll.
+    fn live_events(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
+        None
+    }
+
+    /// Whether this connection remembers, in its memory only, that
+    /// `rendered` was found unchanged against a live object still as
+    /// `live` is (Secrets, whose records never go into an inventory; see
+    /// [`crate::plan::fingerprint::SecretMemo`]). `false` by default.
+    fn recalls_unchanged(&self, _id: &ObjectRef, _rendered: &Value, _live: &Value) -> bool {
+        false
+    }
+
+    /// Remembers, in memory only, that `rendered` was found unchanged
+    /// against `live` (see [`ClusterApi::recalls_unchanged`]). Nothing by
+    /// default.
+    fn remember_unchanged(&self, _id: &ObjectRef, _rendered: &Value, _live: &Value) {}
 
     /// Server-side apply with field manager `tranche`; returns the object as
     /// stored (or as it would be stored, with `dry_run`).

@@ -8,7 +8,6 @@
 use super::observer::{DaemonObserver, ROLLOUT_CONTEXT};
 use super::pull_requests::{PullProgress, PullRequests};
 use super::Daemon;
-use crate::cluster::connect::connect_bounded;
 use crate::git::notes::{now_rfc3339, write_note, DeployNote};
 use crate::model::DriftMode;
 use crate::outcome::RolloutOutcome;
@@ -25,7 +24,8 @@ use tracing::Instrument;
 pub const PLAN_CONTEXT: &str = "tranche/plan";
 
 impl Daemon {
-    /// Connects to the clusters of a revision's registry.
+    /// Connects to the clusters of a revision's registry (open connections,
+    /// and their live caches, are reused).
     pub(super) async fn connect(&self, rev: &Revision) -> Connections {
         let clusters: Vec<(String, String)> = rev
             .fleet
@@ -33,12 +33,7 @@ impl Daemon {
             .values()
             .map(|c| (c.name.clone(), c.context.clone()))
             .collect();
-        connect_bounded(
-            &self.cluster_source,
-            &clusters,
-            self.config.clusters.max_in_flight,
-        )
-        .await
+        self.clusters.connect(&clusters).await
     }
 
     fn observer(&self, commit: &str) -> DaemonObserver {
@@ -314,6 +309,7 @@ impl Daemon {
                 v.drift.insert(c.name.clone(), n);
             });
         }
+        tracing::debug!(commit = %short(&good), drifted, "looked for drift");
         if drifted > 0 && rev.fleet.policies.diff.drift == DriftMode::Correct {
             tracing::info!(commit = %short(&good), "correcting drift");
             let observer = crate::rollout::event::Silent;

@@ -8,6 +8,7 @@
 //! next start (its record is in the state store).
 
 pub mod changes;
+mod clusters;
 pub mod commits;
 pub mod config;
 pub mod control;
@@ -73,7 +74,8 @@ pub struct Daemon {
     live: LiveStatus,
     metrics: Arc<Metrics>,
     reporter: Option<StatusReporter>,
-    cluster_source: ClusterSource,
+    /// Connections kept across reconciles, with their live caches.
+    clusters: clusters::ClusterPool,
     /// Replicated state (with leader election): restored on taking the lead.
     mirror: Option<replica::ConfigMapMirror>,
     /// Stop rollouts between steps (lost leadership or shutdown).
@@ -206,7 +208,13 @@ pub async fn run(config: DaemonConfig) -> Result<(), DaemonError> {
     });
     trigger::every(config.poll_interval, Trigger::Poll, tx.clone());
     trigger::every(config.resync_interval, Trigger::Resync, tx.clone());
-    let cluster_source = cluster_source(&config);
+    // Drift from watch events, unless drift detection is off (`0s`).
+    let drift = (!config.resync_interval.is_zero()).then(|| tx.clone());
+    let clusters = clusters::ClusterPool::new(
+        cluster_source(&config),
+        config.clusters.max_in_flight,
+        drift,
+    );
     let daemon = Arc::new(Daemon {
         config,
         source,
@@ -214,7 +222,7 @@ pub async fn run(config: DaemonConfig) -> Result<(), DaemonError> {
         live,
         metrics,
         reporter,
-        cluster_source,
+        clusters,
         mirror,
         halt: AtomicBool::new(false),
         shutdown: AtomicBool::new(false),

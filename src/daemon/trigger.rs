@@ -1,6 +1,7 @@
 //! What wakes the worker: a ref change in a local repository (notify,
 //! debounced), the poll interval (remote repositories, and a safety net),
-//! a verified webhook push, or the resync interval.
+//! a verified webhook push, the resync interval, or a watch event that
+//! may be drift.
 
 use notify::{RecommendedWatcher, RecursiveMode, Watcher};
 use std::path::PathBuf;
@@ -21,6 +22,19 @@ pub enum Trigger {
     },
     /// Time to look for drift.
     Resync,
+    /// A watched object of tranche's changed on this cluster: look for
+    /// drift now.
+    Drift {
+        /// Cluster name.
+        cluster: String,
+    },
+}
+
+impl Trigger {
+    /// Whether this asks for a drift check (resync).
+    pub fn checks_drift(&self) -> bool {
+        matches!(self, Trigger::Resync | Trigger::Drift { .. })
+    }
 }
 
 /// Watches `.git` directories; events are forwarded (the worker debounces

@@ -21,7 +21,12 @@ impl Daemon {
         let mut queue = queue_from(&self.memory());
         let mut previewed: BTreeMap<String, String> = BTreeMap::new();
         let mut was_leader = false;
+        // With drift detection on, look once at start: it also starts the
+        // watches that notice later drift.
         let mut triggers = vec![Trigger::Poll];
+        if !self.config.resync_interval.is_zero() {
+            triggers.push(Trigger::Resync);
+        }
         loop {
             if self.shutdown.load(Ordering::Acquire) {
                 return;
@@ -39,9 +44,8 @@ impl Daemon {
                 if let Some(mirror) = &self.mirror {
                     match mirror.restore_into(self.state.store()).await {
                         Ok(()) => {
-                            let memory = self.memory();
-                            queue = queue_from(&memory);
-                            self.live.load_memory(&memory);
+                            // (The queue is rebuilt from it after resume.)
+                            self.live.load_memory(&self.memory());
                             tracing::info!("took the lead: state restored from the cluster");
                         }
                         Err(e) => {
@@ -52,6 +56,8 @@ impl Daemon {
                 if let Err(e) = self.resume().await {
                     tracing::error!(error = %e, "cannot resume the rollout in flight");
                 }
+                // A resumed rollout is handled: never deploy its commit again.
+                queue = queue_from(&self.memory());
             }
             was_leader = is_leader;
             if is_leader {
@@ -95,7 +101,7 @@ impl Daemon {
             self.offer_head(queue);
         }
         self.previews(previewed).await;
-        if triggers.contains(&Trigger::Resync) {
+        if triggers.iter().any(Trigger::checks_drift) {
             if let Err(e) = self.resync().await {
                 tracing::warn!(error = %e, "resync failed");
             }

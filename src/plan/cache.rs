@@ -8,9 +8,14 @@
 //! name is still found and refused, and an absent one confirmed absent.
 //! A failed list (RBAC without cluster-wide list, a kind not served yet)
 //! just leaves that kind out.
+//!
+//! In the daemon the "lists" come from the cluster's watches
+//! ([`crate::cluster::watch`]) with no request, and hold metadata only:
+//! enough for the fingerprint of an unchanged object; an object that
+//! changed is read whole with a GET ([`LiveCache::has_body`]).
 
 use crate::cluster::ClusterApi;
-use crate::object::{ObjectRef, LABEL_MANAGED_BY, MANAGED_BY_VALUE};
+use crate::object::ObjectRef;
 use futures::StreamExt;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -22,6 +27,8 @@ type Place = (Option<String>, String);
 #[derive(Debug, Default)]
 pub struct LiveCache {
     kinds: BTreeMap<(String, String), BTreeMap<Place, Value>>,
+    /// Kinds held as metadata only.
+    partial: BTreeSet<(String, String)>,
 }
 
 impl LiveCache {
@@ -35,11 +42,9 @@ impl LiveCache {
             .into_iter()
             .map(|id| (id.api_version.clone(), id.kind.clone()))
             .collect();
-        let selector = format!("{LABEL_MANAGED_BY}={MANAGED_BY_VALUE}");
-        let selector = selector.as_str();
         let listed: Vec<_> = futures::stream::iter(kinds)
             .map(|(api_version, kind)| async move {
-                let items = api.list(&api_version, &kind, None, selector).await;
+                let items = api.list_managed(&api_version, &kind).await;
                 ((api_version, kind), items)
             })
             .buffered(api.max_in_flight().max(1))
@@ -48,8 +53,11 @@ impl LiveCache {
         let mut cache = LiveCache::default();
         for (kind, items) in listed {
             match items {
-                Ok(items) => {
-                    cache.kinds.insert(kind, index(items));
+                Ok(listed) => {
+                    if !listed.bodies {
+                        cache.partial.insert(kind.clone());
+                    }
+                    cache.kinds.insert(kind, index(listed.items));
                 }
                 Err(e) => {
                     tracing::debug!(cluster = api.name(), kind = %kind.1, error = %e, "list failed; reading objects one by one");
@@ -64,6 +72,14 @@ impl LiveCache {
         self.kinds
             .get(&(id.api_version.clone(), id.kind.clone()))?
             .get(&(id.namespace.clone(), id.name.clone()))
+    }
+
+    /// Whether what [`LiveCache::get`] gives for `id` is the whole object
+    /// (else metadata only: GET it for a diff).
+    pub fn has_body(&self, id: &ObjectRef) -> bool {
+        !self
+            .partial
+            .contains(&(id.api_version.clone(), id.kind.clone()))
     }
 
     /// Objects held.

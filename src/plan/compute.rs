@@ -10,8 +10,11 @@
 //! dry-run result is compared with live → `update` or `unchanged`, except
 //! that an object whose rendering and live fingerprint both still match
 //! what its inventory remembers is `unchanged` with no request at all
-//! ([`super::fingerprint`]). Live objects come from one list per kind
-//! ([`super::cache`]); what the lists do not hold is read with a GET. Then
+//! ([`super::fingerprint`]; a Secret, which no inventory remembers, when
+//! the connection remembers it in memory, [`ClusterApi::recalls_unchanged`]).
+//! Live objects come from one list per kind ([`super::cache`], in the
+//! daemon from watches, metadata only: a changed object is then read
+//! whole with a GET); what the lists do not hold is read with a GET. Then
 //! inventory objects no longer rendered → `prune` (only if tranche manages
 //! them and they are not detached). Fields a `WorkloadKind` retains take
 //! their live values before the dry-run ([`super::retain`]).
@@ -286,6 +289,23 @@ async fn plan_object(
         c.object = Some(obj.object.clone());
         return Ok((c, Some(seen.clone())));
     }
+    if api.recalls_unchanged(id, &obj.object, &live) {
+        c.action = Action::Unchanged;
+        c.object = Some(obj.object.clone());
+        return Ok((c, None));
+    }
+    // Only metadata came from the watch: the diff needs the whole object.
+    let live = match cache.has_body(id) {
+        true => live,
+        false => match api.get(id).await? {
+            Some(live) => live,
+            None => {
+                c.desired = Some(mask(&normalize(&obj.object, ignore)));
+                c.object = Some(obj.object.clone());
+                return Ok((c, None));
+            }
+        },
+    };
     let opts = ApplyOptions {
         dry_run: true,
         force: policies.rollout.force_conflicts,
@@ -304,6 +324,7 @@ async fn plan_object(
             let d = compare(&live, &desired, ignore);
             c.action = if d.is_unchanged() {
                 seen = Applied::of(&obj.object, &live);
+                api.remember_unchanged(id, &obj.object, &live);
                 Action::Unchanged
             } else {
                 Action::Update

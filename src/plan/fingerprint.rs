@@ -60,6 +60,12 @@ pub fn desired_digest(rendered: &Value) -> Option<String> {
     if is_secret(rendered) {
         return None;
     }
+    digest(rendered, &[])
+}
+
+/// sha256 (hex) of `key` and the rendered object's JSON, without the
+/// commit annotation.
+fn digest(rendered: &Value, key: &[u8]) -> Option<String> {
     let mut obj = rendered.clone();
     if let Some(a) = obj
         .pointer_mut("/metadata/annotations")
@@ -68,7 +74,10 @@ pub fn desired_digest(rendered: &Value) -> Option<String> {
         a.remove(ANNOTATION_COMMIT);
     }
     let text = serde_json::to_string(&obj).ok()?;
-    Some(hex::encode(Sha256::digest(text.as_bytes())))
+    let mut hasher = Sha256::new();
+    hasher.update(key);
+    hasher.update(text.as_bytes());
+    Some(hex::encode(hasher.finalize()))
 }
 
 /// Generation (else resourceVersion) of `live`, with the live values of
@@ -78,6 +87,10 @@ pub fn live_fingerprint(live: &Value, rendered: &Value) -> Option<String> {
     if is_secret(rendered) {
         return None;
     }
+    fingerprint(live, rendered)
+}
+
+fn fingerprint(live: &Value, rendered: &Value) -> Option<String> {
     let meta = live.get("metadata")?;
     let version = match meta.get("generation").and_then(Value::as_i64) {
         Some(g) => format!("g{g}"),
@@ -98,6 +111,56 @@ pub fn live_fingerprint(live: &Value, rendered: &Value) -> Option<String> {
     }
     let tags = hex::encode(&hasher.finalize()[..8]);
     Some(format!("{version}/{tags}"))
+}
+
+/// Records of Secrets kept in one process's memory only (never in an
+/// inventory, a log or a plan): the daemon's live cache uses them so that
+/// an unchanged Secret is not dry-run on every reconcile. The digest is
+/// keyed with random bytes of this process, so even a record that leaked
+/// would not let anyone test guesses of the values.
+#[derive(Clone)]
+pub struct SecretMemo {
+    key: [u8; 32],
+}
+
+impl std::fmt::Debug for SecretMemo {
+    /// The key is never shown.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretMemo")
+    }
+}
+
+impl Default for SecretMemo {
+    /// A fresh random key (the std hasher's random keys are the entropy).
+    fn default() -> SecretMemo {
+        use std::hash::{BuildHasher, Hasher};
+        let mut key = [0u8; 32];
+        for (i, chunk) in key.chunks_mut(8).enumerate() {
+            let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+            h.write_usize(i);
+            chunk.copy_from_slice(&h.finish().to_le_bytes());
+        }
+        SecretMemo { key }
+    }
+}
+
+impl SecretMemo {
+    /// The record for a Secret `rendered` as `live` stores it (any other
+    /// object: `None`, inventories remember those).
+    pub fn record(&self, rendered: &Value, live: &Value) -> Option<Applied> {
+        if !is_secret(rendered) {
+            return None;
+        }
+        Some(Applied {
+            desired: digest(rendered, &self.key)?,
+            live: fingerprint(live, rendered)?,
+        })
+    }
+
+    /// Whether `record` still holds for `rendered` and `live`.
+    pub fn holds(&self, record: &Applied, rendered: &Value, live: &Value) -> bool {
+        self.record(rendered, live).as_ref() == Some(record)
+    }
 }
 
 #[cfg(test)]
@@ -184,5 +247,24 @@ mod tests {
                        "data": {"k": "c2VjcmV0"}});
         assert_eq!(Applied::of(&s, &s), None);
         assert_eq!(desired_digest(&s), None);
+    }
+
+    #[test]
+    fn secret_memos_are_keyed_per_process_and_follow_both_sides() {
+        let s = json!({"apiVersion": "v1", "kind": "Secret",
+                       "metadata": {"name": "s", "namespace": "n", "resourceVersion": "1"},
+                       "data": {"k": "c2VjcmV0"}});
+        let (a, b) = (SecretMemo::default(), SecretMemo::default());
+        let ra = a.record(&s, &s).unwrap();
+        assert_ne!(Some(&ra), b.record(&s, &s).as_ref(), "another key");
+        assert!(a.holds(&ra, &s, &s));
+        let mut changed = s.clone();
+        changed["data"]["k"] = json!("b3RoZXI=");
+        assert!(!a.holds(&ra, &changed, &s), "new values");
+        let mut written = s.clone();
+        written["metadata"]["resourceVersion"] = json!("2");
+        assert!(!a.holds(&ra, &s, &written), "written since");
+        assert_eq!(a.record(&rendered(), &live(1, "1")), None, "Secrets only");
+        assert_eq!(format!("{a:?}"), "SecretMemo");
     }
 }

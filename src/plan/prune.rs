@@ -18,7 +18,12 @@ pub(super) async fn plan_prune(
     id: &ObjectRef,
 ) -> Result<Option<Change>, ClusterError> {
     let mut c = change(Action::Prune, app, id);
-    let live = match read(api, cache, id).await {
+    // A metadata-only cache cannot show the diff: read the body.
+    let found = match cache.has_body(id) {
+        true => read(api, cache, id).await,
+        false => api.get(id).await,
+    };
+    let live = match found {
         Ok(Some(live)) => live,
         Ok(None) | Err(ClusterError::UnknownKind { .. }) => return Ok(None),
         Err(ClusterError::WrongScope { message, .. }) => {

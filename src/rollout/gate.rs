@@ -1,4 +1,4 @@
-//! Waiting on the health gate after a batch: poll every object the rollout
+//! Waiting on the health gate after a batch: check every object the rollout
 //! changed on the batch's clusters, judge them with the pure per-kind rules
 //! ([`super::health::gate`]), within the policy's health timeout, then keep
 //! judging through the bake time (a regression fails the gate). A cluster
@@ -17,6 +17,10 @@ use tokio::time::Instant;
 
 /// Time between health checks of a gate (CLI and daemon).
 pub const DEFAULT_POLL: Duration = Duration::from_millis(500);
+
+/// Longest wait between checks when every cluster with controllers is
+/// watched (events wake the gate sooner).
+pub const WATCHED_SAFETY_NET: Duration = Duration::from_secs(5);
 
 /// One cluster's share of a gate.
 pub struct GateTarget<'a> {
@@ -139,6 +143,7 @@ async fn wait_inner(
         if halted() {
             return Ok(false);
         }
+        let mut events = Events::subscribe(targets, timing.poll);
         match check(targets).await {
             GateVerdict::Passed => break,
             GateVerdict::Waiting { pending } if Instant::now() < deadline => {
@@ -150,7 +155,7 @@ async fn wait_inner(
                     index,
                     pending: lines,
                 });
-                tokio::time::sleep(timing.poll).await;
+                events.next(None).await;
             }
             verdict => {
                 return Err(
@@ -167,8 +172,9 @@ async fn wait_inner(
         bake: timing.bake,
     });
     let bake_end = Instant::now() + timing.bake;
+    let mut events = Events::subscribe(targets, timing.poll);
     while Instant::now() < bake_end {
-        tokio::time::sleep(timing.poll.min(bake_end - Instant::now())).await;
+        events.next(Some(bake_end)).await;
         if halted() {
             return Ok(false);
         }
@@ -177,6 +183,59 @@ async fn wait_inner(
         }
     }
     Ok(true)
+}
+
+/// What wakes a gate for its next check: a watch event on one of its
+/// clusters, or the poll interval (the safety net when all are watched).
+struct Events {
+    receivers: Vec<tokio::sync::watch::Receiver<u64>>,
+    wait: Duration,
+}
+
+impl Events {
+    /// Subscribes before a check, so no event after it is missed.
+    fn subscribe(targets: &[GateTarget<'_>], poll: Duration) -> Events {
+        let with_controllers: Vec<_> = targets.iter().filter(|t| t.api.has_controllers()).collect();
+        let receivers: Vec<_> = with_controllers
+            .iter()
+            .filter_map(|t| t.api.live_events())
+            .collect();
+        let all_watched = !receivers.is_empty() && receivers.len() == with_controllers.len();
+        Events {
+            receivers,
+            wait: match all_watched {
+                true => WATCHED_SAFETY_NET.max(poll),
+                false => poll,
+            },
+        }
+    }
+
+    /// Waits for the next event (or the interval, or `until`).
+    async fn next(&mut self, until: Option<Instant>) {
+        let mut sleep_for = self.wait;
+        if let Some(end) = until {
+            sleep_for = sleep_for.min(end.saturating_duration_since(Instant::now()));
+        }
+        if self.receivers.is_empty() {
+            tokio::time::sleep(sleep_for).await;
+            return;
+        }
+        // Not empty, so select_all has something to select from.
+        let changed = futures::future::select_all(
+            self.receivers
+                .iter_mut()
+                .map(|r| Box::pin(async move { r.changed().await.is_ok() })),
+        );
+        let ended = tokio::select! {
+            (ok, _, _) = changed => !ok,
+            _ = tokio::time::sleep(sleep_for) => false,
+        };
+        if ended {
+            // The connection (and its watches) went away: poll from now on.
+            self.receivers.clear();
+            self.wait = self.wait.min(DEFAULT_POLL);
+        }
+    }
 }
 
 fn unknown() -> Failure {

@@ -31,10 +31,13 @@ mod defaults;
 mod discovery;
 mod kubeconfig;
 mod retry;
+mod retry_after;
 
 use kubeconfig::first_line;
 pub use kubeconfig::read_kubeconfig;
 pub use retry::Backoff;
+use retry_after::RetryAfter;
+pub use retry_after::MAX_RETRY_AFTER;
 
 use crate::cluster::connect::install_crypto_provider;
 use crate::cluster::{ApplyOptions, ClusterApi, ClusterError};
@@ -76,6 +79,8 @@ pub struct KubeCluster {
     /// Permits for requests on the wire (see the module doc).
     in_flight: Arc<Semaphore>,
     max_in_flight: usize,
+    /// `Retry-After` of the last 429 (noted by a layer of the client).
+    retry_after: RetryAfter,
 }
 
 impl std::fmt::Debug for KubeCluster {
@@ -150,16 +155,26 @@ impl KubeCluster {
         config.write_timeout = Some(READ_TIMEOUT);
         config.reset_reader_on_write = true;
         config.default_retry = false;
-        let client = Client::try_from(config).map_err(|e| {
-            classify(
-                Target {
-                    cluster: name,
-                    context,
-                    object: "client",
+        let retry_after = RetryAfter::default();
+        let noted = retry_after.clone();
+        let client = ::kube::client::ClientBuilder::try_from(config)
+            .map_err(|e| {
+                classify(
+                    Target {
+                        cluster: name,
+                        context,
+                        object: "client",
+                    },
+                    &e,
+                )
+            })?
+            .with_layer(&tower::util::MapResponseLayer::new(
+                move |response: http::Response<Box<::kube::client::DynBody>>| {
+                    noted.observe(&response);
+                    response
                 },
-                &e,
-            )
-        })?;
+            ))
+            .build();
         Ok(KubeCluster {
             name: name.to_string(),
             context: context.to_string(),
@@ -169,6 +184,7 @@ impl KubeCluster {
             port_protocols: tokio::sync::OnceCell::new(),
             in_flight: Arc::new(Semaphore::new(DEFAULT_MAX_IN_FLIGHT)),
             max_in_flight: DEFAULT_MAX_IN_FLIGHT,
+            retry_after,
         })
     }
 
@@ -179,6 +195,32 @@ impl KubeCluster {
         self.in_flight = Arc::new(Semaphore::new(max));
         self.max_in_flight = max;
         self
+    }
+
+    /// The dynamic API of a kind, in one namespace or all, for the
+    /// watches of [`crate::cluster::watch`] (discovery may make one
+    /// request).
+    pub(crate) async fn watch_api(
+        &self,
+        api_version: &str,
+        kind: &str,
+        namespace: Option<&str>,
+    ) -> Result<Api<DynamicObject>, ClusterError> {
+        let r = self.resolve(api_version, kind).await?;
+        Ok(match (r.namespaced, namespace) {
+            (true, Some(ns)) => Api::namespaced_with(self.client.clone(), ns, &r.resource),
+            (false, Some(_)) => {
+                let what = format!("watch {kind}");
+                return Err(self.wrong_scope(&r, false, namespace, &what));
+            }
+            (_, None) => Api::all_with(self.client.clone(), &r.resource),
+        })
+    }
+
+    /// The permits of the in-flight bound (a watch holds one for its
+    /// first list).
+    pub(crate) fn in_flight_permits(&self) -> Arc<Semaphore> {
+        self.in_flight.clone()
     }
 
     /// Replaces the retry policy (tests use short delays).
@@ -216,8 +258,9 @@ impl KubeCluster {
                 attempt.await
             }
         };
+        let asked = |e: &::kube::Error| retry_after::hint(e, &self.retry_after);
         self.backoff
-            .run(bounded, is_transient)
+            .run_with(bounded, is_transient, asked)
             .await
             .map_err(|e| classify(self.target(object), &e))
     }

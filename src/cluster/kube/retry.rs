@@ -34,10 +34,27 @@ impl Backoff {
     }
 
     /// Runs `op` until it succeeds, fails for good, or the tries run out.
+    #[cfg(test)]
     pub(crate) async fn run<T, E, F, Fut>(
+        &self,
+        op: F,
+        transient: impl Fn(&E) -> bool,
+    ) -> Result<T, E>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+    {
+        self.run_with(op, transient, |_| None).await
+    }
+
+    /// [`Backoff::run`], waiting at least what `asked` says an error
+    /// asks for (a 429's `Retry-After`) before the next try. The caller
+    /// holds no in-flight permit while it waits.
+    pub(crate) async fn run_with<T, E, F, Fut>(
         &self,
         mut op: F,
         transient: impl Fn(&E) -> bool,
+        asked: impl Fn(&E) -> Option<Duration>,
     ) -> Result<T, E>
     where
         F: FnMut() -> Fut,
@@ -47,7 +64,8 @@ impl Backoff {
         loop {
             match op().await {
                 Err(e) if attempt < self.tries.max(1) && transient(&e) => {
-                    let delay = with_jitter(self.delay_after(attempt));
+                    let backoff = with_jitter(self.delay_after(attempt));
+                    let delay = asked(&e).map_or(backoff, |a| a.max(backoff));
                     tracing::debug!(
                         attempt,
                         delay_ms = delay.as_millis() as u64,
@@ -109,6 +127,29 @@ mod tests {
             .await;
         assert_eq!(r, Err("busy"));
         assert_eq!(calls.get(), 3);
+    }
+
+    #[tokio::test]
+    async fn a_server_asked_wait_is_kept_before_the_retry() {
+        let b = Backoff {
+            tries: 2,
+            first_delay: Duration::from_millis(1),
+        };
+        let calls = Cell::new(0);
+        let started = tokio::time::Instant::now();
+        let r: Result<(), &str> = b
+            .run_with(
+                || {
+                    calls.set(calls.get() + 1);
+                    async { Err("429") }
+                },
+                |_| true,
+                |_| Some(Duration::from_millis(300)),
+            )
+            .await;
+        assert_eq!(r, Err("429"));
+        assert_eq!(calls.get(), 2);
+        assert!(started.elapsed() >= Duration::from_millis(300));
     }
 
     #[tokio::test]
