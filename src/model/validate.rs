@@ -13,6 +13,7 @@ pub mod access;
 pub mod crds;
 pub mod fleet;
 pub mod manifest;
+pub mod migration;
 pub mod object;
 pub mod overrides;
 pub mod placement;
