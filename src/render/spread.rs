@@ -292,11 +292,12 @@ mod tests {
             ],
         );
         let weights = w(&[("eu-1", 1)]);
-        let errors: Vec<String> = spread_app(&a, Some(&Split::plain(weights)), KindTable::builtin())
-            .unwrap_err()
-            .iter()
-            .map(|e| e.to_string())
-            .collect();
+        let errors: Vec<String> =
+            spread_app(&a, Some(&Split::plain(weights)), KindTable::builtin())
+                .unwrap_err()
+                .iter()
+                .map(|e| e.to_string())
+                .collect();
         assert_eq!(errors.len(), 3, "{errors:?}");
         assert!(
             errors[0]

@@ -381,9 +381,18 @@ mod tests {
         assert_eq!(
             errors,
             [
-                error(m, "a migration splits replicas: it needs replicaSchedulingType: Divided"),
-                error(&format!("{m}.steps[0]"), "\"0%\" is not a percentage from 1% to 100%"),
-                error(&format!("{m}.steps[1]"), "\"lots\" is not a percentage from 1% to 100%"),
+                error(
+                    m,
+                    "a migration splits replicas: it needs replicaSchedulingType: Divided"
+                ),
+                error(
+                    &format!("{m}.steps[0]"),
+                    "\"0%\" is not a percentage from 1% to 100%"
+                ),
+                error(
+                    &format!("{m}.steps[1]"),
+                    "\"lots\" is not a percentage from 1% to 100%"
+                ),
             ]
         );
     }
