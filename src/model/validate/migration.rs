@@ -100,7 +100,7 @@ pub fn migration(
             }
         },
     };
-    (p.len() == before).then(|| Migration {
+    (p.len() == before).then_some(Migration {
         from: raw.from,
         to: raw.to,
         steps,

@@ -53,7 +53,8 @@ fn replicas_at(step: usize) -> BTreeMap<String, Option<u64>> {
 fn three_step_migration_table_through_render() {
     // (step, eu-1 (from), us-1 (to), eu-2 (not migrating)); None in the
     // outer map: the cluster gets none of the app's objects.
-    let table: [(usize, Option<Option<u64>>, Option<Option<u64>>, u64); 4] = [
+    type Row = (usize, Option<Option<u64>>, Option<Option<u64>>, u64);
+    let table: [Row; 4] = [
         (0, Some(Some(6)), None, 3),
         (1, Some(Some(5)), Some(Some(1)), 3),
         (2, Some(Some(3)), Some(Some(3)), 3),
