@@ -45,6 +45,11 @@ fn replicas(repo: &Path) -> Vec<(String, Option<u64>)> {
         "{}",
         String::from_utf8_lossy(&run.stderr)
     );
+    let said = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        said.contains("  shop: migration step ") && said.contains(" % to b (from a)"),
+        "render says why: {said}"
+    );
     ["a", "b", "c"]
         .iter()
         .map(|c| {

@@ -75,13 +75,6 @@ impl Split {
         out.extend(webster(sides["to"], &to));
         out
     }
-
-    /// Why `cluster` gets its share, when a migration decides it.
-    pub fn reason(&self, cluster: &str) -> Option<String> {
-        let m = self.migration.as_ref()?;
-        let involved = m.from.iter().chain(&m.to).any(|c| c == cluster);
-        involved.then(|| m.describe())
-    }
 }
 
 /// Removes from `placed` the side of `m` that runs nothing at its step;

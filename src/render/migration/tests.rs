@@ -5,7 +5,7 @@
 use super::*;
 use crate::model::{ClusterTarget, Migration, ReplicaScheduling, WeightRule};
 use crate::render::fleet::render;
-use crate::render::testkit::{app, config_map, deployment, fleet, names, weights as w};
+use crate::render::testkit::{app, config_map, deployment, fleet, names};
 use proptest::prelude::*;
 
 fn migration(from: &[&str], to: &[&str], steps: &[u64], step: usize) -> Migration {
@@ -90,19 +90,6 @@ fn a_cluster_outside_the_placement_is_an_error() {
             && text.contains("cluster \"us-1\" is not placed"),
         "{text}"
     );
-}
-
-#[test]
-fn the_reason_names_the_step() {
-    let split = Split {
-        weights: w(&[("a", 1), ("b", 1), ("c", 1)]),
-        migration: Some(migration(&["a"], &["b"], &[10, 50, 100], 2)),
-    };
-    assert_eq!(
-        split.reason("b").as_deref(),
-        Some("migration step 2/3: 50 % to b")
-    );
-    assert_eq!(split.reason("c"), None);
 }
 
 proptest! {
