@@ -135,3 +135,26 @@ fn migrate_commits_each_step_and_refuses_at_the_end_or_when_dirty() {
     );
     assert_eq!(head(path), before);
 }
+
+#[test]
+fn migrate_refuses_a_migration_to_a_cluster_the_placement_does_not_select() {
+    let repo = shop_repo(&["a", "b", "c"]);
+    let text = placement(1).replace(
+        "labelSelector: {matchLabels: {env: test}}",
+        "clusterNames: [a, c]",
+    );
+    repo.write(PLACEMENT, &text);
+    let before = repo.commit("shop: migrate a to b, but b is not placed");
+    let run = tranche_blocking(&["migrate", "shop", "--repo", repo.path().to_str().unwrap()]);
+    assert_eq!(run.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        err.contains("apps/shop/placement.yaml: spec.migration.to[0]: cluster \"b\" is not placed"),
+        "{err}"
+    );
+    assert_eq!(head(repo.path()).0, before);
+    assert_eq!(
+        std::fs::read_to_string(repo.path().join(PLACEMENT)).unwrap(),
+        text
+    );
+}

@@ -26,6 +26,13 @@ pub fn run(repo: &Path, app: &str) -> anyhow::Result<u8> {
     let snapshot = source.snapshot("HEAD")?;
     let fleet = crate::model::load::load(&snapshot)
         .map_err(|e| anyhow!("HEAD is not a valid fleet, fix it first:\n{e}"))?;
+    if let Err(errors) = crate::render::placement::placed_clusters(&fleet) {
+        let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        bail!(
+            "HEAD is not a valid fleet, fix it first:\n{}",
+            lines.join("\n")
+        );
+    }
     let placement = &fleet
         .apps
         .get(app)
