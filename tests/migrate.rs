@@ -2,7 +2,8 @@
 //! each call commits the next step of `spec.migration` (only the step
 //! changes), `tranche render` of each commit moves the replicas from `a`
 //! to `b`, the last step leaves `a` without the app, and a dirty work tree
-//! or the last step is refused with HEAD unchanged.
+//! or the last step is refused with HEAD unchanged; `tranche apply` on
+//! directory clusters prunes the app from `a` at the last step.
 
 mod support;
 
@@ -157,4 +158,54 @@ fn migrate_refuses_a_migration_to_a_cluster_the_placement_does_not_select() {
         std::fs::read_to_string(repo.path().join(PLACEMENT)).unwrap(),
         text
     );
+}
+
+/// Whether directory cluster `cluster` holds the shop Deployment.
+fn has_web(clusters: &Path, cluster: &str) -> bool {
+    clusters
+        .join(cluster)
+        .join("apps/Deployment/shop/web.yaml")
+        .exists()
+}
+
+#[test]
+fn the_last_step_prunes_the_app_from_the_old_cluster() {
+    let repo = shop_repo(&["a", "b", "c"]);
+    repo.write(
+        "apps/shop/manifests/deployment.yaml",
+        &support::fixtures::deployment("registry.example.com/shop/web:1.0.0", 10),
+    );
+    repo.write(PLACEMENT, &placement(2));
+    repo.commit("shop: migrate a to b, step 2");
+    let dir = repo.path().to_str().unwrap().to_string();
+    let clusters = tempfile::tempdir().expect("temp dir");
+    let state = tempfile::tempdir().expect("temp dir");
+    let apply = || {
+        let run = tranche_blocking(&[
+            "apply",
+            &dir,
+            "--clusters-dir",
+            clusters.path().to_str().unwrap(),
+            "--state-dir",
+            state.path().to_str().unwrap(),
+        ]);
+        assert_eq!(
+            run.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+    };
+    apply();
+    assert!(has_web(clusters.path(), "a") && has_web(clusters.path(), "b"));
+    let run = tranche_blocking(&["migrate", "shop", "--repo", &dir]);
+    assert_eq!(
+        run.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    apply();
+    assert!(!has_web(clusters.path(), "a"), "pruned from a");
+    assert!(has_web(clusters.path(), "b") && has_web(clusters.path(), "c"));
 }
