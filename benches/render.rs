@@ -221,6 +221,7 @@ fn generated_app(i: usize, clusters: &BTreeMap<String, Cluster>) -> App {
             replicas: ReplicaScheduling::Divided { weights },
             hpa: HpaMode::Split,
             namespace: None,
+            migration: None,
         },
         overrides: vec![everywhere(&name), regional(&name, clusters)],
     }

@@ -3,6 +3,7 @@
 
 mod apply;
 mod control;
+mod migrate;
 mod plan;
 mod progress;
 mod render;
@@ -132,6 +133,19 @@ pub enum Command {
         #[arg(long, hide = true)]
         json: bool,
     },
+    /// Advance an app's `spec.migration` by one step, as a commit on the
+    /// current branch (exit 0 committed, 1 refused: dirty work tree, no
+    /// migration, last step reached, invalid fleet).
+    Migrate {
+        /// Fleet directory: the work tree of a git repository or a directory inside one.
+        #[arg(long, default_value = ".")]
+        repo: PathBuf,
+        /// The app whose migration moves on.
+        app: String,
+        /// Write the next step (what `migrate` does anyway; for readable scripts).
+        #[arg(long)]
+        next: bool,
+    },
     /// Print the JSON Schema of a file kind (all kinds when none is given),
     /// or write every schema into a directory.
     Schema {
@@ -188,6 +202,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
             status::run(&state_dir, json)
         }
         Command::Schema { kind, out } => schema::run(kind.as_deref(), out.as_deref()),
+        Command::Migrate { repo, app, .. } => errors_exit(migrate::run(&repo, &app), 1),
     }
 }
 
@@ -213,6 +228,7 @@ pub fn dies_on_sigpipe(cli: &Cli) -> bool {
             | Command::Render { .. }
             | Command::Status { .. }
             | Command::Schema { .. }
+            | Command::Migrate { .. }
     )
 }
 

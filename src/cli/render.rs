@@ -46,5 +46,11 @@ pub fn run(args: &RepoArgs, out: &Path, output: OutputFormat) -> anyhow::Result<
         out.display(),
         rev.rendering.clusters.len()
     );
+    // Why a migrating app's clusters got their replicas.
+    for (name, app) in &rev.fleet.apps {
+        if let Some(m) = &app.placement.migration {
+            println!("  {name}: {} (from {})", m.describe(), m.from.join(", "));
+        }
+    }
     Ok(0)
 }

@@ -99,6 +99,49 @@ pub struct Placement {
     /// `spec.namespace`: namespace of the app's namespaced objects that set
     /// none (`None`: the repository's default namespace).
     pub namespace: Option<String>,
+    /// `spec.migration`: replicas moving from some clusters to others.
+    pub migration: Option<Migration>,
+}
+
+/// `spec.migration`, validated: `from` and `to` disjoint, `steps`
+/// strictly increasing percentages ending at 100, `step` in `0..=steps.len()`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Migration {
+    /// Clusters the replicas leave.
+    pub from: Vec<String>,
+    /// Clusters the replicas go to.
+    pub to: Vec<String>,
+    /// Percent of the migrating replicas on `to` at each step.
+    pub steps: Vec<u64>,
+    /// Current step, 1-based; 0 = not started.
+    pub step: usize,
+}
+
+impl Migration {
+    /// Percent on `to` at the current step (0 before the first).
+    pub fn percent(&self) -> u64 {
+        self.step
+            .checked_sub(1)
+            .and_then(|i| self.steps.get(i))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Whether the last step (100 %) is reached: `from` runs nothing.
+    pub fn done(&self) -> bool {
+        self.step >= self.steps.len()
+    }
+
+    /// `migration step 2/3: 50 % to b`, for explanations and commits.
+    pub fn describe(&self) -> String {
+        format!(
+            "migration step {}/{}: {} % to {}",
+            self.step,
+            self.steps.len(),
+            self.percent(),
+            self.to.join(", ")
+        )
+    }
 }
 
 /// `spec.clusterAffinity`: the clusters in `cluster_names` (if any) AND

@@ -14,6 +14,7 @@ pub mod analysis;
 pub mod crds;
 pub mod fleet;
 pub mod manifest;
+pub mod migration;
 pub mod object;
 pub mod overrides;
 pub mod placement;

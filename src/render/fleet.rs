@@ -13,6 +13,7 @@ use crate::model::{App, Cluster, Fleet, Manifest, ReplicaScheduling};
 use crate::object::ObjectRef;
 use crate::plan::mask::redact_values;
 use crate::render::hpa::set_bounds;
+use crate::render::migration::Split;
 use crate::render::order::sort_objects;
 use crate::render::overrides::{ordered_rules, OrderedRule};
 use crate::render::placement::placed_clusters;
@@ -116,7 +117,15 @@ fn prepare<'a>(
         };
         let weights = match &app.placement.replicas {
             ReplicaScheduling::Divided { weights } => {
-                Some(app_weights(clusters, weights, &fleet.clusters))
+                // A migration's trimmed side keeps its weight in the split.
+                let mut selected = clusters.clone();
+                if let Some(m) = &app.placement.migration {
+                    selected.extend(m.from.iter().chain(&m.to).cloned());
+                }
+                Some(Split {
+                    weights: app_weights(&selected, weights, &fleet.clusters),
+                    migration: app.placement.migration.clone(),
+                })
             }
             ReplicaScheduling::Duplicated => None,
         };

@@ -4,14 +4,14 @@
 //! Any `autoscaling/*` version is read the same way (`spec.scaleTargetRef
 //! {apiVersion?, kind, name}`, `spec.minReplicas` (default 1),
 //! `spec.maxReplicas`). In split mode `maxReplicas` and `minReplicas` are
-//! each split with [`webster`] over the workload's weights; because the
+//! each split with [`crate::render::split::webster`] over the workload's weights; because the
 //! split is monotone in the total, `min_i ≤ max_i` on every cluster. A
 //! cluster whose max share is 0 gets neither the HPA nor the workload. A
 //! cluster whose min share is 0 (but max share is not) gets `minReplicas: 1`,
 //! since an HPA cannot scale to zero without a feature gate: the sum of the
 //! clusters' minimums may then exceed the HPA's `minReplicas`.
 
-use crate::render::split::webster;
+use crate::render::migration::Split;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
@@ -120,8 +120,13 @@ pub fn replica_count(v: &Value) -> Option<u64> {
 /// max share is 0 are left out (they get neither HPA nor workload); a min
 /// share of 0 becomes 1.
 pub fn split_bounds(bounds: Bounds, weights: &BTreeMap<String, u64>) -> BTreeMap<String, Bounds> {
-    let max = webster(bounds.max, weights);
-    let min = webster(bounds.min, weights);
+    split_bounds_by(bounds, &Split::plain(weights.clone()))
+}
+
+/// [`split_bounds`] with any [`Split`] (a migration's, too).
+pub fn split_bounds_by(bounds: Bounds, split: &Split) -> BTreeMap<String, Bounds> {
+    let max = split.of(bounds.max);
+    let min = split.of(bounds.min);
     max.into_iter()
         .filter(|(_, m)| *m > 0)
         .map(|(cluster, max)| {

@@ -13,6 +13,7 @@ pub mod error;
 pub mod fleet;
 pub mod hpa;
 pub mod image;
+pub mod migration;
 pub mod naming;
 pub mod order;
 pub mod overriders;

@@ -154,10 +154,20 @@ impl<'a> Resolver<'a> {
             self.path.pop();
             union
         };
-        let set = candidates
+        let mut set = candidates
             .into_iter()
             .filter(|c| fleet.clusters.get(c).is_some_and(|c| affinity.selects(c)))
             .collect();
+        if let Some(m) = &app.placement.migration {
+            crate::render::migration::trim(&mut set, m).map_err(|(field, message)| {
+                PlacementError {
+                    file: app.placement.file.clone(),
+                    app: app.name.clone(),
+                    field,
+                    message,
+                }
+            })?;
+        }
         self.done.insert(name, set);
         Ok(())
     }

@@ -19,8 +19,8 @@
 use crate::kinds::KindTable;
 use crate::model::{App, HpaMode, Manifest};
 use crate::object::ObjectRef;
-use crate::render::hpa::{replica_count, split_bounds, Bounds, ScaleTarget, MAX_REPLICAS};
-use crate::render::split::webster;
+use crate::render::hpa::{replica_count, split_bounds_by, Bounds, ScaleTarget, MAX_REPLICAS};
+use crate::render::migration::Split;
 use crate::render::RenderError;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -70,12 +70,12 @@ impl Spread {
 }
 
 /// Identity and spread of each manifest of `app`, in manifest order.
-/// `weights` is `Some` when the app is Divided (weights of its clusters);
+/// `weights` is `Some` when the app is Divided (how its clusters split);
 /// which kinds are HPAs and where workloads keep their replica count comes
 /// from `kinds`.
 pub fn spread_app(
     app: &App,
-    weights: Option<&BTreeMap<String, u64>>,
+    weights: Option<&Split>,
     kinds: &KindTable,
 ) -> Result<Vec<(ObjectRef, Spread)>, Vec<RenderError>> {
     let replicas = |id: &ObjectRef| kinds.replicas_pointer(id.group(), &id.kind);
@@ -130,7 +130,7 @@ pub fn spread_app(
         let m = &app.manifests[h];
         match Bounds::of(&m.object) {
             Ok(bounds) => {
-                let split = split_bounds(bounds, weights);
+                let split = split_bounds_by(bounds, weights);
                 // Several HPAs on one workload: it goes wherever any of them goes.
                 if let Some(set) = entry {
                     set.extend(split.keys().cloned());
@@ -152,10 +152,10 @@ pub fn spread_app(
         } else if let (Some(weights), Some(pointer)) = (weights, replicas(id)) {
             match m.object.pointer(pointer) {
                 None | Some(serde_json::Value::Null) => {
-                    spreads[i] = Spread::Replicas(webster(1, weights))
+                    spreads[i] = Spread::Replicas(weights.of(1))
                 }
                 Some(v) => match replica_count(v) {
-                    Some(n) => spreads[i] = Spread::Replicas(webster(n, weights)),
+                    Some(n) => spreads[i] = Spread::Replicas(weights.of(n)),
                     None => errors.push(RenderError::at(
                         &source(m),
                         &pointer.trim_start_matches('/').replace('/', "."),
@@ -189,7 +189,8 @@ mod tests {
     use serde_json::json;
 
     fn spreads(app: &App, weights: Option<&BTreeMap<String, u64>>) -> Vec<Spread> {
-        spread_app(app, weights, KindTable::builtin())
+        let split = weights.map(|w| Split::plain(w.clone()));
+        spread_app(app, split.as_ref(), KindTable::builtin())
             .unwrap()
             .into_iter()
             .map(|(_, s)| s)
@@ -291,11 +292,12 @@ mod tests {
             ],
         );
         let weights = w(&[("eu-1", 1)]);
-        let errors: Vec<String> = spread_app(&a, Some(&weights), KindTable::builtin())
-            .unwrap_err()
-            .iter()
-            .map(|e| e.to_string())
-            .collect();
+        let errors: Vec<String> =
+            spread_app(&a, Some(&Split::plain(weights)), KindTable::builtin())
+                .unwrap_err()
+                .iter()
+                .map(|e| e.to_string())
+                .collect();
         assert_eq!(errors.len(), 3, "{errors:?}");
         assert!(
             errors[0]

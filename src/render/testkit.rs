@@ -42,6 +42,7 @@ pub fn app(name: &str, objects: Vec<Value>) -> App {
             replicas: ReplicaScheduling::Duplicated,
             hpa: HpaMode::Split,
             namespace: None,
+            migration: None,
         },
         overrides: vec![],
     }

@@ -40,6 +40,37 @@ pub struct PlacementSpec {
     /// (instead of the repository's `defaultNamespace`); checked against
     /// the AccessPolicy like any namespace the objects name.
     pub namespace: Option<String>,
+    /// A weighted migration of the replicas from some clusters to others.
+    pub migration: Option<Migration>,
+}
+
+/// `spec.migration`: move the replicas of `from` to `to` in steps; `step`
+/// (1-based, 0 = not started) is the current one, one commit per step.
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Migration {
+    /// Clusters the replicas leave (each must be placed).
+    #[serde(default)]
+    pub from: Vec<String>,
+    /// Clusters the replicas go to (each must be placed).
+    #[serde(default)]
+    pub to: Vec<String>,
+    /// Share of the migrating replicas on `to` at each step, increasing,
+    /// ending at 100: `[10%, 50%, 100%]` or `[10, 50, 100]`.
+    #[serde(default)]
+    pub steps: Vec<Percent>,
+    /// Current step: 1..=len(steps), or 0 (declared, not started).
+    pub step: Option<i64>,
+}
+
+/// A percentage written `50%` or `50`.
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
+#[serde(untagged)]
+pub enum Percent {
+    /// `50`.
+    Number(i64),
+    /// `"50%"`.
+    Text(String),
 }
 
 /// `spec.clusterAffinity`. As in Karmada, a cluster is selected when it is

@@ -158,6 +158,7 @@ mod tests {
             replicas: ReplicaScheduling::Duplicated,
             hpa: HpaMode::Duplicate,
             namespace: None,
+            migration: None,
         };
         (app.to_string(), pl)
     }

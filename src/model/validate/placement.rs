@@ -46,12 +46,16 @@ pub fn placement(
             false
         }
     });
+    let migration = spec
+        .migration
+        .and_then(|m| super::migration::migration(loc, m, &replicas, known, p));
     Placement {
         file: loc.file.to_string(),
         affinity,
         replicas,
         hpa,
         namespace,
+        migration,
     }
 }
 
@@ -315,6 +319,81 @@ mod tests {
         assert_eq!(
             errors[0].location,
             "apps/shop/placement.yaml: spec.hpa.mode"
+        );
+    }
+
+    const DIVIDED: &str = "clusterAffinity: {labelSelector: {}}\nreplicaScheduling: \
+        {replicaSchedulingType: Divided, weightPreference: {staticWeightList: \
+        [{targetCluster: {}, weight: 1}]}}\n";
+
+    #[test]
+    fn migration_converts_percent_text_and_numbers() {
+        let (pl, errors) = check(&format!(
+            "{DIVIDED}migration: {{from: [eu-1], to: [us-1], steps: [10%, 50, \"100%\"], step: 2}}"
+        ));
+        assert!(errors.is_empty(), "{errors:?}");
+        let m = pl.migration.unwrap();
+        assert_eq!(m.steps, [10, 50, 100]);
+        assert_eq!(m.describe(), "migration step 2/3: 50 % to us-1");
+    }
+
+    #[test]
+    fn migration_problems_name_the_field() {
+        let (pl, errors) = check(&format!(
+            "{DIVIDED}migration: {{from: [eu-1, eu-9], to: [eu-1], steps: [50%, 20%, 90%], step: 4}}"
+        ));
+        assert!(pl.migration.is_none());
+        let m = "spec.migration";
+        assert_eq!(
+            errors,
+            [
+                error(
+                    &format!("{m}.from[1]"),
+                    "unknown cluster \"eu-9\": there is no clusters/eu-9.yaml"
+                ),
+                error(
+                    &format!("{m}.to[0]"),
+                    "cluster \"eu-1\" is also in from: a cluster cannot migrate to itself"
+                ),
+                error(
+                    &format!("{m}.steps[1]"),
+                    "20 % does not increase on 50 %: steps must be strictly increasing"
+                ),
+                error(
+                    &format!("{m}.steps[2]"),
+                    "the last step must be 100 % (the migration ends with every replica on `to`)"
+                ),
+                error(
+                    &format!("{m}.step"),
+                    "step 4 is out of range: 0 (not started) to 3 (the last step)"
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn migration_needs_divided_and_real_percentages() {
+        let (_, errors) = check(
+            "clusterAffinity: {labelSelector: {}}\n\
+             migration: {from: [eu-1], to: [us-1], steps: [0%, lots, 100%], step: 1}",
+        );
+        let m = "spec.migration";
+        assert_eq!(
+            errors,
+            [
+                error(
+                    m,
+                    "a migration splits replicas: it needs replicaSchedulingType: Divided"
+                ),
+                error(
+                    &format!("{m}.steps[0]"),
+                    "\"0%\" is not a percentage from 1% to 100%"
+                ),
+                error(
+                    &format!("{m}.steps[1]"),
+                    "\"lots\" is not a percentage from 1% to 100%"
+                ),
+            ]
         );
     }
 
