@@ -23,6 +23,7 @@
 //! strings differently (`"100"` for `'100'`), and rendered output must stay
 //! byte-stable across versions (the golden files pin it).
 
+pub mod locate;
 pub mod strict;
 
 use crate::limits::{

@@ -186,7 +186,7 @@ fn check(snapshot: &Snapshot, tally: &Tally) -> Result<(), TestCaseError> {
             Tally::add(&tally.refused, 1);
             Tally::add(&tally.errors, errors.0.len());
             for e in &errors.0 {
-                names_a_path(snapshot, &e.location, &e.to_string())?;
+                names_a_path(snapshot, &e.location(), &e.to_string())?;
             }
             return Ok(());
         }

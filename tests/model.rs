@@ -182,7 +182,7 @@ fn three_independent_problems_are_three_errors() {
         ("apps/api/placement.yaml", "apiVersion: tranche.dev/v1alpha1\nkind: Placement\nspec: {clusterAffinity: {clusterNames: [z]}}\n"),
         ("apps/web/manifests/bad.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: Bad_Name}\n"),
     ]));
-    let locations: Vec<_> = errors.iter().map(|e| e.location.as_str()).collect();
+    let locations: Vec<_> = errors.iter().map(|e| e.location()).collect();
     assert_eq!(
         locations,
         [
@@ -353,7 +353,10 @@ fn malformed_yaml_and_wrong_kinds_are_located() {
         ),
     ]));
     assert_eq!(errors.len(), 2, "{errors:?}");
-    assert_eq!(errors[0].location, "apps/web/manifests/broken.yaml[doc 0]");
+    assert_eq!(
+        errors[0].location(),
+        "apps/web/manifests/broken.yaml[doc 0]"
+    );
     assert!(
         errors[0].message.starts_with("invalid YAML: "),
         "{}",

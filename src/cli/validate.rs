@@ -7,6 +7,9 @@ use crate::git::RepoSource;
 use crate::revision::{Revision, RevisionError};
 use serde_json::json;
 
+/// One problem as listed: location, line (when known), message, full text.
+type Listed = (String, Option<usize>, String, String);
+
 /// Runs `validate`.
 pub fn run(args: &RepoArgs, output: OutputFormat) -> anyhow::Result<u8> {
     let source = RepoSource::open(&args.repo)?;
@@ -38,17 +41,17 @@ pub fn run(args: &RepoArgs, output: OutputFormat) -> anyhow::Result<u8> {
             return Ok(0);
         }
         Err(RevisionError::Invalid { commit, errors }) => {
-            let list: Vec<(String, String, String)> = errors
+            let list: Vec<Listed> = errors
                 .0
                 .iter()
-                .map(|e| (e.location.clone(), e.message.clone(), e.to_string()))
+                .map(|e| (e.location(), e.line, e.message.clone(), e.to_string()))
                 .collect();
             (commit, list)
         }
         Err(RevisionError::Render { commit, errors }) => {
             let list = errors
                 .iter()
-                .map(|e| (e.file.clone(), e.to_string(), e.to_string()))
+                .map(|e| (e.file.clone(), None, e.to_string(), e.to_string()))
                 .collect();
             (commit, list)
         }
@@ -57,12 +60,14 @@ pub fn run(args: &RepoArgs, output: OutputFormat) -> anyhow::Result<u8> {
     if output == OutputFormat::Json {
         let list: Vec<_> = problems
             .iter()
-            .map(|(location, message, _)| json!({"location": location, "message": message}))
+            .map(|(location, line, message, _)| {
+                json!({"location": location, "line": line, "message": message})
+            })
             .collect();
         let v = json!({"commit": commit, "valid": false, "problems": list});
         println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
-        for (_, _, line) in &problems {
+        for (_, _, _, line) in &problems {
             eprintln!("{line}");
         }
         eprintln!("{} problem(s) found", problems.len());

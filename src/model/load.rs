@@ -11,6 +11,7 @@ pub mod apps;
 pub mod clusters;
 pub mod document;
 pub mod layout;
+pub mod lines;
 pub mod policies;
 pub mod repository;
 
@@ -24,8 +25,17 @@ use document::Files;
 ///
 /// Repository policies are laid over [`builtin_policies`] field by field.
 /// On success the fleet holds only valid data; otherwise every problem is
-/// returned, in file order, each naming its file and document or field.
+/// returned, in file order, each naming its file and document or field,
+/// and the field's line where it is found in the file.
 pub fn load(snapshot: &Snapshot) -> Result<Fleet, ModelErrors> {
+    check(snapshot).map_err(|mut errors| {
+        lines::fill(&mut errors, &snapshot.files);
+        errors
+    })
+}
+
+/// [`load`] without the lines.
+fn check(snapshot: &Snapshot) -> Result<Fleet, ModelErrors> {
     let mut p = Problems::default();
     for (path, why) in &snapshot.refused {
         p.push(Loc::file(path), "", why.as_str());

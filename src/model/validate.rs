@@ -147,17 +147,17 @@ mod tests {
 
     #[test]
     fn locations_render_as_the_error_type_documents() {
-        assert_eq!(Loc::file("a.yaml").error("", "m").location, "a.yaml");
+        assert_eq!(Loc::file("a.yaml").error("", "m").location(), "a.yaml");
         assert_eq!(
-            Loc::file("a.yaml").error("spec.x", "m").location,
+            Loc::file("a.yaml").error("spec.x", "m").location(),
             "a.yaml: spec.x"
         );
         assert_eq!(
-            Loc::doc("a.yaml", 2).error("", "m").location,
+            Loc::doc("a.yaml", 2).error("", "m").location(),
             "a.yaml[doc 2]"
         );
         assert_eq!(
-            Loc::doc("a.yaml", 2).error("kind", "m").location,
+            Loc::doc("a.yaml", 2).error("kind", "m").location(),
             "a.yaml[doc 2]: kind"
         );
     }

@@ -110,11 +110,9 @@ impl<'a> Checker<'a> {
             self.kinds,
             &mut p,
         );
-        let prefix = format!("{}[doc {}]", manifest.file, manifest.doc);
         for e in p.into_errors().0 {
-            let field = e.location.strip_prefix(&prefix).unwrap_or(&e.location);
             out.push(Problem {
-                field: field.trim_start_matches(": ").to_string(),
+                field: e.field.unwrap_or_default(),
                 message: e.message,
             });
         }

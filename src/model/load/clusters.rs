@@ -151,7 +151,7 @@ mod tests {
             &format!("{HEAD}metadata: {{name: eu-1}}\nspec: {{contex: x}}\n"),
         );
         assert_eq!(errors.len(), 1);
-        assert_eq!(errors[0].location, "clusters/eu-1.yaml: spec.contex");
+        assert_eq!(errors[0].location(), "clusters/eu-1.yaml: spec.contex");
         assert!(
             errors[0].message.starts_with("unknown field `contex`"),
             "{}",

@@ -221,7 +221,7 @@ mod tests {
             check("{apiVersion: v1, kind: ConfigMap, metadata: {name: c, labels: {tier: 1}}}");
         assert_eq!(errors.len(), 1);
         assert_eq!(
-            errors[0].location,
+            errors[0].location(),
             "apps/shop/manifests/app.yaml[doc 1]: metadata.labels.tier"
         );
     }

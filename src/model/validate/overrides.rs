@@ -313,7 +313,7 @@ mod tests {
         let (_, errors) = check(
             "overrideRules: [{overriders: {}}, {overriders: {plaintext: [{path: /a, operator: add}]}}]",
         );
-        let locations: Vec<_> = errors.iter().map(|e| e.location.as_str()).collect();
+        let locations: Vec<_> = errors.iter().map(|e| e.location()).collect();
         assert_eq!(
             locations,
             [

@@ -267,7 +267,7 @@ mod tests {
         let (_, errors) = check("{}");
         assert_eq!(errors.len(), 1);
         assert_eq!(
-            errors[0].location,
+            errors[0].location(),
             "apps/shop/placement.yaml: spec.clusterAffinity"
         );
         assert!(errors[0]
@@ -303,7 +303,7 @@ mod tests {
             check("clusterAffinity: {labelSelector: {}}\nreplicaScheduling: {replicaSchedulingType: Divided}");
         assert_eq!(errors.len(), 1);
         assert_eq!(
-            errors[0].location,
+            errors[0].location(),
             format!("apps/shop/placement.yaml: {WEIGHTS}")
         );
         assert!(errors[0]
@@ -317,7 +317,7 @@ mod tests {
         assert_eq!(pl.replicas, ReplicaScheduling::Duplicated);
         assert_eq!(errors.len(), 1);
         assert_eq!(
-            errors[0].location,
+            errors[0].location(),
             "apps/shop/placement.yaml: spec.hpa.mode"
         );
     }
@@ -402,7 +402,7 @@ mod tests {
         let (_, errors) = check("clusterAffinity: {clusterNames: [eu-1], followApps: [web]}");
         assert_eq!(errors.len(), 1);
         assert_eq!(
-            errors[0].location,
+            errors[0].location(),
             "apps/shop/placement.yaml: spec.clusterAffinity.followApps"
         );
     }

@@ -274,7 +274,7 @@ mod tests {
         let (_, errors) = rollout("healthTimeout: 5 minutez\nmaxParallel: 0");
         assert_eq!(errors.len(), 2, "{errors:?}");
         assert_eq!(
-            errors[0].location,
+            errors[0].location(),
             "policies/rollout.yaml: spec.healthTimeout"
         );
         assert!(
@@ -301,7 +301,7 @@ mod tests {
         let errors = p.finish(()).unwrap_err().0;
         assert_eq!(errors.len(), 1);
         assert_eq!(
-            errors[0].location,
+            errors[0].location(),
             "policies/diff.yaml: spec.ignore[0].jsonPointers[0]"
         );
     }

@@ -145,11 +145,11 @@ mod tests {
     fn invalid_keys_and_values_are_errors() {
         let (_, errors) = check("matchLabels: {\"bad key\": ok, env: \"-prod\"}");
         assert_eq!(errors.len(), 2, "{errors:?}");
-        assert_eq!(errors[0].location, "f.yaml: spec.sel.matchLabels.bad key");
+        assert_eq!(errors[0].location(), "f.yaml: spec.sel.matchLabels.bad key");
         assert!(errors[0]
             .message
             .starts_with("invalid label key \"bad key\": "));
-        assert_eq!(errors[1].location, "f.yaml: spec.sel.matchLabels.env");
+        assert_eq!(errors[1].location(), "f.yaml: spec.sel.matchLabels.env");
         assert!(errors[1]
             .message
             .starts_with("invalid label value \"-prod\": "));

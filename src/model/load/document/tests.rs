@@ -13,7 +13,7 @@ fn malformed_yaml_names_document_and_line() {
     assert!(docs.is_empty());
     let errors = problems(p);
     assert_eq!(errors.len(), 1);
-    assert_eq!(errors[0].location, "m.yaml[doc 1]");
+    assert_eq!(errors[0].location(), "m.yaml[doc 1]");
     assert!(
         errors[0].message.starts_with("invalid YAML: "),
         "{}",

@@ -14,7 +14,7 @@ fn check(yaml: &str) -> (Analysis, Vec<ModelError>) {
 fn messages(errors: &[ModelError]) -> Vec<String> {
     errors
         .iter()
-        .map(|e| format!("{}: {}", e.location, e.message))
+        .map(|e| format!("{}: {}", e.location(), e.message))
         .collect()
 }
 
