@@ -12,6 +12,7 @@ use crate::git::notes::{now_rfc3339, write_note, DeployNote};
 use crate::model::DriftMode;
 use crate::outcome::RolloutOutcome;
 use crate::plan::compute::{plan_fleet, Connections};
+use crate::report::pr::problems::ProblemView;
 use crate::report::pr::view::{PlanView, Preview};
 use crate::report::{CommitStatus, StatusState};
 use crate::revision::{short, Revision, Revisions};
@@ -255,7 +256,7 @@ impl Daemon {
                     format!("invalid: {}", e.first_problem()),
                 );
                 if let Some((p, n)) = pull {
-                    p.show_preview(n, commit, Preview::Invalid(e.problems()));
+                    p.show_preview(n, commit, Preview::Invalid(ProblemView::list(&e)));
                 }
                 return;
             }

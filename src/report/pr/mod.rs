@@ -6,6 +6,7 @@
 //! ([`thread`]).
 
 pub mod command;
+pub mod problems;
 pub mod progress;
 pub mod render;
 pub mod thread;

@@ -6,6 +6,7 @@
 //! at 65,536), leaving out the clusters that do not fit and saying so.
 //! Pure.
 
+use super::problems::ProblemView;
 use super::progress::{BatchState, RolloutProgress};
 use super::view::{ChangeView, PlanView, Preview, PullComment};
 use crate::plan::Action;
@@ -43,13 +44,16 @@ pub fn render(c: &PullComment) -> String {
     out
 }
 
-fn invalid(out: &mut String, problems: &[String]) {
+fn invalid(out: &mut String, problems: &[ProblemView]) {
     let _ = writeln!(
         out,
         "**This commit is invalid**: merging it deploys nothing. Problems:\n"
     );
     for p in problems {
-        let _ = writeln!(out, "- `{}`", inline(p));
+        let _ = match &p.at {
+            Some(at) => writeln!(out, "- `{}` {}", inline(at), inline(&p.text)),
+            None => writeln!(out, "- `{}`", inline(&p.text)),
+        };
     }
 }
 

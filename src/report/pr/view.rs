@@ -4,6 +4,7 @@
 //! or the validation problems; and, after the merge, the rollout's
 //! progress. Built from a plan and the fleet it came from. Pure.
 
+use super::problems::ProblemView;
 use super::progress::RolloutProgress;
 use crate::model::{Allowance, Fleet, RolloutPolicy};
 use crate::plan::{diff::unified, Action, Plan};
@@ -26,9 +27,9 @@ pub struct PullComment {
 /// The preview part of the comment.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Preview {
-    /// The commit cannot be loaded or rendered: each problem as the
-    /// validator reports it (`file[doc N]: field: what is wrong`).
-    Invalid(Vec<String>),
+    /// The commit cannot be loaded or rendered: each problem, at
+    /// `file:line` where the line is known.
+    Invalid(Vec<ProblemView>),
     /// What merging would do.
     Planned(PlanView),
 }

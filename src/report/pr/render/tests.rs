@@ -126,9 +126,14 @@ fn an_invalid_commit_lists_every_problem() {
     let c = PullComment {
         head: "0123456789abcdef0123456789abcdef01234567".into(),
         preview: Preview::Invalid(vec![
-            "apps/shop/placement.yaml[doc 0]: spec.clusterAfinity: unknown field `clusterAfinity`"
-                .into(),
-            "clusters/b.yaml[doc 0]: metadata.name: must equal the file name".into(),
+            ProblemView::text(
+                "apps/shop/placement.yaml[doc 0]: spec.clusterAfinity: unknown field `clusterAfinity`",
+            ),
+            ProblemView::text("clusters/b.yaml[doc 0]: metadata.name: must equal the file name"),
+            ProblemView {
+                at: Some("apps/web/placement.yaml:14".into()),
+                text: "spec.weight: must be ≥ 0".into(),
+            },
         ]),
         progress: None,
     };
