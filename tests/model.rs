@@ -420,3 +420,36 @@ fn entries_the_snapshot_refused_are_reported_once_without_knock_on_errors() {
         ]
     );
 }
+
+#[test]
+fn problems_name_the_line_of_their_field() {
+    let placement = "apiVersion: tranche.dev/v1alpha1\nkind: Placement\nspec:\n  clusterAffinity:\n    clusterNames:\n      - a\n      - z\n";
+    let policy = "apiVersion: tranche.dev/v1alpha1\nkind: RolloutPolicy\nmetadata:\n  name: mine\nspec:\n  steps:\n    - 1\n    - 0\n";
+    let manifest = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: one}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: two}\n---\n# the third\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: Bad_Name\n";
+    let errors = errors(&fleet(&[
+        ("apps/api/placement.yaml", placement),
+        ("policies/rollout.yaml", policy),
+        ("apps/web/manifests/three.yaml", manifest),
+    ]));
+    let found: Vec<_> = errors.iter().map(|e| (e.location(), e.line)).collect();
+    assert_eq!(
+        found,
+        [
+            (
+                "apps/api/placement.yaml: spec.clusterAffinity.clusterNames[1]".to_string(),
+                Some(7)
+            ),
+            (
+                "apps/web/manifests/three.yaml[doc 2]: metadata.name".to_string(),
+                Some(13)
+            ),
+            ("policies/rollout.yaml: spec.steps[1]".to_string(), Some(8)),
+        ],
+        "{errors:#?}"
+    );
+    assert!(
+        errors[0].to_string().ends_with(" (line 7)"),
+        "{}",
+        errors[0]
+    );
+}

@@ -9,24 +9,46 @@
 
 use granit_parser::{Event, Parser, ScalarStyle};
 
-/// The 1-based line of `field` (like `spec.clusterAffinity.clusterNames[1]`
-/// or `metadata.labels.app`) in document `doc` (0-based, counting only
-/// non-empty documents, as [`super::parse_stream`] does) of `text`.
-/// `None` when the document does not exist or nothing of the path does.
-pub fn line_of(text: &str, doc: usize, field: &str) -> Option<usize> {
-    let nodes = outline(text, doc)?;
-    let mut at = 0;
-    let mut line = None;
-    let mut rest = field;
-    while !rest.is_empty() {
-        let Some((next, key_line, after)) = step(&nodes, at, rest) else {
-            break;
-        };
-        line = Some(key_line);
-        at = next;
-        rest = after;
+/// The outlines of every non-empty document of one text, to look up
+/// the lines of many fields with one parse.
+#[derive(Debug, Default)]
+pub struct Lines {
+    docs: Vec<Vec<Node>>,
+}
+
+impl Lines {
+    /// Reads `text` up to its end or its first parse error.
+    pub fn of(text: &str) -> Lines {
+        Lines {
+            docs: outlines(text),
+        }
     }
-    line
+
+    /// The 1-based line of `field` (like `spec.clusterAffinity.clusterNames[1]`
+    /// or `metadata.labels.app`) in document `doc` (0-based, counting only
+    /// non-empty documents, as [`super::parse_stream`] does). A missing
+    /// part gives the line of the deepest existing one; `None` when the
+    /// document does not exist or nothing of the path does.
+    pub fn line_of(&self, doc: usize, field: &str) -> Option<usize> {
+        let nodes = self.docs.get(doc)?;
+        let mut at = 0;
+        let mut line = None;
+        let mut rest = field;
+        while !rest.is_empty() {
+            let Some((next, key_line, after)) = step(nodes, at, rest) else {
+                break;
+            };
+            line = Some(key_line);
+            at = next;
+            rest = after;
+        }
+        line
+    }
+}
+
+/// [`Lines::line_of`] for one field of `text`.
+pub fn line_of(text: &str, doc: usize, field: &str) -> Option<usize> {
+    Lines::of(text).line_of(doc, field)
 }
 
 /// One node of the outline; children point into the same list.
@@ -73,26 +95,24 @@ fn step<'p>(nodes: &[Node], at: usize, rest: &'p str) -> Option<(usize, usize, &
     }
 }
 
-/// The outline of document `doc`, its root first; `None` when the text
-/// has fewer documents or the parser fails before the document starts.
-fn outline(text: &str, doc: usize) -> Option<Vec<Node>> {
+/// The outline of each non-empty document, root first; a parse error
+/// ends the list (the document it is in keeps what was read of it).
+fn outlines(text: &str) -> Vec<Vec<Node>> {
     let mut parser = Parser::new_from_str(text);
-    let mut seen = 0;
-    loop {
-        match parser.next_event()? {
-            Ok((Event::DocumentStart(..), _)) => {
+    let mut docs = Vec::new();
+    while let Some(Ok((event, _))) = parser.next_event() {
+        match event {
+            Event::DocumentStart(..) => {
                 let nodes = document(&mut parser);
                 if !is_empty(&nodes) {
-                    if seen == doc {
-                        return Some(nodes);
-                    }
-                    seen += 1;
+                    docs.push(nodes);
                 }
             }
-            Ok((Event::StreamEnd, _)) | Err(_) => return None,
-            Ok(_) => {}
+            Event::StreamEnd => break,
+            _ => {}
         }
     }
+    docs
 }
 
 /// An empty document (`---` alone, or only comments) is not counted.

@@ -3,18 +3,25 @@
 //! know files, documents and field paths).
 
 use crate::model::ModelErrors;
-use crate::yaml::locate::line_of;
+use crate::yaml::locate::Lines;
 use std::collections::BTreeMap;
 
 /// Sets `line` on each error that names a field, when the field (or its
 /// nearest existing ancestor) is found in the file's text.
+/// Each file is parsed once, however many errors it has.
 pub fn fill(errors: &mut ModelErrors, files: &BTreeMap<String, Vec<u8>>) {
+    let mut parsed: BTreeMap<String, Lines> = BTreeMap::new();
     for e in &mut errors.0 {
         let Some(field) = &e.field else { continue };
-        let Some(text) = files.get(&e.file).and_then(|b| std::str::from_utf8(b).ok()) else {
-            continue;
-        };
-        e.line = line_of(text, e.doc.unwrap_or(0), field);
+        if !parsed.contains_key(&e.file) {
+            let Some(text) = files.get(&e.file).and_then(|b| std::str::from_utf8(b).ok()) else {
+                continue;
+            };
+            parsed.insert(e.file.clone(), Lines::of(text));
+        }
+        e.line = parsed
+            .get(&e.file)
+            .and_then(|lines| lines.line_of(e.doc.unwrap_or(0), field));
     }
 }
 
