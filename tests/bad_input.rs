@@ -155,10 +155,12 @@ fn replicas_outside_divided_apps_are_checked_as_int32() {
     repo.commit("bad replica counts");
     let file = "apps/shop/manifests/workloads.yaml";
     let int32 = "as Kubernetes' int32 fields take)";
+    // Each document is 4 lines and a `---`: its `spec` is line 4 + 5 × doc.
     let replicas = |doc: usize, name: &str, shown: &str| {
         format!(
             "{file}[doc {doc}]: spec.replicas: Deployment \"{name}\": {shown} is not a replica \
-             count (an integer from 0 to 2147483647, {int32}"
+             count (an integer from 0 to 2147483647, {int32} (line {})",
+            4 + 5 * doc
         )
     };
     assert_invalid(
@@ -175,11 +177,11 @@ fn replicas_outside_divided_apps_are_checked_as_int32() {
             &replicas(5, "huge", "2147483648"),
             &format!(
                 "{file}[doc 6]: spec.minReplicas: HorizontalPodAutoscaler \"low\": minReplicas -1 \
-                 is invalid (an integer from 1 to 2147483647, {int32}"
+                 is invalid (an integer from 1 to 2147483647, {int32} (line 34)"
             ),
             &format!(
                 "{file}[doc 7]: spec.maxReplicas: HorizontalPodAutoscaler \"high\": maxReplicas \
-                 9223372036854775807 is invalid (an integer from 1 to 2147483647, {int32}"
+                 9223372036854775807 is invalid (an integer from 1 to 2147483647, {int32} (line 39)"
             ),
         ],
     );
@@ -201,8 +203,8 @@ fn lists_where_a_mapping_is_expected_are_refused() {
         &repo,
         &[
             "apps/shop/placement.yaml: spec.clusterAffinity: invalid type: sequence, expected a \
-             mapping",
-            "clusters/a.yaml: metadata: invalid type: sequence, expected a mapping",
+             mapping (line 3)",
+            "clusters/a.yaml: metadata: invalid type: sequence, expected a mapping (line 3)",
         ],
     );
 }

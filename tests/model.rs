@@ -238,12 +238,14 @@ fn follow_apps_cycles_and_unknown_apps() {
                 "spec.clusterAffinity.followApps",
                 "followApps cycle: api -> web -> api: an app cannot follow itself, directly or \
                  through other apps"
-            ),
+            )
+            .with_line(3),
             ModelError::field(
                 "apps/web/placement.yaml",
                 "spec.clusterAffinity.followApps[1]",
                 "unknown app \"ghost\": there is no apps/ghost/ directory"
-            ),
+            )
+            .with_line(3),
         ]
     );
 }
@@ -322,7 +324,8 @@ fn several_policies_of_a_kind_need_a_choice() {
             "spec.policies.rollout",
             "no RolloutPolicy named \"c\" in policies/ (found: a in policies/rollout.yaml, b in \
              policies/rollout.yaml)"
-        )]
+        )
+        .with_line(3)]
     );
 }
 
@@ -336,7 +339,8 @@ fn override_selectors_must_match_an_object() {
             "apps/web/overrides/o.yaml",
             "spec.resourceSelectors[0]",
             "matches no object of app web (check apiVersion, kind, namespace and name)"
-        )]
+        )
+        .with_line(4)]
     );
 }
 
@@ -375,6 +379,7 @@ fn malformed_yaml_and_wrong_kinds_are_located() {
             "kind",
             "\"Placement\" does not belong in clusters/: expected Cluster"
         )
+        .with_line(2)
     );
 }
 

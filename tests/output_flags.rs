@@ -71,11 +71,30 @@ fn validate_prints_its_verdict_and_problems_as_json() {
             .any(|p| p["message"].as_str().unwrap().contains("contxt")),
         "{problems:#?}"
     );
+    // The misspelt key is on line 4 of the file; the line is a field of
+    // its own in JSON and a ` (line N)` suffix in text.
+    let contxt = problems
+        .iter()
+        .find(|p| p["location"] == "clusters/prod-eu-west-1.yaml: spec.contxt")
+        .expect("a problem at spec.contxt");
+    assert_eq!(contxt["line"], 4, "{contxt:#}");
+    assert!(
+        !contxt["message"].as_str().unwrap().contains("(line"),
+        "{contxt:#}"
+    );
     // Text stays as it was: problems on stderr.
     let text = tranche(&["validate", &path]);
     assert_eq!(text.status.code(), Some(1));
     assert!(text.stdout.is_empty());
-    assert!(String::from_utf8_lossy(&text.stderr).contains("problem(s) found"));
+    let stderr = String::from_utf8_lossy(&text.stderr);
+    assert!(stderr.contains("problem(s) found"));
+    assert!(
+        stderr.lines().any(
+            |l| l.starts_with("clusters/prod-eu-west-1.yaml: spec.contxt: ")
+                && l.ends_with(" (line 4)")
+        ),
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -48,6 +48,14 @@ impl ModelError {
         }
     }
 
+    /// The same error at a known line.
+    pub fn with_line(self, line: usize) -> Self {
+        ModelError {
+            line: Some(line),
+            ..self
+        }
+    }
+
     /// `file`, `file[doc 2]`, `file: spec.clusterAffinity.clusterNames[1]`
     /// or `file[doc 2]: kind`.
     pub fn location(&self) -> String {
