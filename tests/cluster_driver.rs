@@ -343,16 +343,19 @@ async fn a_crd_applied_a_moment_ago_is_found_for_its_custom_resources() {
         }
     });
     c2.apply(&crd, APPLY).await.unwrap();
+    // Established, then served: the apiserver updates discovery a moment
+    // after the condition, and the driver asks again on each miss.
     support::eventually(
-        "the CRD to be Established",
+        "the CRD to be Established and its kind served",
         Duration::from_secs(30),
         || async {
             let crd = c2.get(&id(&crd)).await.unwrap()?;
             let conditions = crd["status"]["conditions"].as_array()?.clone();
-            conditions
+            let established = conditions
                 .iter()
-                .any(|c| c["type"] == "Established" && c["status"] == "True")
-                .then_some(())
+                .any(|c| c["type"] == "Established" && c["status"] == "True");
+            let served = c2.is_namespaced("tranche.test/v1", "Widget").await.is_ok();
+            (established && served).then_some(())
         },
     )
     .await;

@@ -70,7 +70,8 @@ fn an_invalid_namespace_is_named() {
             "apps/shop/placement.yaml",
             "spec.namespace",
             "invalid namespace \"Not_A_Namespace\": must consist of lowercase letters, digits and '-', and start and end with a letter or digit"
-        )]
+        )
+        .with_line(5)]
     );
 }
 

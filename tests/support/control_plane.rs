@@ -123,21 +123,26 @@ impl ComponentSpec<'_> {
             "--secure-port=0".into(),
         ]);
         let sched_proc = self.spawn("kube-scheduler", cmd, "scheduler.log");
-        let mut cmd = Command::new(program(K8s::Current, Program::Kwok));
-        cmd.args([
-            format!("--kubeconfig={kwok}"),
-            "--manage-all-nodes=true".into(),
-            format!("--cidr={CLUSTER_CIDR}"),
-            "--node-ip=127.0.0.1".into(),
-            // Its own port per process (`:0`): a clash would kill this kwok.
-            "--server-address=127.0.0.1:0".into(),
-            format!("--config={}", self.stages.display()),
-        ]);
-        let kwok_proc = self.spawn("kwok", cmd, "kwok.log");
+        let kwok_proc = self.spawn_kwok(&kwok, "kwok.log");
         let mut components = Components {
             procs: vec![kcm_proc, sched_proc, kwok_proc],
         };
-        if let Err(why) = self.wait_settled(&mut components, timeout).await {
+        let mut settled = self.wait_settled(&mut components, timeout).await;
+        // kwok v0.8 has been seen to panic while starting on a loaded
+        // machine (exit status 2, once in many fleets): start it once more.
+        let kwok_died = match &settled {
+            Err(why) if why.starts_with("kwok ") => Some(why.clone()),
+            _ => None,
+        };
+        if let Some(why) = kwok_died {
+            eprintln!(
+                "[test fleet] cluster {}: {why}; starting kwok again",
+                self.name
+            );
+            components.procs[2] = self.spawn_kwok(&kwok, "kwok-again.log");
+            settled = self.wait_settled(&mut components, timeout).await;
+        }
+        if let Err(why) = settled {
             let tails: Vec<String> = components
                 .procs
                 .iter()
@@ -146,6 +151,21 @@ impl ComponentSpec<'_> {
             panic!("cluster {}: {why}\n{}", self.name, tails.join("\n"));
         }
         components
+    }
+
+    /// kwok, playing the kubelet of the fake Nodes.
+    fn spawn_kwok(&self, kubeconfig: &str, log: &str) -> Proc {
+        let mut cmd = Command::new(program(K8s::Current, Program::Kwok));
+        cmd.args([
+            format!("--kubeconfig={kubeconfig}"),
+            "--manage-all-nodes=true".into(),
+            format!("--cidr={CLUSTER_CIDR}"),
+            "--node-ip=127.0.0.1".into(),
+            // Its own port per process (`:0`): a clash would kill this kwok.
+            "--server-address=127.0.0.1:0".into(),
+            format!("--config={}", self.stages.display()),
+        ]);
+        self.spawn("kwok", cmd, log)
     }
 
     fn spawn(&self, what: &str, cmd: Command, log: &str) -> Proc {
