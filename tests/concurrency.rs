@@ -4,11 +4,19 @@
 //! apiserver, each direction delayed so requests overlap), and in apply
 //! order: the Namespace is answered before anything in it is sent, and each
 //! kind's wave is answered before the next kind's starts.
+//!
+//! The daemon path too: `tranche run` with `clusters.maxInFlight: 4`
+//! applies the app and then a change to every ConfigMap, and the proxy
+//! never sees more than 4 requests at once from it. Watches are left out
+//! of the count: they are long-running (open for minutes, like APF's
+//! exemption of watches) and hold no permit once their first list is
+//! answered.
 
 mod support;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use support::daemon::{free_port, Daemon};
 use support::fixtures::{cluster, rollout_policy};
 use support::proxy::{ProxySet, Seen};
 use support::{FixtureRepo, TestFleet};
@@ -150,4 +158,89 @@ async fn requests_to_one_apiserver_stay_within_the_bound_and_keep_apply_order() 
         proxies.requests().iter().all(|r| !r.is_write()),
         "a plan writes nothing"
     );
+}
+
+/// The most requests of `cluster` in flight at once, watches left out
+/// (a request still unanswered counts until now).
+fn peak_without_watches(seen: &[Seen], cluster: &str) -> usize {
+    let now = Instant::now();
+    let mut edges: Vec<(Instant, i32)> = seen
+        .iter()
+        .filter(|r| r.cluster == cluster && !r.path.contains("watch=true"))
+        .flat_map(|r| [(r.started, 1), (r.finished.unwrap_or(now), -1)])
+        .collect();
+    // Ends before starts at the same instant: back to back is not overlap.
+    edges.sort();
+    let (mut open, mut peak) = (0i32, 0i32);
+    for (_, step) in edges {
+        open += step;
+        peak = peak.max(open);
+    }
+    usize::try_from(peak).unwrap_or(0)
+}
+
+/// Waits until ConfigMap `name` in namespace `wide` holds `v: value`.
+async fn configmap_holds(fleet: &TestFleet, name: &str, value: &str, daemon: &Daemon) {
+    let wait = tokio::time::timeout(Duration::from_secs(120), async {
+        loop {
+            let cm = fleet.get("q1", "v1", "ConfigMap", Some("wide"), name).await;
+            if cm.as_ref().and_then(|c| c["data"]["v"].as_str()) == Some(value) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await;
+    assert!(
+        wait.is_ok(),
+        "{name} never held v: {value}; daemon log:\n{}",
+        daemon.log()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daemon_keeps_requests_to_one_apiserver_within_its_configured_bound() {
+    let fleet = Arc::new(TestFleet::start(&["q1"]).await);
+    let proxies = ProxySet::start(fleet.clone()).await;
+    proxies.set_delay(Duration::from_millis(40), Duration::from_millis(40));
+    let repo = repo();
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let config = format!(
+        "repo:\n  path: {repo}\n  branch: main\npollInterval: 1s\n\
+         clusters:\n  kubeconfig: {kc}\n  maxInFlight: 4\n\
+         stateDir: {state}\nlisten: 127.0.0.1:{port}\nresyncInterval: 1h\n",
+        repo = repo.path().display(),
+        kc = proxies.kubeconfig_path().display(),
+        state = dir.path().join("state").display(),
+    );
+    let daemon = Daemon::start(dir.path(), "bounded", &config, port).await;
+
+    // The first rollout: every object created.
+    let last = format!("config-{:02}", CONFIGMAPS - 1);
+    configmap_holds(&fleet, &last, "one", &daemon).await;
+    let first = peak_without_watches(&proxies.requests(), "q1");
+
+    // Every ConfigMap changes: 24 applies of one rank at once, bounded.
+    write_app(&repo, "two");
+    repo.commit("every ConfigMap changes");
+    for i in 0..CONFIGMAPS {
+        configmap_holds(&fleet, &format!("config-{i:02}"), "two", &daemon).await;
+    }
+    let seen = proxies.requests();
+    let peak = peak_without_watches(&seen, "q1");
+    println!(
+        "daemon, bound 4: peak {first} in flight at the first rollout, {peak} overall ({} requests)",
+        seen.len()
+    );
+    assert!(peak <= 4, "{peak} requests in flight, bound 4");
+    assert!(
+        peak >= 3,
+        "objects of one rank go concurrently: peak {peak}"
+    );
+    let watches = seen
+        .iter()
+        .filter(|r| r.path.contains("watch=true"))
+        .count();
+    assert!(watches > 0, "the daemon watches through the proxy");
 }

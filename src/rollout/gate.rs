@@ -10,6 +10,7 @@ use super::record::Failure;
 use crate::cluster::ClusterApi;
 use crate::kinds::KindTable;
 use crate::object::ObjectRef;
+use futures::StreamExt;
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -44,12 +45,28 @@ pub struct GateTiming {
     pub poll: Duration,
 }
 
-/// Reads every watched object once and judges the lot.
+/// Reads every watched object once and judges the lot. The reads of one
+/// cluster go concurrently, up to its [`ClusterApi::max_in_flight`] (a
+/// sequential read costs one round trip per object per check), and the
+/// clusters of a gate concurrently; results keep the targets' order.
 pub async fn check(targets: &[GateTarget<'_>]) -> GateVerdict {
-    let mut results = Vec::new();
-    for t in targets.iter().filter(|t| t.api.has_controllers()) {
-        let cluster = t.api.name().to_string();
-        for id in t.objects {
+    let per_cluster = targets
+        .iter()
+        .filter(|t| t.api.has_controllers())
+        .map(check_cluster);
+    let results: Vec<_> = futures::future::join_all(per_cluster)
+        .await
+        .into_iter()
+        .flatten()
+        .collect();
+    gate(&results)
+}
+
+/// Reads and judges the objects of one cluster, in order.
+async fn check_cluster(t: &GateTarget<'_>) -> Vec<(String, ObjectRef, Health)> {
+    let cluster = t.api.name().to_string();
+    futures::stream::iter(t.objects)
+        .map(|id| async {
             let health = match t.api.get(id).await {
                 Ok(live) => evaluate_live(t.kinds, live.as_ref()),
                 Err(e) if e.is_unreachable() => Health::Failed {
@@ -59,10 +76,11 @@ pub async fn check(targets: &[GateTarget<'_>]) -> GateVerdict {
                     reason: e.to_string(),
                 },
             };
-            results.push((cluster.clone(), id.clone(), health));
-        }
-    }
-    gate(&results)
+            (cluster.clone(), id.clone(), health)
+        })
+        .buffered(t.api.max_in_flight().max(1))
+        .collect()
+        .await
 }
 
 /// One check during the bake time: the object that regressed, if any.
