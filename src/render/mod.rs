@@ -8,6 +8,7 @@
 //! policy name ([`naming`]), and sort into apply order ([`order`]).
 //! [`fleet`] drives it for a whole fleet or one cluster.
 
+pub mod capacity;
 pub mod check;
 pub mod error;
 pub mod fleet;
