@@ -22,6 +22,7 @@
 //!
 //! [`summary`] turns listed Node and Pod objects into a [`ClusterCapacity`].
 
+pub mod app;
 pub mod quantity;
 pub mod summary;
 
