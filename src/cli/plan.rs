@@ -31,7 +31,10 @@ pub async fn run(
         }
     };
     // Warnings also on stderr, so JSON output stays one document.
-    for line in why.lines().filter(|l| l.trim_start().starts_with("warning:")) {
+    for line in why
+        .lines()
+        .filter(|l| l.trim_start().starts_with("warning:"))
+    {
         eprintln!("{}", line.trim_start());
     }
     let plan = plan_fleet(

@@ -32,7 +32,9 @@ pub async fn apply_dynamic_weights(
 pub fn explain(rev: &Revision, notes: &BTreeMap<String, WeightNote>) -> String {
     let mut out = String::new();
     for (app, note) in notes {
-        out.push_str(&format!("app {app}: weights by free capacity (AvailableReplicas)\n"));
+        out.push_str(&format!(
+            "app {app}: weights by free capacity (AvailableReplicas)\n"
+        ));
         if let Some(d) = &note.dynamic {
             for (cluster, weight) in &d.weights {
                 let replicas = replicas_on(rev, app, cluster);

@@ -10,9 +10,9 @@
 
 use super::{check, AppRendering, ClusterRendering, RenderError, RenderedObject, Rendering};
 use crate::model::{App, Cluster, Fleet, Manifest, ReplicaScheduling};
-use crate::render::capacity::app::{app_dynamic_weights, RenderInputs, WeightNote};
 use crate::object::ObjectRef;
 use crate::plan::mask::redact_values;
+use crate::render::capacity::app::{app_dynamic_weights, RenderInputs, WeightNote};
 use crate::render::hpa::set_bounds;
 use crate::render::migration::Split;
 use crate::render::order::sort_objects;
@@ -81,7 +81,13 @@ pub fn render_cluster(fleet: &Fleet, cluster: &str) -> Result<ClusterRendering, 
     let placed = placed(fleet)?;
     let mut errors = Vec::new();
     let inputs = RenderInputs::default();
-    let apps = prepare(fleet, &placed, |set| set.contains(cluster), &inputs, &mut errors);
+    let apps = prepare(
+        fleet,
+        &placed,
+        |set| set.contains(cluster),
+        &inputs,
+        &mut errors,
+    );
     let rendering = render_on(&apps, target, fleet, &mut errors);
     if errors.is_empty() {
         Ok(rendering)

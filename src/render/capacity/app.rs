@@ -73,7 +73,12 @@ pub fn app_dynamic_weights(
     };
     let previous = inputs.previous_weights.get(&app.name);
     let dynamic = dynamic_weights(selected, capacities, pod, previous).map_err(|e| {
-        RenderError::at(&app.placement.file, field, &format!("app {}", app.name), e.to_string())
+        RenderError::at(
+            &app.placement.file,
+            field,
+            &format!("app {}", app.name),
+            e.to_string(),
+        )
     })?;
     let mut warnings: Vec<String> = dynamic
         .warnings
