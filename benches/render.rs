@@ -222,6 +222,7 @@ fn generated_app(i: usize, clusters: &BTreeMap<String, Cluster>) -> App {
             hpa: HpaMode::Split,
             namespace: None,
             migration: None,
+            dynamic_weight: None,
         },
         overrides: vec![everywhere(&name), regional(&name, clusters)],
     }

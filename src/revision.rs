@@ -6,6 +6,7 @@
 use crate::git::{GitError, RepoSource};
 use crate::model::{Fleet, ModelErrors};
 use crate::render::{RenderError, Rendering};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 /// A commit, loaded and rendered.
@@ -109,6 +110,32 @@ impl Revision {
             rendering,
             renders: prepared.renders,
         })
+    }
+
+    /// Renders again with what was read beside the model (cluster
+    /// capacities for `dynamicWeight`); returns why each app using dynamic
+    /// weights got them.
+    pub fn rerender_with(
+        &mut self,
+        inputs: &crate::render::capacity::app::RenderInputs,
+    ) -> Result<BTreeMap<String, crate::render::capacity::app::WeightNote>, RevisionError> {
+        let (rendering, notes) =
+            crate::render::render_with(&self.fleet, inputs).map_err(|errors| {
+                RevisionError::Render {
+                    commit: self.commit.clone(),
+                    errors,
+                }
+            })?;
+        self.rendering = rendering;
+        Ok(notes)
+    }
+
+    /// Whether some app weighs its clusters by free capacity.
+    pub fn uses_dynamic_weights(&self) -> bool {
+        self.fleet
+            .apps
+            .values()
+            .any(|a| a.placement.dynamic_weight.is_some())
     }
 
     /// Short commit id (7 hex chars) for messages.

@@ -35,6 +35,21 @@ pub async fn run(
     let state = RolloutState::new(StateStore::open(state_dir)?);
     let _lock = state.store().lock()?;
     let clusters = targets.connect(&rev.fleet).await?;
+    let mut shown = rev.clone();
+    let inputs = super::weights::inputs_for(&rev, &clusters).await;
+    if inputs.capacities.is_some() {
+        match shown.rerender_with(&inputs) {
+            Ok(notes) => write_err(super::weights::explain(&shown, &notes).trim_end()),
+            Err(e) => {
+                write_err(&format!("error: {e}"));
+                return Ok(2);
+            }
+        }
+    }
+    let revisions = super::weights::CapacityRevisions {
+        inner: &revisions,
+        inputs,
+    };
     let progress = Progress::new();
     let rollout = Rollout {
         revisions: &revisions,

@@ -13,6 +13,7 @@ mod status;
 mod style;
 mod targets;
 mod validate;
+mod weights;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;

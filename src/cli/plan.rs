@@ -15,7 +15,7 @@ pub async fn run(
     output: OutputFormat,
 ) -> anyhow::Result<u8> {
     let source = RepoSource::open(&args.repo)?;
-    let rev = match Revision::read(&source, &args.rev) {
+    let mut rev = match Revision::read(&source, &args.rev) {
         Ok(rev) => rev,
         Err(e) => {
             eprintln!("error: {e}");
@@ -23,6 +23,20 @@ pub async fn run(
         }
     };
     let connections = targets.connect(&rev.fleet).await?;
+    let why = match super::weights::apply_dynamic_weights(&mut rev, &connections).await {
+        Ok(why) => why,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(1);
+        }
+    };
+    // Warnings also on stderr, so JSON output stays one document.
+    for line in why
+        .lines()
+        .filter(|l| l.trim_start().starts_with("warning:"))
+    {
+        eprintln!("{}", line.trim_start());
+    }
     let plan = plan_fleet(
         &connections,
         &rev.rendering,
@@ -34,7 +48,10 @@ pub async fn run(
         OutputFormat::Json => {
             super::write_out(&format!("{}\n", serde_json::to_string_pretty(&plan)?))?
         }
-        OutputFormat::Text => super::write_out(&plan_text(&plan, &Painter::stdout()))?,
+        OutputFormat::Text => {
+            super::write_out(&why)?;
+            super::write_out(&plan_text(&plan, &Painter::stdout()))?
+        }
     }
     let failed = plan
         .clusters

@@ -101,6 +101,16 @@ pub struct Placement {
     pub namespace: Option<String>,
     /// `spec.migration`: replicas moving from some clusters to others.
     pub migration: Option<Migration>,
+    /// `weightPreference.dynamicWeight`: Divided weights come from free
+    /// capacity ([`crate::render::capacity`]) when it is known.
+    pub dynamic_weight: Option<DynamicWeight>,
+}
+
+/// `weightPreference.dynamicWeight`, validated (only beside Divided).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DynamicWeight {
+    /// Weights = available replicas of the workload's pod per cluster.
+    AvailableReplicas,
 }
 
 /// `spec.migration`, validated: `from` and `to` disjoint, `steps`

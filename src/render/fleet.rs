@@ -12,6 +12,7 @@ use super::{check, AppRendering, ClusterRendering, RenderError, RenderedObject, 
 use crate::model::{App, Cluster, Fleet, Manifest, ReplicaScheduling};
 use crate::object::ObjectRef;
 use crate::plan::mask::redact_values;
+use crate::render::capacity::app::{app_dynamic_weights, RenderInputs, WeightNote};
 use crate::render::hpa::set_bounds;
 use crate::render::migration::Split;
 use crate::render::order::sort_objects;
@@ -27,19 +28,36 @@ use std::collections::{BTreeMap, BTreeSet};
 /// Renders every cluster of the registry (clusters no app is placed on
 /// are present with no apps).
 pub fn render(fleet: &Fleet) -> Result<Rendering, Vec<RenderError>> {
+    render_with(fleet, &RenderInputs::default()).map(|(r, _)| r)
+}
+
+/// [`render`] with what is read beside the model (cluster capacities for
+/// `dynamicWeight`); also returns, per app using dynamic weights, why its
+/// clusters got their weights.
+pub fn render_with(
+    fleet: &Fleet,
+    inputs: &RenderInputs,
+) -> Result<(Rendering, BTreeMap<String, WeightNote>), Vec<RenderError>> {
     let placed = placed(fleet)?;
     let mut errors = Vec::new();
-    let apps = prepare(fleet, &placed, |_| true, &mut errors);
+    let apps = prepare(fleet, &placed, |_| true, inputs, &mut errors);
+    let notes = apps
+        .iter()
+        .filter_map(|a| a.note.clone().map(|n| (a.app.name.clone(), n)))
+        .collect();
     let clusters = fleet
         .clusters
         .values()
         .map(|c| (c.name.clone(), render_on(&apps, c, fleet, &mut errors)))
         .collect();
     if errors.is_empty() {
-        Ok(Rendering {
-            commit: fleet.commit.clone(),
-            clusters,
-        })
+        Ok((
+            Rendering {
+                commit: fleet.commit.clone(),
+                clusters,
+            },
+            notes,
+        ))
     } else {
         Err(errors)
     }
@@ -62,7 +80,14 @@ pub fn render_cluster(fleet: &Fleet, cluster: &str) -> Result<ClusterRendering, 
     };
     let placed = placed(fleet)?;
     let mut errors = Vec::new();
-    let apps = prepare(fleet, &placed, |set| set.contains(cluster), &mut errors);
+    let inputs = RenderInputs::default();
+    let apps = prepare(
+        fleet,
+        &placed,
+        |set| set.contains(cluster),
+        &inputs,
+        &mut errors,
+    );
     let rendering = render_on(&apps, target, fleet, &mut errors);
     if errors.is_empty() {
         Ok(rendering)
@@ -85,6 +110,8 @@ struct Prepared<'a> {
     inventory: PolicyName,
     objects: Vec<PreparedObject<'a>>,
     rules: Vec<OrderedRule<'a>>,
+    /// Why the clusters got their weights (dynamic weights only).
+    note: Option<WeightNote>,
 }
 
 /// One manifest with its identity, spread and policy name.
@@ -108,6 +135,7 @@ fn prepare<'a>(
     fleet: &'a Fleet,
     placed: &'a BTreeMap<String, BTreeSet<String>>,
     wanted: impl Fn(&BTreeSet<String>) -> bool,
+    inputs: &RenderInputs,
     errors: &mut Vec<RenderError>,
 ) -> Vec<Prepared<'a>> {
     let mut out = Vec::new();
@@ -115,6 +143,7 @@ fn prepare<'a>(
         let Some(clusters) = placed.get(name).filter(|set| wanted(set)) else {
             continue;
         };
+        let mut note = None;
         let weights = match &app.placement.replicas {
             ReplicaScheduling::Divided { weights } => {
                 // A migration's trimmed side keeps its weight in the split.
@@ -122,8 +151,19 @@ fn prepare<'a>(
                 if let Some(m) = &app.placement.migration {
                     selected.extend(m.from.iter().chain(&m.to).cloned());
                 }
+                note = match app_dynamic_weights(app, &selected, inputs, &fleet.kinds) {
+                    Ok(n) => n,
+                    Err(e) => {
+                        errors.push(e);
+                        continue;
+                    }
+                };
+                let weights = match note.as_ref().and_then(|n| n.dynamic.as_ref()) {
+                    Some(d) => d.weights.clone(),
+                    None => app_weights(&selected, weights, &fleet.clusters),
+                };
                 Some(Split {
-                    weights: app_weights(&selected, weights, &fleet.clusters),
+                    weights,
                     migration: app.placement.migration.clone(),
                 })
             }
@@ -158,6 +198,7 @@ fn prepare<'a>(
             inventory: PolicyName::for_app(name),
             objects,
             rules,
+            note,
         });
     }
     out

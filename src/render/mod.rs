@@ -8,6 +8,7 @@
 //! policy name ([`naming`]), and sort into apply order ([`order`]).
 //! [`fleet`] drives it for a whole fleet or one cluster.
 
+pub mod capacity;
 pub mod check;
 pub mod error;
 pub mod fleet;
@@ -27,7 +28,7 @@ pub mod stamp;
 pub(crate) mod testkit;
 
 pub use error::RenderError;
-pub use fleet::{render, render_cluster};
+pub use fleet::{render, render_cluster, render_with};
 pub use naming::PolicyName;
 
 use crate::object::ObjectRef;

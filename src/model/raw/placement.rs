@@ -180,6 +180,18 @@ pub struct WeightPreference {
     /// largest weight; a selected cluster in none gets no replicas.
     #[serde(default)]
     pub static_weight_list: Vec<StaticWeight>,
+    /// `AvailableReplicas`: weights from each cluster's free capacity
+    /// (allocatable minus requested CPU/memory of its schedulable nodes,
+    /// divided by the pod template's requests); `staticWeightList` is then
+    /// the fallback when no capacity is known (e.g. `tranche render`).
+    pub dynamic_weight: Option<DynamicWeightName>,
+}
+
+/// `weightPreference.dynamicWeight`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
+pub enum DynamicWeightName {
+    /// Weights = replicas of the pod that still fit on each cluster.
+    AvailableReplicas,
 }
 
 /// One `staticWeightList` entry.

@@ -159,6 +159,7 @@ mod tests {
             hpa: HpaMode::Duplicate,
             namespace: None,
             migration: None,
+            dynamic_weight: None,
         };
         (app.to_string(), pl)
     }

@@ -4,7 +4,9 @@
 use super::selector::{cluster_target, label_selector};
 use super::{Known, Loc, Problems};
 use crate::model::{names, raw};
-use crate::model::{ClusterAffinity, HpaMode, Placement, ReplicaScheduling, WeightRule};
+use crate::model::{
+    ClusterAffinity, DynamicWeight, HpaMode, Placement, ReplicaScheduling, WeightRule,
+};
 
 const AFFINITY: &str = "spec.clusterAffinity";
 const WEIGHTS: &str = "spec.replicaScheduling.weightPreference.staticWeightList";
@@ -19,7 +21,7 @@ pub fn placement(
 ) -> Placement {
     let affinity = affinity(loc, spec.cluster_affinity, known, p);
     let scheduling = spec.replica_scheduling.unwrap_or_default();
-    let replicas = replicas(loc, scheduling, known, p);
+    let (replicas, dynamic_weight) = replicas(loc, scheduling, known, p);
     let hpa = match (spec.hpa.map(|h| h.mode), &replicas) {
         (Some(raw::HpaModeName::Split), ReplicaScheduling::Duplicated) => {
             p.push(
@@ -56,6 +58,7 @@ pub fn placement(
         hpa,
         namespace,
         migration,
+        dynamic_weight,
     }
 }
 
@@ -115,7 +118,14 @@ fn replicas(
     raw: raw::ReplicaScheduling,
     known: &Known,
     p: &mut Problems,
-) -> ReplicaScheduling {
+) -> (ReplicaScheduling, Option<DynamicWeight>) {
+    let dynamic = raw
+        .weight_preference
+        .as_ref()
+        .and_then(|w| w.dynamic_weight)
+        .map(|d| match d {
+            raw::DynamicWeightName::AvailableReplicas => DynamicWeight::AvailableReplicas,
+        });
     let list = raw.weight_preference.map(|w| w.static_weight_list);
     match raw.replica_scheduling_type {
         raw::SchedulingType::Duplicated => {
@@ -127,11 +137,13 @@ fn replicas(
                      replica count everywhere): remove it or switch to Divided",
                 );
             }
-            ReplicaScheduling::Duplicated
+            (ReplicaScheduling::Duplicated, None)
         }
         raw::SchedulingType::Divided => {
             let list = list.unwrap_or_default();
-            if list.is_empty() {
+            // With dynamicWeight the static list is only the fallback; an
+            // empty one falls back to weight 1 per cluster.
+            if list.is_empty() && dynamic.is_none() {
                 p.push(
                     loc,
                     WEIGHTS,
@@ -144,7 +156,7 @@ fn replicas(
                 .enumerate()
                 .map(|(i, w)| weight(loc, i, w, known, p))
                 .collect();
-            ReplicaScheduling::Divided { weights }
+            (ReplicaScheduling::Divided { weights }, dynamic)
         }
     }
 }
