@@ -101,6 +101,18 @@ pub struct Placement {
     pub namespace: Option<String>,
     /// `spec.migration`: replicas moving from some clusters to others.
     pub migration: Option<Migration>,
+    /// `spec.failover`: opt-in failover of down clusters.
+    pub failover: Option<Failover>,
+}
+
+/// `spec.failover`, validated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Failover {
+    /// Time a cluster must stay down before it is failed over, and up
+    /// before it is taken back.
+    pub after: std::time::Duration,
+    /// Fewest clusters that keep the replicas (at least 1).
+    pub min_clusters: usize,
 }
 
 /// `spec.migration`, validated: `from` and `to` disjoint, `steps`

@@ -43,6 +43,7 @@ pub fn app(name: &str, objects: Vec<Value>) -> App {
             hpa: HpaMode::Split,
             namespace: None,
             migration: None,
+            failover: None,
         },
         overrides: vec![],
     }

@@ -159,6 +159,7 @@ mod tests {
             hpa: HpaMode::Duplicate,
             namespace: None,
             migration: None,
+            failover: None,
         };
         (app.to_string(), pl)
     }
