@@ -27,9 +27,21 @@ use std::collections::{BTreeMap, BTreeSet};
 /// Renders every cluster of the registry (clusters no app is placed on
 /// are present with no apps).
 pub fn render(fleet: &Fleet) -> Result<Rendering, Vec<RenderError>> {
+    render_failover(fleet, &Failed::new())
+}
+
+/// Failed-over clusters per app (from the failover state): their share of
+/// the app's replicas is split over the app's other clusters.
+pub type Failed = BTreeMap<String, BTreeSet<String>>;
+
+/// [`render`] with some clusters failed over: a failed cluster of an app
+/// keeps the app's objects but its weight counts as 0, so Webster splits
+/// the whole total over the remaining clusters (the total is kept). An
+/// empty `failed` renders git's split.
+pub fn render_failover(fleet: &Fleet, failed: &Failed) -> Result<Rendering, Vec<RenderError>> {
     let placed = placed(fleet)?;
     let mut errors = Vec::new();
-    let apps = prepare(fleet, &placed, |_| true, &mut errors);
+    let apps = prepare(fleet, &placed, failed, |_| true, &mut errors);
     let clusters = fleet
         .clusters
         .values()
@@ -62,7 +74,14 @@ pub fn render_cluster(fleet: &Fleet, cluster: &str) -> Result<ClusterRendering, 
     };
     let placed = placed(fleet)?;
     let mut errors = Vec::new();
-    let apps = prepare(fleet, &placed, |set| set.contains(cluster), &mut errors);
+    let none = Failed::new();
+    let apps = prepare(
+        fleet,
+        &placed,
+        &none,
+        |set| set.contains(cluster),
+        &mut errors,
+    );
     let rendering = render_on(&apps, target, fleet, &mut errors);
     if errors.is_empty() {
         Ok(rendering)
@@ -107,6 +126,7 @@ fn placed(fleet: &Fleet) -> Result<BTreeMap<String, BTreeSet<String>>, Vec<Rende
 fn prepare<'a>(
     fleet: &'a Fleet,
     placed: &'a BTreeMap<String, BTreeSet<String>>,
+    failed: &Failed,
     wanted: impl Fn(&BTreeSet<String>) -> bool,
     errors: &mut Vec<RenderError>,
 ) -> Vec<Prepared<'a>> {
@@ -122,8 +142,14 @@ fn prepare<'a>(
                 if let Some(m) = &app.placement.migration {
                     selected.extend(m.from.iter().chain(&m.to).cloned());
                 }
+                let mut weights = app_weights(&selected, weights, &fleet.clusters);
+                for down in failed.get(name).into_iter().flatten() {
+                    if let Some(w) = weights.get_mut(down) {
+                        *w = 0;
+                    }
+                }
                 Some(Split {
-                    weights: app_weights(&selected, weights, &fleet.clusters),
+                    weights,
                     migration: app.placement.migration.clone(),
                 })
             }

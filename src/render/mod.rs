@@ -27,7 +27,7 @@ pub mod stamp;
 pub(crate) mod testkit;
 
 pub use error::RenderError;
-pub use fleet::{render, render_cluster};
+pub use fleet::{render, render_cluster, render_failover, Failed};
 pub use naming::PolicyName;
 
 use crate::object::ObjectRef;

@@ -109,6 +109,15 @@ impl FailoverState {
     }
 }
 
+/// A commit status description with the app's active failovers appended:
+/// `deployed to 3 cluster(s); failover active for c1 since …`.
+pub fn status_description(base: &str, state: &FailoverState) -> String {
+    match state.describe() {
+        Some(active) => format!("{base}; {active}"),
+        None => base.to_string(),
+    }
+}
+
 /// Unix seconds as RFC 3339 (UTC, seconds).
 pub fn rfc3339(secs: u64) -> String {
     let at = std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs);

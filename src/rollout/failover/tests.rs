@@ -224,3 +224,16 @@ fn state_survives_a_json_round_trip() {
     let back: FailoverState = serde_json::from_str(&json).unwrap();
     assert_eq!(back, state);
 }
+
+#[test]
+fn commit_status_description_names_the_failover() {
+    let (_, state) = run(&policy(5, 1), &[(0, A_DOWN, false), (5, A_DOWN, false)]);
+    assert_eq!(
+        status_description("deployed to 2 cluster(s)", &state),
+        "deployed to 2 cluster(s); failover active for a since 1970-01-01T00:00:00Z"
+    );
+    assert_eq!(
+        status_description("deployed", &FailoverState::default()),
+        "deployed"
+    );
+}
