@@ -223,6 +223,7 @@ fn generated_app(i: usize, clusters: &BTreeMap<String, Cluster>) -> App {
             namespace: None,
             migration: None,
             dynamic_weight: None,
+            failover: None,
         },
         overrides: vec![everywhere(&name), regional(&name, clusters)],
     }

@@ -21,7 +21,7 @@ pub async fn apply_dynamic_weights(
     }
     let inputs = RenderInputs {
         capacities: Some(read_capacities(connections).await),
-        previous_weights: BTreeMap::new(),
+        ..RenderInputs::default()
     };
     let notes = rev.rerender_with(&inputs)?;
     Ok(explain(rev, &notes))
@@ -104,6 +104,6 @@ pub async fn inputs_for(rev: &Revision, connections: &Connections) -> RenderInpu
         } else {
             None
         },
-        previous_weights: BTreeMap::new(),
+        ..RenderInputs::default()
     }
 }

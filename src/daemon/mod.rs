@@ -104,6 +104,10 @@ pub async fn run(config: DaemonConfig) -> Result<(), DaemonError> {
     let live = LiveStatus::default();
     let memory = RolloutState::new(store.clone()).memory()?;
     live.load_memory(&memory);
+    // A failover active before a restart stays active (and reported).
+    let failover = RolloutState::new(store.clone()).failover()?;
+    live.load_failover(&failover);
+    metrics.set_failover(&failover);
     live.update(|v| {
         v.branch = config.repo.branch.clone();
         v.role = "starting".into();

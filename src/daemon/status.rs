@@ -99,6 +99,10 @@ pub struct StatusView {
     /// cluster (same shape as `current`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_rollout: Option<CurrentRollout>,
+    /// `app: failover active for c1 since <time>` (and refusals) for every
+    /// app with `spec.failover` that has a failed-over cluster.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub failover: Vec<String>,
     /// Author, message, time and forge link of the commits named above
     /// (filled in by the HTTP server when it answers).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
@@ -177,6 +181,12 @@ impl LiveStatus {
     /// A receiver that wakes on every later update.
     pub fn subscribe(&self) -> watch::Receiver<u64> {
         self.version.subscribe()
+    }
+
+    /// Shows the failover state (on start and after each decision).
+    pub fn load_failover(&self, states: &crate::rollout::state::FailoverStates) {
+        let lines = crate::rollout::RolloutState::failover_summary(states);
+        self.update(|v| v.failover = lines);
     }
 
     /// Loads what the state store remembers (on start).

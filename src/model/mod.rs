@@ -104,6 +104,8 @@ pub struct Placement {
     /// `weightPreference.dynamicWeight`: Divided weights come from free
     /// capacity ([`crate::render::capacity`]) when it is known.
     pub dynamic_weight: Option<DynamicWeight>,
+    /// `spec.failover`: opt-in failover of down clusters.
+    pub failover: Option<Failover>,
 }
 
 /// `weightPreference.dynamicWeight`, validated (only beside Divided).
@@ -111,6 +113,16 @@ pub struct Placement {
 pub enum DynamicWeight {
     /// Weights = available replicas of the workload's pod per cluster.
     AvailableReplicas,
+}
+
+/// `spec.failover`, validated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Failover {
+    /// Time a cluster must stay down before it is failed over, and up
+    /// before it is taken back.
+    pub after: std::time::Duration,
+    /// Fewest clusters that keep the replicas (at least 1).
+    pub min_clusters: usize,
 }
 
 /// `spec.migration`, validated: `from` and `to` disjoint, `steps`

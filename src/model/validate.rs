@@ -12,6 +12,7 @@
 pub mod access;
 pub mod analysis;
 pub mod crds;
+pub mod failover;
 pub mod fleet;
 pub mod manifest;
 pub mod migration;

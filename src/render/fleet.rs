@@ -31,6 +31,22 @@ pub fn render(fleet: &Fleet) -> Result<Rendering, Vec<RenderError>> {
     render_with(fleet, &RenderInputs::default()).map(|(r, _)| r)
 }
 
+/// Failed-over clusters per app (from the failover state): their share of
+/// the app's replicas is split over the app's other clusters.
+pub type Failed = BTreeMap<String, BTreeSet<String>>;
+
+/// [`render`] with some clusters failed over: a failed cluster of an app
+/// keeps the app's objects but its weight counts as 0, so Webster splits
+/// the whole total over the remaining clusters (the total is kept). An
+/// empty `failed` renders git's split.
+pub fn render_failover(fleet: &Fleet, failed: &Failed) -> Result<Rendering, Vec<RenderError>> {
+    let inputs = RenderInputs {
+        failed: failed.clone(),
+        ..RenderInputs::default()
+    };
+    render_with(fleet, &inputs).map(|(r, _)| r)
+}
+
 /// [`render`] with what is read beside the model (cluster capacities for
 /// `dynamicWeight`); also returns, per app using dynamic weights, why its
 /// clusters got their weights.
@@ -158,10 +174,15 @@ fn prepare<'a>(
                         continue;
                     }
                 };
-                let weights = match note.as_ref().and_then(|n| n.dynamic.as_ref()) {
+                let mut weights = match note.as_ref().and_then(|n| n.dynamic.as_ref()) {
                     Some(d) => d.weights.clone(),
                     None => app_weights(&selected, weights, &fleet.clusters),
                 };
+                for down in inputs.failed.get(name).into_iter().flatten() {
+                    if let Some(w) = weights.get_mut(down) {
+                        *w = 0;
+                    }
+                }
                 Some(Split {
                     weights,
                     migration: app.placement.migration.clone(),

@@ -28,7 +28,7 @@ pub mod stamp;
 pub(crate) mod testkit;
 
 pub use error::RenderError;
-pub use fleet::{render, render_cluster, render_with};
+pub use fleet::{render, render_cluster, render_failover, render_with, Failed};
 pub use naming::PolicyName;
 
 use crate::object::ObjectRef;

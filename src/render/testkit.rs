@@ -44,6 +44,7 @@ pub fn app(name: &str, objects: Vec<Value>) -> App {
             namespace: None,
             migration: None,
             dynamic_weight: None,
+            failover: None,
         },
         overrides: vec![],
     }

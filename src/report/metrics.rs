@@ -48,6 +48,12 @@ struct ApplyLabels {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct FailoverLabels {
+    app: String,
+    cluster: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
 struct ResultLabel {
     result: String,
 }
@@ -65,6 +71,7 @@ pub struct Metrics {
     forge_status: Family<ResultLabel, Counter>,
     webhooks: Family<ResultLabel, Counter>,
     in_progress: Gauge,
+    failover: Family<FailoverLabels, Gauge>,
 }
 
 impl Default for Metrics {
@@ -86,6 +93,7 @@ impl Metrics {
         let forge_status = Family::<ResultLabel, Counter>::default();
         let webhooks = Family::<ResultLabel, Counter>::default();
         let in_progress = Gauge::default();
+        let failover = Family::<FailoverLabels, Gauge>::default();
         // Counter names get their `_total` suffix from the encoder.
         registry.register(
             "tranche_rollouts",
@@ -127,6 +135,11 @@ impl Metrics {
             "Rollouts running now",
             in_progress.clone(),
         );
+        registry.register(
+            "tranche_failover_active_since_seconds",
+            "Failed-over clusters per app: unix time the cluster went down (failover active since)",
+            failover.clone(),
+        );
         Metrics {
             registry,
             rollouts,
@@ -137,6 +150,23 @@ impl Metrics {
             forge_status,
             webhooks,
             in_progress,
+            failover,
+        }
+    }
+
+    /// Replaces the failover series with `states` (one series per app and
+    /// failed-over cluster; none when no failover is active).
+    pub fn set_failover(&self, states: &crate::rollout::state::FailoverStates) {
+        self.failover.clear();
+        for (app, state) in states {
+            for (cluster, since) in &state.failed {
+                let labels = FailoverLabels {
+                    app: app.clone(),
+                    cluster: cluster.clone(),
+                };
+                let since = i64::try_from(*since).unwrap_or(i64::MAX);
+                self.failover.get_or_create(&labels).set(since);
+            }
         }
     }
 
@@ -253,6 +283,9 @@ mod tests {
         m.record_forge_status(Delivery::Delivered);
         (m.forge_status_observer())(Delivery::Failed);
         m.record_webhook(WebhookVerdict::Refused);
+        let mut shop = crate::rollout::failover::FailoverState::default();
+        shop.failed.insert("prod-c".into(), 1_780_000_000);
+        m.set_failover(&[("shop".to_string(), shop)].into());
         let text = m.encode();
         for line in [
             "tranche_rollouts_total{outcome=\"succeeded\"} 2",
@@ -268,6 +301,7 @@ mod tests {
             "tranche_forge_status_total{result=\"failed\"} 1",
             "tranche_webhook_deliveries_total{result=\"refused\"} 1",
             "tranche_rollout_in_progress 0",
+            "tranche_failover_active_since_seconds{app=\"shop\",cluster=\"prod-c\"} 1780000000",
         ] {
             assert!(
                 text.lines().any(|l| l == line),

@@ -14,6 +14,7 @@ pub mod batch;
 pub mod clock;
 pub mod event;
 pub mod executor;
+pub mod failover;
 pub mod gate;
 pub mod health;
 pub mod inbox;

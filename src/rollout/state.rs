@@ -14,6 +14,11 @@ use std::collections::BTreeSet;
 pub const ROLLOUT_KEY: &str = "rollout";
 /// State-store key of the fleet memory.
 pub const FLEET_KEY: &str = "fleet";
+/// State-store key of the failover state of every app with `spec.failover`.
+pub const FAILOVER_KEY: &str = "failover";
+
+/// Failover state per app, as persisted under [`FAILOVER_KEY`].
+pub type FailoverStates = std::collections::BTreeMap<String, super::failover::FailoverState>;
 
 /// The rollout record and the fleet memory, typed.
 #[derive(Debug, Clone)]
@@ -40,6 +45,32 @@ impl RolloutState {
     /// Saves the record (atomically: a crash leaves the old one or this one).
     pub fn save_record(&self, record: &RolloutRecord) -> Result<(), StoreError> {
         self.store.save(ROLLOUT_KEY, record)
+    }
+
+    /// The failover state of every app (empty when none ever failed over);
+    /// kept across restarts so that a failed-over cluster stays failed over.
+    pub fn failover(&self) -> Result<FailoverStates, StoreError> {
+        Ok(self.store.load(FAILOVER_KEY)?.unwrap_or_default())
+    }
+
+    /// Saves the failover state of every app (atomically).
+    pub fn save_failover(&self, states: &FailoverStates) -> Result<(), StoreError> {
+        self.store.save(FAILOVER_KEY, states)
+    }
+
+    /// `app: failover active for c1 since …` lines of every app with a
+    /// failed-over cluster or a refusal, for `/api/status`, metrics and
+    /// commit statuses.
+    pub fn failover_summary(states: &FailoverStates) -> Vec<String> {
+        states
+            .iter()
+            .flat_map(|(app, s)| {
+                s.describe()
+                    .into_iter()
+                    .chain(s.refused.clone())
+                    .map(move |line| format!("{app}: {line}"))
+            })
+            .collect()
     }
 
     /// What the fleet remembers (empty before the first rollout).
@@ -114,5 +145,24 @@ mod tests {
         let m = state.remember_invalid("bad", "invalid: x").unwrap();
         assert!(m.failed.contains("bad"));
         assert_eq!(m.history.len(), 3);
+    }
+
+    #[test]
+    fn failover_state_survives_a_reopen_and_is_summarised() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = RolloutState::new(StateStore::open(dir.path()).unwrap());
+        assert!(state.failover().unwrap().is_empty());
+        let mut shop = super::super::failover::FailoverState::default();
+        shop.failed.insert("c1".into(), 1_780_000_000);
+        let states: FailoverStates = [("shop".to_string(), shop)].into();
+        state.save_failover(&states).unwrap();
+        drop(state);
+        let reopened = RolloutState::new(StateStore::open(dir.path()).unwrap());
+        let back = reopened.failover().unwrap();
+        assert_eq!(back, states);
+        assert_eq!(
+            RolloutState::failover_summary(&back),
+            ["shop: failover active for c1 since 2026-05-28T20:26:40Z"]
+        );
     }
 }

@@ -21,6 +21,7 @@
 //!           weight: 1
 //!   hpa: {mode: Split}
 //!   namespace: shop        # for objects that set no namespace
+//!   failover: {after: 5m, minClusters: 1}
 //! ```
 
 use serde::Deserialize;
@@ -42,6 +43,21 @@ pub struct PlacementSpec {
     pub namespace: Option<String>,
     /// A weighted migration of the replicas from some clusters to others.
     pub migration: Option<Migration>,
+    /// Opt-in failover: a placed cluster down for `after` gives its
+    /// replicas to the others until it is healthy again for `after`.
+    pub failover: Option<Failover>,
+}
+
+/// `spec.failover`: `{after: 5m, minClusters: 1}`.
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Failover {
+    /// How long a cluster must be unreachable or unhealthy before its
+    /// replicas move, and healthy again before they return (`5m`, `30s`).
+    pub after: Option<String>,
+    /// Fewest clusters that must keep the app's replicas; a failover that
+    /// would leave fewer is refused and reported. Default 1.
+    pub min_clusters: Option<i64>,
 }
 
 /// `spec.migration`: move the replicas of `from` to `to` in steps; `step`

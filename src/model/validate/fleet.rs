@@ -160,6 +160,7 @@ mod tests {
             namespace: None,
             migration: None,
             dynamic_weight: None,
+            failover: None,
         };
         (app.to_string(), pl)
     }

@@ -51,6 +51,9 @@ pub fn placement(
     let migration = spec
         .migration
         .and_then(|m| super::migration::migration(loc, m, &replicas, known, p));
+    let failover = spec
+        .failover
+        .and_then(|f| super::failover::failover(loc, f, &replicas, p));
     Placement {
         file: loc.file.to_string(),
         affinity,
@@ -59,6 +62,7 @@ pub fn placement(
         namespace,
         migration,
         dynamic_weight,
+        failover,
     }
 }
 
@@ -406,6 +410,50 @@ mod tests {
                     "\"lots\" is not a percentage from 1% to 100%"
                 ),
             ]
+        );
+    }
+
+    #[test]
+    fn failover_converts_with_default_min_clusters() {
+        let (pl, errors) = check(&format!("{DIVIDED}failover: {{after: 5m}}"));
+        assert!(errors.is_empty(), "{errors:?}");
+        let f = pl.failover.unwrap();
+        assert_eq!(f.after, std::time::Duration::from_secs(300));
+        assert_eq!(f.min_clusters, 1);
+    }
+
+    #[test]
+    fn failover_problems_name_the_field() {
+        let (pl, errors) = check(
+            "clusterAffinity: {labelSelector: {}}\n\
+             failover: {after: soon, minClusters: 0}",
+        );
+        assert!(pl.failover.is_none());
+        let f = "spec.failover";
+        assert_eq!(
+            errors,
+            [
+                error(
+                    f,
+                    "failover moves replicas between clusters: it needs replicaSchedulingType: Divided"
+                ),
+                error(
+                    &format!("{f}.after"),
+                    "\"soon\" is not a duration (expected number at 0); write e.g. 30s or 5m"
+                ),
+                error(
+                    &format!("{f}.minClusters"),
+                    "minClusters 0 is invalid: at least 1 cluster must keep the replicas"
+                ),
+            ]
+        );
+        let (_, errors) = check(&format!("{DIVIDED}failover: {{minClusters: 2}}"));
+        assert_eq!(
+            errors,
+            [error(
+                &format!("{f}.after"),
+                "missing: how long a cluster must be down before its replicas move, e.g. 5m"
+            )]
         );
     }
 

@@ -24,6 +24,8 @@ pub struct RenderInputs {
     pub capacities: Option<Capacities>,
     /// Weights last used per app, for the hysteresis.
     pub previous_weights: BTreeMap<String, BTreeMap<String, u64>>,
+    /// Clusters failed over per app (`spec.failover`): weight 0.
+    pub failed: crate::render::Failed,
 }
 
 /// Why an app's clusters got their weights, for `plan`.

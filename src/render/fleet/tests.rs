@@ -369,3 +369,33 @@ fn overrides_that_remove_the_identity_are_errors() {
          kind or metadata.name"
     );
 }
+
+#[test]
+fn failed_over_clusters_give_their_replicas_to_the_others() {
+    let a = divided(
+        app("shop", vec![deployment("web", Some(9)), config_map("cfg")]),
+        &[("eu-1", 1), ("eu-2", 1), ("us-1", 1)],
+    );
+    let f = fleet(vec![a]);
+    let replicas = |r: &Rendering, c: &str| {
+        find(r, c, "shop", "Deployment").map(|d| d["spec"]["replicas"].clone())
+    };
+    let git = render(&f).unwrap();
+    assert_eq!(
+        ["eu-1", "eu-2", "us-1"].map(|c| replicas(&git, c)),
+        [Some(json!(3)), Some(json!(3)), Some(json!(3))]
+    );
+    let failed: Failed = [("shop".to_string(), names(&["us-1"]).into_iter().collect())].into();
+    let r = render_failover(&f, &failed).unwrap();
+    // The total is kept on the remaining clusters; the failed one keeps
+    // the app's other objects but no Deployment.
+    assert_eq!(
+        replicas(&r, "eu-1").unwrap().as_u64().unwrap()
+            + replicas(&r, "eu-2").unwrap().as_u64().unwrap(),
+        9
+    );
+    assert_eq!(replicas(&r, "us-1"), None);
+    assert_eq!(kinds(&r, "us-1", "shop"), ["ConfigMap shop/cfg"]);
+    // No failed cluster: git's split exactly.
+    assert_eq!(render_failover(&f, &Failed::new()).unwrap(), git);
+}
