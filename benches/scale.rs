@@ -126,9 +126,15 @@ fn snapshot(clusters: usize, commit: &str, tag: &str) -> Snapshot {
     for a in 0..APPS {
         let app = format!("app{a:03}");
         files.push((format!("apps/{app}/placement.yaml"), placement(&app)));
-        files.push((format!("apps/{app}/overrides/region.yaml"), region_override(&app)));
+        files.push((
+            format!("apps/{app}/overrides/region.yaml"),
+            region_override(&app),
+        ));
         let tag = if a == 0 { tag } else { "v1" };
-        files.push((format!("apps/{app}/manifests/app.yaml"), manifests(&app, tag)));
+        files.push((
+            format!("apps/{app}/manifests/app.yaml"),
+            manifests(&app, tag),
+        ));
     }
     Snapshot::from_files(commit, files)
 }

@@ -55,7 +55,11 @@ impl RenderCache {
     fn update(&mut self, fleet: &Fleet) -> Result<(), Vec<RenderError>> {
         let placed = placed(fleet)?;
         let fleet_digest = digest(|w| {
-            write!(w, "{:?}{:?}{:?}", fleet.clusters, fleet.policies, fleet.kinds)
+            write!(
+                w,
+                "{:?}{:?}{:?}",
+                fleet.clusters, fleet.policies, fleet.kinds
+            )
         });
         let apps: BTreeMap<String, InputDigest> = fleet
             .apps
@@ -87,13 +91,20 @@ impl RenderCache {
             )
             .collect();
         let mut errors = Vec::new();
-        let prepared = prepare(fleet, &placed, |name, _| changed.contains(name), &mut errors);
+        let prepared = prepare(
+            fleet,
+            &placed,
+            |name, _| changed.contains(name),
+            &mut errors,
+        );
         for (name, cluster) in rendering.clusters.iter_mut() {
             let Some(target) = fleet.clusters.get(name) else {
                 continue;
             };
             let before = cluster.apps.len();
-            cluster.apps.retain(|app, _| !changed.contains(app.as_str()));
+            cluster
+                .apps
+                .retain(|app, _| !changed.contains(app.as_str()));
             let mut touched = before != cluster.apps.len();
             if fleet.commit != rendering.commit {
                 for object in cluster.apps.values_mut().flat_map(|a| a.objects.iter_mut()) {

@@ -98,7 +98,9 @@ struct PreparedObject<'a> {
     source: String,
 }
 
-pub(super) fn placed(fleet: &Fleet) -> Result<BTreeMap<String, BTreeSet<String>>, Vec<RenderError>> {
+pub(super) fn placed(
+    fleet: &Fleet,
+) -> Result<BTreeMap<String, BTreeSet<String>>, Vec<RenderError>> {
     placed_clusters(fleet).map_err(|errors| errors.iter().map(|e| e.to_render_error()).collect())
 }
 
