@@ -56,7 +56,7 @@ pub fn render_with(
 ) -> Result<(Rendering, BTreeMap<String, WeightNote>), Vec<RenderError>> {
     let placed = placed(fleet)?;
     let mut errors = Vec::new();
-    let apps = prepare(fleet, &placed, |_| true, inputs, &mut errors);
+    let apps = prepare(fleet, &placed, |_, _| true, inputs, &mut errors);
     let notes = apps
         .iter()
         .filter_map(|a| a.note.clone().map(|n| (a.app.name.clone(), n)))
@@ -100,7 +100,7 @@ pub fn render_cluster(fleet: &Fleet, cluster: &str) -> Result<ClusterRendering, 
     let apps = prepare(
         fleet,
         &placed,
-        |set| set.contains(cluster),
+        |_, set| set.contains(cluster),
         &inputs,
         &mut errors,
     );
@@ -120,9 +120,9 @@ pub fn rendering_to_yaml(app: &AppRendering) -> String {
 }
 
 /// What an app needs on any cluster, worked out once.
-struct Prepared<'a> {
-    app: &'a App,
-    clusters: &'a BTreeSet<String>,
+pub(super) struct Prepared<'a> {
+    pub(super) app: &'a App,
+    pub(super) clusters: &'a BTreeSet<String>,
     inventory: PolicyName,
     objects: Vec<PreparedObject<'a>>,
     rules: Vec<OrderedRule<'a>>,
@@ -141,22 +141,24 @@ struct PreparedObject<'a> {
     source: String,
 }
 
-fn placed(fleet: &Fleet) -> Result<BTreeMap<String, BTreeSet<String>>, Vec<RenderError>> {
+pub(super) fn placed(
+    fleet: &Fleet,
+) -> Result<BTreeMap<String, BTreeSet<String>>, Vec<RenderError>> {
     placed_clusters(fleet).map_err(|errors| errors.iter().map(|e| e.to_render_error()).collect())
 }
 
-/// Prepares the apps whose cluster set passes `wanted`; apps that cannot
-/// be prepared add their errors and are left out.
-fn prepare<'a>(
+/// Prepares the apps whose name and cluster set pass `wanted`; apps that
+/// cannot be prepared add their errors and are left out.
+pub(super) fn prepare<'a>(
     fleet: &'a Fleet,
     placed: &'a BTreeMap<String, BTreeSet<String>>,
-    wanted: impl Fn(&BTreeSet<String>) -> bool,
+    wanted: impl Fn(&str, &BTreeSet<String>) -> bool,
     inputs: &RenderInputs,
     errors: &mut Vec<RenderError>,
 ) -> Vec<Prepared<'a>> {
     let mut out = Vec::new();
     for (name, app) in &fleet.apps {
-        let Some(clusters) = placed.get(name).filter(|set| wanted(set)) else {
+        let Some(clusters) = placed.get(name).filter(|set| wanted(name, set)) else {
             continue;
         };
         let mut note = None;
@@ -247,7 +249,7 @@ fn render_on(
 
 /// One app on one cluster. Objects that overrides touched are checked
 /// again ([`check::overridden`]); a refused one is left out (and reported).
-fn render_app(
+pub(super) fn render_app(
     p: &Prepared<'_>,
     cluster: &Cluster,
     fleet: &Fleet,

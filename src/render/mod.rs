@@ -6,8 +6,11 @@
 //! their documented order ([`overrides`], [`overriders`], [`image`]), stamp
 //! the tracking labels and commit annotation ([`stamp`]) with the hashed
 //! policy name ([`naming`]), and sort into apply order ([`order`]).
-//! [`fleet`] drives it for a whole fleet or one cluster.
+//! [`fleet`] drives it for a whole fleet or one cluster; [`cache`] keeps
+//! the last rendering and, on a new commit, re-renders only the apps whose
+//! inputs changed.
 
+pub mod cache;
 pub mod capacity;
 pub mod check;
 pub mod error;
@@ -27,6 +30,7 @@ pub mod stamp;
 #[cfg(test)]
 pub(crate) mod testkit;
 
+pub use cache::RenderCache;
 pub use error::RenderError;
 pub use fleet::{render, render_cluster, render_failover, render_with, Failed};
 pub use naming::PolicyName;

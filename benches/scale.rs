@@ -1,0 +1,190 @@
+//! Fleet scale, printed as figures (no assertions): a generated fleet of
+//! N clusters × 200 apps (each app: Deployment, Service, ConfigMap; replicas
+//! Divided by weights chosen by cluster label; an image override by region),
+//! held as an in-memory [`tranche::git::Snapshot`].
+//!
+//! Prints, for N from `TRANCHE_SCALE_CLUSTERS` (default 1000):
+//! load + validate time, full render time, peak memory (VmHWM from
+//! /proc/self/status, which only grows, so each figure is the peak so far),
+//! and the time of a commit that changes one app's image, rendered with a
+//! [`tranche::render::RenderCache`] warmed by the previous commit.
+//!
+//! Run with `cargo bench --bench scale` (or
+//! `TRANCHE_SCALE_CLUSTERS=10000 cargo bench --bench scale`).
+
+use std::time::{Duration, Instant};
+use tranche::git::Snapshot;
+
+const APPS: usize = 200;
+const REGIONS: [&str; 3] = ["eu-west", "us-east", "ap-south"];
+
+fn main() {
+    let clusters: usize = std::env::var("TRANCHE_SCALE_CLUSTERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1000);
+    println!("scale: {clusters} clusters × {APPS} apps (Deployment + Service + ConfigMap each)");
+    let snapshot = snapshot(clusters, &commit(1), "v1");
+    println!(
+        "    snapshot: {} files, peak so far {}",
+        snapshot.files.len(),
+        peak()
+    );
+
+    let start = Instant::now();
+    let fleet = tranche::model::load::load(&snapshot)
+        .unwrap_or_else(|e| panic!("the generated fleet must validate:\n{e}"));
+    let load = start.elapsed();
+    println!("    load + validate: {:.0} ms, peak {}", ms(load), peak());
+
+    let start = Instant::now();
+    let mut cache = tranche::render::RenderCache::default();
+    let objects = match cache.render(&fleet) {
+        Ok(r) => count(&r),
+        Err(e) => panic!("the generated fleet must render: {:?}", e.first()),
+    };
+    let render = start.elapsed();
+    println!(
+        "    render (cold cache): {:.0} ms for {objects} objects, peak {}",
+        ms(render),
+        peak()
+    );
+    println!("    validate + render: {:.0} ms", ms(load + render));
+    drop(fleet);
+
+    // A commit that changes one app's image.
+    let next = snapshot_with_image(snapshot, &commit(2), "v2");
+    let start = Instant::now();
+    let fleet = tranche::model::load::load(&next)
+        .unwrap_or_else(|e| panic!("the changed fleet must validate:\n{e}"));
+    let reload = start.elapsed();
+    let start = Instant::now();
+    let rendered = cache.render(&fleet).map(|r| count(&r));
+    let rerender = start.elapsed();
+    assert!(rendered.is_ok(), "the changed fleet must render");
+    println!(
+        "    one-app commit: load + validate {:.0} ms, render (warm cache) {:.1} ms, total {:.0} ms, peak {}",
+        ms(reload),
+        ms(rerender),
+        ms(reload + rerender),
+        peak()
+    );
+    let start = Instant::now();
+    let full = tranche::render::render(&fleet).map(|r| count(&r));
+    println!(
+        "    same commit, full render without cache: {:.0} ms ({} objects)",
+        ms(start.elapsed()),
+        full.unwrap_or_default()
+    );
+}
+
+fn count(r: &tranche::render::Rendering) -> usize {
+    r.clusters
+        .values()
+        .flat_map(|c| c.apps.values())
+        .map(|a| a.objects.len())
+        .sum()
+}
+
+fn commit(n: u8) -> String {
+    format!("{n:02x}").repeat(20)
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+/// Peak resident memory of this process (VmHWM), for people.
+fn peak() -> String {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .map(|v| v.trim().to_string())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// The generated fleet at `commit`, app 0 running image tag `tag`.
+fn snapshot(clusters: usize, commit: &str, tag: &str) -> Snapshot {
+    let mut files: Vec<(String, String)> = vec![(
+        "tranche.yaml".into(),
+        "apiVersion: tranche.dev/v1alpha1\nkind: Repository\nmetadata:\n  name: scale\n\
+         spec:\n  defaultNamespace: default\n"
+            .into(),
+    )];
+    for c in 0..clusters {
+        let region = REGIONS[c % REGIONS.len()];
+        let tier = 1 + c % 3;
+        files.push((
+            format!("clusters/c{c:05}.yaml"),
+            format!(
+                "apiVersion: tranche.dev/v1alpha1\nkind: Cluster\nmetadata:\n  name: c{c:05}\n  \
+                 labels:\n    region: {region}\n    tier: \"{tier}\"\n    env: prod\n"
+            ),
+        ));
+    }
+    for a in 0..APPS {
+        let app = format!("app{a:03}");
+        files.push((format!("apps/{app}/placement.yaml"), placement(&app)));
+        files.push((
+            format!("apps/{app}/overrides/region.yaml"),
+            region_override(&app),
+        ));
+        let tag = if a == 0 { tag } else { "v1" };
+        files.push((
+            format!("apps/{app}/manifests/app.yaml"),
+            manifests(&app, tag),
+        ));
+    }
+    Snapshot::from_files(commit, files)
+}
+
+/// `snapshot` as the next commit, with app 0's image at `tag`.
+fn snapshot_with_image(mut snapshot: Snapshot, commit: &str, tag: &str) -> Snapshot {
+    snapshot.commit = commit.to_string();
+    snapshot.files.insert(
+        "apps/app000/manifests/app.yaml".into(),
+        manifests("app000", tag).into_bytes(),
+    );
+    snapshot
+}
+
+fn placement(app: &str) -> String {
+    format!(
+        "apiVersion: tranche.dev/v1alpha1\nkind: Placement\nmetadata:\n  name: {app}\nspec:\n  \
+         clusterAffinity:\n    labelSelector: {{}}\n  replicaScheduling:\n    \
+         replicaSchedulingType: Divided\n    weightPreference:\n      staticWeightList:\n\
+         \x20       - targetCluster:\n            labelSelector:\n              matchLabels: {{tier: \"1\"}}\n          weight: 3\n\
+         \x20       - targetCluster:\n            labelSelector:\n              matchLabels: {{tier: \"2\"}}\n          weight: 2\n\
+         \x20       - targetCluster:\n            labelSelector:\n              matchLabels: {{tier: \"3\"}}\n          weight: 1\n"
+    )
+}
+
+fn region_override(app: &str) -> String {
+    let mut out = format!(
+        "apiVersion: tranche.dev/v1alpha1\nkind: Override\nmetadata:\n  name: region\nspec:\n  \
+         resourceSelectors:\n    - apiVersion: apps/v1\n      kind: Deployment\n      name: {app}\n  \
+         overrideRules:\n"
+    );
+    for region in REGIONS {
+        out.push_str(&format!(
+            "    - targetCluster:\n        labelSelector:\n          matchLabels: {{region: {region}}}\n      \
+             overriders:\n        imageOverrider:\n          - component: Registry\n            \
+             operator: replace\n            value: {region}.registry.example\n"
+        ));
+    }
+    out
+}
+
+fn manifests(app: &str, tag: &str) -> String {
+    format!(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {app}\n  namespace: default\n\
+         spec:\n  replicas: 3000\n  selector:\n    matchLabels: {{app: {app}}}\n  template:\n    \
+         metadata:\n      labels: {{app: {app}}}\n    spec:\n      containers:\n        - name: main\n          \
+         image: registry.example/{app}:{tag}\n          ports:\n            - containerPort: 8080\n\
+         ---\napiVersion: v1\nkind: Service\nmetadata:\n  name: {app}\n  namespace: default\nspec:\n  \
+         selector: {{app: {app}}}\n  ports:\n    - port: 80\n      targetPort: 8080\n\
+         ---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {app}\n  namespace: default\n\
+         data:\n  greeting: hello from {app}\n"
+    )
+}

@@ -1,0 +1,214 @@
+//! Incremental rendering ([`tranche::render::RenderCache`]) equals a full
+//! render ([`tranche::render::render`]) after every commit of random
+//! sequences: image bumps, replica changes, cluster labels, placements,
+//! overrides, apps and clusters added and removed, and commits that do not
+//! validate or render. The fleets are loaded from in-memory snapshots by
+//! the real model, as the daemon would.
+
+use proptest::prelude::*;
+use std::collections::BTreeMap;
+use tranche::git::Snapshot;
+use tranche::render::{render, RenderCache};
+
+const REGIONS: [&str; 3] = ["eu-west", "us-east", "ap-south"];
+
+/// A small fleet the commits change.
+#[derive(Debug, Clone)]
+struct Repo {
+    /// Cluster name → region index.
+    clusters: BTreeMap<usize, usize>,
+    /// App index → its settings.
+    apps: BTreeMap<usize, AppSpec>,
+}
+
+#[derive(Debug, Clone)]
+struct AppSpec {
+    tag: u8,
+    replicas: u32,
+    /// Only clusters of this region, or every cluster.
+    region: Option<usize>,
+    /// Registry host the override sets in eu-west.
+    mirror: u8,
+    /// Also ships a ConfigMap named like another app's (a duplicate when
+    /// both land on one cluster: a render error).
+    clash: bool,
+}
+
+#[derive(Debug, Clone)]
+enum Change {
+    Tag(usize, u8),
+    Replicas(usize, u32),
+    Region(usize, Option<usize>),
+    Mirror(usize, u8),
+    Clash(usize, bool),
+    ClusterRegion(usize, usize),
+    AddCluster(usize, usize),
+    RemoveCluster(usize),
+    AddApp(usize),
+    RemoveApp(usize),
+}
+
+fn change() -> impl Strategy<Value = Change> {
+    prop_oneof![
+        4 => (0..6usize, 0..4u8).prop_map(|(a, t)| Change::Tag(a, t)),
+        2 => (0..6usize, 0..20u32).prop_map(|(a, r)| Change::Replicas(a, r)),
+        2 => (0..6usize, proptest::option::of(0..3usize)).prop_map(|(a, r)| Change::Region(a, r)),
+        1 => (0..6usize, 0..3u8).prop_map(|(a, m)| Change::Mirror(a, m)),
+        1 => (0..6usize, proptest::bool::weighted(0.2)).prop_map(|(a, c)| Change::Clash(a, c)),
+        1 => (0..8usize, 0..3usize).prop_map(|(c, r)| Change::ClusterRegion(c, r)),
+        1 => (0..8usize, 0..3usize).prop_map(|(c, r)| Change::AddCluster(c, r)),
+        1 => (0..8usize).prop_map(Change::RemoveCluster),
+        1 => (0..6usize).prop_map(Change::AddApp),
+        1 => (0..6usize).prop_map(Change::RemoveApp),
+    ]
+}
+
+fn app_spec() -> AppSpec {
+    AppSpec {
+        tag: 0,
+        replicas: 6,
+        region: None,
+        mirror: 0,
+        clash: false,
+    }
+}
+
+impl Repo {
+    fn new() -> Repo {
+        Repo {
+            clusters: (0..5).map(|c| (c, c % 3)).collect(),
+            apps: (0..4).map(|a| (a, app_spec())).collect(),
+        }
+    }
+
+    fn apply(&mut self, change: &Change) {
+        match *change {
+            Change::Tag(a, t) => self.apps.entry(a).and_modify(|s| s.tag = t),
+            Change::Replicas(a, r) => self.apps.entry(a).and_modify(|s| s.replicas = r),
+            Change::Region(a, r) => self.apps.entry(a).and_modify(|s| s.region = r),
+            Change::Mirror(a, m) => self.apps.entry(a).and_modify(|s| s.mirror = m),
+            Change::Clash(a, c) => self.apps.entry(a).and_modify(|s| s.clash = c),
+            Change::ClusterRegion(c, r) | Change::AddCluster(c, r) => {
+                self.clusters.insert(c, r);
+                return;
+            }
+            Change::RemoveCluster(c) => {
+                self.clusters.remove(&c);
+                return;
+            }
+            Change::AddApp(a) => {
+                self.apps.entry(a).or_insert_with(app_spec);
+                return;
+            }
+            Change::RemoveApp(a) => {
+                self.apps.remove(&a);
+                return;
+            }
+        };
+    }
+
+    fn snapshot(&self, commit: usize) -> Snapshot {
+        let mut files: Vec<(String, String)> = vec![(
+            "tranche.yaml".into(),
+            "apiVersion: tranche.dev/v1alpha1\nkind: Repository\nmetadata:\n  name: props\n\
+             spec:\n  defaultNamespace: default\n"
+                .into(),
+        )];
+        for (c, region) in &self.clusters {
+            files.push((
+                format!("clusters/c{c}.yaml"),
+                format!(
+                    "apiVersion: tranche.dev/v1alpha1\nkind: Cluster\nmetadata:\n  name: c{c}\n  \
+                     labels:\n    region: {}\n    tier: \"{}\"\n",
+                    REGIONS[*region],
+                    1 + c % 2
+                ),
+            ));
+        }
+        for (a, spec) in &self.apps {
+            let selector = match spec.region {
+                Some(r) => format!("{{matchLabels: {{region: {}}}}}", REGIONS[r]),
+                None => "{}".into(),
+            };
+            files.push((
+                format!("apps/a{a}/placement.yaml"),
+                format!(
+                    "apiVersion: tranche.dev/v1alpha1\nkind: Placement\nmetadata:\n  name: a{a}\n\
+                     spec:\n  clusterAffinity:\n    labelSelector: {selector}\n  replicaScheduling:\n    \
+                     replicaSchedulingType: Divided\n    weightPreference:\n      staticWeightList:\n\
+                     \x20       - targetCluster:\n            labelSelector:\n              \
+                     matchLabels: {{tier: \"1\"}}\n          weight: 2\n\
+                     \x20       - targetCluster:\n            labelSelector:\n              \
+                     matchLabels: {{tier: \"2\"}}\n          weight: 1\n"
+                ),
+            ));
+            files.push((
+                format!("apps/a{a}/overrides/region.yaml"),
+                format!(
+                    "apiVersion: tranche.dev/v1alpha1\nkind: Override\nmetadata:\n  name: region\n\
+                     spec:\n  overrideRules:\n    - targetCluster:\n        labelSelector:\n          \
+                     matchLabels: {{region: eu-west}}\n      overriders:\n        imageOverrider:\n\
+                     \x20         - component: Registry\n            operator: replace\n            \
+                     value: m{}.example\n",
+                    spec.mirror
+                ),
+            ));
+            let clash = if spec.clash {
+                "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a0\n  namespace: default\n"
+            } else {
+                ""
+            };
+            files.push((
+                format!("apps/a{a}/manifests/app.yaml"),
+                format!(
+                    "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: a{a}\n  namespace: default\n\
+                     spec:\n  replicas: {}\n  selector:\n    matchLabels: {{app: a{a}}}\n  template:\n    \
+                     metadata:\n      labels: {{app: a{a}}}\n    spec:\n      containers:\n        \
+                     - name: main\n          image: registry.example/a{a}:v{}\n\
+                     ---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a{a}\n  namespace: default\n\
+                     data:\n  tag: \"{}\"\n{clash}",
+                    spec.replicas, spec.tag, spec.tag
+                ),
+            ));
+        }
+        Snapshot::from_files(&format!("{commit:040x}"), files)
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn incremental_render_equals_full_render(changes in proptest::collection::vec(
+        proptest::collection::vec(change(), 1..3), 1..12)) {
+        let mut repo = Repo::new();
+        let mut cache = RenderCache::default();
+        for (n, commit) in std::iter::once(Vec::new()).chain(changes).enumerate() {
+            for c in &commit {
+                repo.apply(c);
+            }
+            let snapshot = repo.snapshot(n + 1);
+            let Ok(fleet) = tranche::model::load::load(&snapshot) else {
+                continue;
+            };
+            let full = render(&fleet);
+            let incremental = cache.render(&fleet).map(|r| r.clone());
+            prop_assert_eq!(&incremental, &full, "commit {} after {:?}", n, commit);
+        }
+    }
+}
+
+/// A commit that changes one app's image re-renders that app only.
+#[test]
+fn one_app_commit_rerenders_that_app_only() {
+    let mut repo = Repo::new();
+    let mut cache = RenderCache::default();
+    let fleet = tranche::model::load::load(&repo.snapshot(1)).expect("valid");
+    cache.render(&fleet).expect("renders");
+    assert_eq!(cache.rerendered().len(), 4);
+    repo.apply(&Change::Tag(2, 3));
+    let fleet = tranche::model::load::load(&repo.snapshot(2)).expect("valid");
+    let rendering = cache.render(&fleet).expect("renders").clone();
+    assert_eq!(cache.rerendered(), ["a2".to_string()]);
+    assert_eq!(Ok(rendering), render(&fleet));
+}
