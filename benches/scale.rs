@@ -40,7 +40,7 @@ fn main() {
     let start = Instant::now();
     let mut cache = tranche::render::RenderCache::default();
     let objects = match cache.render(&fleet) {
-        Ok(r) => count(&r),
+        Ok(r) => count(r),
         Err(e) => panic!("the generated fleet must render: {:?}", e.first()),
     };
     let render = start.elapsed();
@@ -59,7 +59,7 @@ fn main() {
         .unwrap_or_else(|e| panic!("the changed fleet must validate:\n{e}"));
     let reload = start.elapsed();
     let start = Instant::now();
-    let rendered = cache.render(&fleet).map(|r| count(&r));
+    let rendered = cache.render(&fleet).map(count);
     let rerender = start.elapsed();
     assert!(rendered.is_ok(), "the changed fleet must render");
     println!(

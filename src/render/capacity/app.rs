@@ -40,6 +40,9 @@ pub struct WeightNote {
 /// Dynamic weights of `app` over `selected`, or `Ok(None)` when the app
 /// does not use them. Falls back (a note without `dynamic`) as the module
 /// doc says.
+// The error joins the render's error list (Vec<RenderError>) as is; boxing
+// it here would only be unboxed at the one caller.
+#[allow(clippy::result_large_err)]
 pub fn app_dynamic_weights(
     app: &App,
     selected: &BTreeSet<String>,

@@ -28,12 +28,12 @@ fn placed(names: &[&str]) -> BTreeSet<String> {
     names.iter().map(|s| s.to_string()).collect()
 }
 
+/// One step of a table: `(now, observations, busy)`.
+type Step<'a> = (u64, &'a [(&'a str, Observation)], bool);
+
 /// Runs `steps` of `(now, observations, busy)` from an empty state over
 /// clusters a, b, c and returns every step's decisions and the last state.
-fn run(
-    policy: &Failover,
-    steps: &[(u64, &[(&str, Observation)], bool)],
-) -> (Vec<Vec<Decision>>, FailoverState) {
+fn run(policy: &Failover, steps: &[Step<'_>]) -> (Vec<Vec<Decision>>, FailoverState) {
     let clusters = placed(&["a", "b", "c"]);
     let mut state = FailoverState::default();
     let mut all = Vec::new();
