@@ -83,28 +83,34 @@ impl Repo {
 
     fn apply(&mut self, change: &Change) {
         match *change {
-            Change::Tag(a, t) => self.apps.entry(a).and_modify(|s| s.tag = t),
-            Change::Replicas(a, r) => self.apps.entry(a).and_modify(|s| s.replicas = r),
-            Change::Region(a, r) => self.apps.entry(a).and_modify(|s| s.region = r),
-            Change::Mirror(a, m) => self.apps.entry(a).and_modify(|s| s.mirror = m),
-            Change::Clash(a, c) => self.apps.entry(a).and_modify(|s| s.clash = c),
+            Change::Tag(a, t) => {
+                self.apps.entry(a).and_modify(|s| s.tag = t);
+            }
+            Change::Replicas(a, r) => {
+                self.apps.entry(a).and_modify(|s| s.replicas = r);
+            }
+            Change::Region(a, r) => {
+                self.apps.entry(a).and_modify(|s| s.region = r);
+            }
+            Change::Mirror(a, m) => {
+                self.apps.entry(a).and_modify(|s| s.mirror = m);
+            }
+            Change::Clash(a, c) => {
+                self.apps.entry(a).and_modify(|s| s.clash = c);
+            }
             Change::ClusterRegion(c, r) | Change::AddCluster(c, r) => {
                 self.clusters.insert(c, r);
-                return;
             }
             Change::RemoveCluster(c) => {
                 self.clusters.remove(&c);
-                return;
             }
             Change::AddApp(a) => {
                 self.apps.entry(a).or_insert_with(app_spec);
-                return;
             }
             Change::RemoveApp(a) => {
                 self.apps.remove(&a);
-                return;
             }
-        };
+        }
     }
 
     fn snapshot(&self, commit: usize) -> Snapshot {
@@ -192,7 +198,7 @@ proptest! {
                 continue;
             };
             let full = render(&fleet);
-            let incremental = cache.render(&fleet).map(|r| r.clone());
+            let incremental = cache.render(&fleet).cloned();
             prop_assert_eq!(&incremental, &full, "commit {} after {:?}", n, commit);
         }
     }
