@@ -37,13 +37,12 @@ pub async fn run(
     let clusters = targets.connect(&rev.fleet).await?;
     let mut shown = rev.clone();
     let inputs = super::weights::inputs_for(&rev, &clusters).await;
-    if inputs.capacities.is_some() {
-        match shown.rerender_with(&inputs) {
-            Ok(notes) => write_err(super::weights::explain(&shown, &notes).trim_end()),
-            Err(e) => {
-                write_err(&format!("error: {e}"));
-                return Ok(2);
-            }
+    match super::weights::rerender_explained(&mut shown, &inputs) {
+        Ok(why) if why.is_empty() => {}
+        Ok(why) => write_err(why.trim_end()),
+        Err(e) => {
+            write_err(&format!("error: {e}"));
+            return Ok(2);
         }
     }
     let revisions = super::weights::CapacityRevisions {

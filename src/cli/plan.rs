@@ -23,7 +23,8 @@ pub async fn run(
         }
     };
     let connections = targets.connect(&rev.fleet).await?;
-    let why = match super::weights::apply_dynamic_weights(&mut rev, &connections).await {
+    let inputs = super::weights::inputs_for(&rev, &connections).await;
+    let why = match super::weights::rerender_explained(&mut rev, &inputs) {
         Ok(why) => why,
         Err(e) => {
             eprintln!("error: {e}");

@@ -9,21 +9,17 @@ use crate::revision::{Revision, RevisionError};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
-/// When some app uses dynamic weights: reads the capacities of the
-/// clusters, renders `rev` again with them and returns the explanation
-/// lines (empty when no app uses them).
-pub async fn apply_dynamic_weights(
+/// Renders `rev` again with `inputs` when they hold capacities (some app
+/// uses dynamic weights, see [`inputs_for`]) and returns the explanation
+/// lines (empty otherwise).
+pub fn rerender_explained(
     rev: &mut Revision,
-    connections: &Connections,
+    inputs: &RenderInputs,
 ) -> Result<String, RevisionError> {
-    if !rev.uses_dynamic_weights() {
+    if inputs.capacities.is_none() {
         return Ok(String::new());
     }
-    let inputs = RenderInputs {
-        capacities: Some(read_capacities(connections).await),
-        ..RenderInputs::default()
-    };
-    let notes = rev.rerender_with(&inputs)?;
+    let notes = rev.rerender_with(inputs)?;
     Ok(explain(rev, &notes))
 }
 
