@@ -268,16 +268,44 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// Builds the forge a configuration names, loading its token.
 pub fn build(config: &ForgeConfig) -> Result<Arc<dyn Forge>, ForgeError> {
+    Ok(match connect(config)? {
+        Client::GitHub(c) => Arc::new(c),
+        Client::Gitea(c) => Arc::new(c),
+        Client::GitLab(c) => Arc::new(c),
+    })
+}
+
+/// Builds the [`Conversation`] (comments, access, pull requests) of the
+/// forge a configuration names, with the same token.
+pub fn build_conversation(config: &ForgeConfig) -> Result<Arc<dyn Conversation>, ForgeError> {
+    Ok(match connect(config)? {
+        Client::GitHub(c) => Arc::new(c),
+        Client::Gitea(c) => Arc::new(c),
+        Client::GitLab(c) => Arc::new(c),
+    })
+}
+
+/// The client of the configured provider, before it is seen as a
+/// [`Forge`] or a [`Conversation`].
+enum Client {
+    GitHub(GitHub),
+    Gitea(Gitea),
+    GitLab(GitLab),
+}
+
+/// Loads the token and makes the provider's client for its API base URL.
+fn connect(config: &ForgeConfig) -> Result<Client, ForgeError> {
     let token = load_token(config)?;
     let client = http::client(REQUEST_TIMEOUT)?;
     let api_url = config
         .api_url
         .as_deref()
         .map(|u| u.trim_end_matches('/').to_string());
-    let forge: Arc<dyn Forge> = match config.provider {
+    let repository = &config.repository;
+    Ok(match config.provider {
         Provider::Github => {
             let base = api_url.unwrap_or_else(|| github::DEFAULT_API.to_string());
-            Arc::new(GitHub::new(client, &base, &config.repository, token)?)
+            Client::GitHub(GitHub::new(client, &base, repository, token)?)
         }
         Provider::Gitea => {
             let base = api_url.ok_or_else(|| ForgeError::Config {
@@ -285,42 +313,13 @@ pub fn build(config: &ForgeConfig) -> Result<Arc<dyn Forge>, ForgeError> {
                     "provider gitea needs apiUrl (the server root, e.g. https://gitea.example.com)"
                         .to_string(),
             })?;
-            Arc::new(Gitea::new(client, &base, &config.repository, token)?)
+            Client::Gitea(Gitea::new(client, &base, repository, token)?)
         }
         Provider::Gitlab => {
             let base = api_url.unwrap_or_else(|| gitlab::DEFAULT_API.to_string());
-            Arc::new(GitLab::new(client, &base, &config.repository, token)?)
+            Client::GitLab(GitLab::new(client, &base, repository, token)?)
         }
-    };
-    Ok(forge)
-}
-
-/// Builds the [`Conversation`] (comments, access, pull requests) of the
-/// forge a configuration names, with the same token.
-pub fn build_conversation(config: &ForgeConfig) -> Result<Arc<dyn Conversation>, ForgeError> {
-    let token = load_token(config)?;
-    let client = http::client(REQUEST_TIMEOUT)?;
-    let api_url = config
-        .api_url
-        .as_deref()
-        .map(|u| u.trim_end_matches('/').to_string());
-    let conversation: Arc<dyn Conversation> = match config.provider {
-        Provider::Github => {
-            let base = api_url.unwrap_or_else(|| github::DEFAULT_API.to_string());
-            Arc::new(GitHub::new(client, &base, &config.repository, token)?)
-        }
-        Provider::Gitea => {
-            let base = api_url.ok_or_else(|| ForgeError::Config {
-                message: "provider gitea needs apiUrl".to_string(),
-            })?;
-            Arc::new(Gitea::new(client, &base, &config.repository, token)?)
-        }
-        Provider::Gitlab => {
-            let base = api_url.unwrap_or_else(|| gitlab::DEFAULT_API.to_string());
-            Arc::new(GitLab::new(client, &base, &config.repository, token)?)
-        }
-    };
-    Ok(conversation)
+    })
 }
 
 fn load_token(config: &ForgeConfig) -> Result<Secret, ForgeError> {
