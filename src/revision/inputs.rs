@@ -150,3 +150,6 @@ fn replicas_on(rev: &Revision, app: &str, cluster: &str) -> u64 {
         })
         .sum()
 }
+
+#[cfg(test)]
+mod tests;
