@@ -63,7 +63,10 @@ async fn shop_writes(fleet: &TestFleet, marks: &[usize]) -> Vec<String> {
     for (c, since) in CLUSTERS.iter().zip(marks) {
         for e in fleet.mutating_requests_in(c, "shop", *since).await {
             let o = &e["objectRef"];
-            all.push(format!("{c}: {} {} {}", e["verb"], o["resource"], o["name"]));
+            all.push(format!(
+                "{c}: {} {} {}",
+                e["verb"], o["resource"], o["name"]
+            ));
         }
     }
     all
@@ -107,13 +110,19 @@ async fn the_daemon_splits_by_free_capacity_and_rerolls_beyond_the_hysteresis() 
         (daemon.json("/api/status").await["lastGood"] == v1.as_str()).then_some(())
     })
     .await;
-    assert_eq!((replicas(&fleet, "a").await, replicas(&fleet, "b").await), (8, 4));
+    assert_eq!(
+        (replicas(&fleet, "a").await, replicas(&fleet, "b").await),
+        (8, 4)
+    );
     let log = daemon.log();
     assert!(log.contains("a: 8 replicas (available 320)"), "{log}");
     assert!(log.contains("b: 4 replicas (available 160)"), "{log}");
     let weights = std::fs::read_to_string(dir.path().join("state/weights.json"))
         .expect("the weights used are in the state store");
-    assert!(weights.contains("320") && weights.contains("160"), "{weights}");
+    assert!(
+        weights.contains("320") && weights.contains("160"),
+        "{weights}"
+    );
 
     // Within the hysteresis (b loses 1 CPU of 16, and the app's own pods
     // take theirs): no write, however many recomputes.
@@ -127,17 +136,23 @@ async fn the_daemon_splits_by_free_capacity_and_rerolls_beyond_the_hysteresis() 
     // Beyond it: a keeps 8 CPU of 32 free; the recompute rolls out again,
     // total kept.
     fill(&fleet, "a", "most", "12").await;
-    eventually("a's replicas move to b", WAIT, || async {
+    let filled = std::time::Instant::now();
+    let (a, b) = eventually("a's replicas move to b", WAIT, || async {
         let (a, b) = (replicas(&fleet, "a").await, replicas(&fleet, "b").await);
         (a < 8 && a + b == 12).then_some((a, b))
     })
     .await;
+    eprintln!(
+        "[weights] a filled → split {a}:{b} in {:.1}s (interval: 2s)",
+        filled.elapsed().as_secs_f64()
+    );
     let log = daemon.log();
     assert!(log.contains("weights by free capacity moved"), "{log}");
     // And then it settles: the next recomputes are within the hysteresis.
     eventually("the input-change rollout done", WAIT, || async {
         let log = daemon.log();
-        log.contains("input change (weights by free capacity moved").then_some(())
+        log.contains("input change (weights by free capacity moved")
+            .then_some(())
     })
     .await;
     let m = marks(&fleet).await;

@@ -84,7 +84,11 @@ async fn status(daemon: &Daemon) -> Value {
 async fn failover_lines(daemon: &Daemon) -> Vec<String> {
     status(daemon).await["failover"]
         .as_array()
-        .map(|a| a.iter().filter_map(|l| l.as_str().map(str::to_string)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|l| l.as_str().map(str::to_string))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -110,7 +114,10 @@ async fn shop_writes(fleet: &TestFleet, marks: &[usize]) -> Vec<String> {
     for (c, since) in CLUSTERS.iter().zip(marks) {
         for e in fleet.mutating_requests_in(c, "shop", *since).await {
             let o = &e["objectRef"];
-            all.push(format!("{c}: {} {} {}", e["verb"], o["resource"], o["name"]));
+            all.push(format!(
+                "{c}: {} {} {}",
+                e["verb"], o["resource"], o["name"]
+            ));
         }
     }
     all
@@ -143,7 +150,18 @@ async fn a_dead_cluster_is_failed_over_staged_and_taken_back_first() {
     // batch by batch (c2, then c3 once c2 is healthy).
     let m = marks(&fleet).await;
     fleet.stop("c1");
-    wait_split(&fleet, [None, Some(3), Some(3)], None, "c1's replicas on c2 and c3").await;
+    let stopped = std::time::Instant::now();
+    wait_split(
+        &fleet,
+        [None, Some(3), Some(3)],
+        None,
+        "c1's replicas on c2 and c3",
+    )
+    .await;
+    eprintln!(
+        "[failover] c1 stopped → its replicas on c2 and c3: {:.1}s (after: 4s, checkInterval: 1s)",
+        stopped.elapsed().as_secs_f64()
+    );
     let (c2, c3) = (
         deployment_writes(&fleet, "c2", m[1]).await,
         deployment_writes(&fleet, "c3", m[2]).await,
@@ -165,13 +183,30 @@ async fn a_dead_cluster_is_failed_over_staged_and_taken_back_first() {
     repo.write("apps/shop/manifests/deployment.yaml", &deployment(V2, 6));
     let v2 = repo.commit("shop v2");
     wait_last_good(&daemon, &v2).await;
-    wait_split(&fleet, [None, Some(3), Some(3)], Some(V2), "v2 on c2 and c3 only").await;
+    wait_split(
+        &fleet,
+        [None, Some(3), Some(3)],
+        Some(V2),
+        "v2 on c2 and c3 only",
+    )
+    .await;
 
     // c1 back: after `after` up, git's split returns, c1 first (it gets
     // v2 and its 2 replicas), then c2 and c3 shrink to 2.
     let m = marks(&fleet).await;
     fleet.restart("c1").await;
-    wait_split(&fleet, [Some(2), Some(2), Some(2)], Some(V2), "git's split back").await;
+    let restarted = std::time::Instant::now();
+    wait_split(
+        &fleet,
+        [Some(2), Some(2), Some(2)],
+        Some(V2),
+        "git's split back",
+    )
+    .await;
+    eprintln!(
+        "[failover] c1 ready again → git's split back on all three: {:.1}s",
+        restarted.elapsed().as_secs_f64()
+    );
     let c1 = deployment_writes(&fleet, "c1", m[0]).await;
     let shrink: Vec<String> = [
         deployment_writes(&fleet, "c2", m[1]).await,
@@ -223,5 +258,11 @@ async fn a_dead_cluster_is_failed_over_staged_and_taken_back_first() {
     let writes = shop_writes(&fleet, &m).await;
     assert!(writes.is_empty(), "flapping moved something: {writes:?}");
     assert!(failover_lines(&daemon).await.is_empty());
-    wait_split(&fleet, [Some(2), Some(2), Some(2)], Some(V2), "git's split kept").await;
+    wait_split(
+        &fleet,
+        [Some(2), Some(2), Some(2)],
+        Some(V2),
+        "git's split kept",
+    )
+    .await;
 }

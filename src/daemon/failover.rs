@@ -107,7 +107,12 @@ impl Daemon {
 }
 
 /// Logs one decision and notes what it changes.
-fn record(app: &str, d: &Decision, prev: &crate::rollout::failover::FailoverState, changes: &mut Changes) {
+fn record(
+    app: &str,
+    d: &Decision,
+    prev: &crate::rollout::failover::FailoverState,
+    changes: &mut Changes,
+) {
     match d {
         Decision::FailOver { cluster, since } => {
             tracing::warn!(app, cluster, since = %crate::rollout::failover::rfc3339(*since),
@@ -115,7 +120,11 @@ fn record(app: &str, d: &Decision, prev: &crate::rollout::failover::FailoverStat
             changes.changed = true;
         }
         Decision::Return { cluster } => {
-            tracing::info!(app, cluster, "failover ends: git's split returns, the cluster first");
+            tracing::info!(
+                app,
+                cluster,
+                "failover ends: git's split returns, the cluster first"
+            );
             changes.changed = true;
             changes.first = Some(cluster.clone());
         }
@@ -137,7 +146,10 @@ async fn observe_app(
 ) -> BTreeMap<String, Observation> {
     let looks = clusters_of_app.iter().map(|c| async move {
         let api = clusters.get(c).and_then(|r| r.as_ref().ok());
-        (c.clone(), observe(api.map(|a| a.as_ref()), rev, app, c).await)
+        (
+            c.clone(),
+            observe(api.map(|a| a.as_ref()), rev, app, c).await,
+        )
     });
     futures::future::join_all(looks).await.into_iter().collect()
 }
@@ -175,7 +187,10 @@ async fn observe(
         .map(|a| a.objects.as_slice())
         .unwrap_or_default();
     let mut healthy = true;
-    for o in objects.iter().filter(|o| kinds.is_workload(o.id.group(), &o.id.kind)) {
+    for o in objects
+        .iter()
+        .filter(|o| kinds.is_workload(o.id.group(), &o.id.kind))
+    {
         match api.get(&o.id).await {
             Ok(live) => {
                 if let Health::Failed { reason } = evaluate_live(kinds, live.as_ref()) {

@@ -218,8 +218,16 @@ pub async fn run(config: DaemonConfig) -> Result<(), DaemonError> {
     });
     trigger::every(config.poll_interval, Trigger::Poll, tx.clone());
     trigger::every(config.resync_interval, Trigger::Resync, tx.clone());
-    trigger::every(config.failover.check_interval, Trigger::Failover, tx.clone());
-    trigger::every(config.dynamic_weights.interval, Trigger::Weights, tx.clone());
+    trigger::every(
+        config.failover.check_interval,
+        Trigger::Failover,
+        tx.clone(),
+    );
+    trigger::every(
+        config.dynamic_weights.interval,
+        Trigger::Weights,
+        tx.clone(),
+    );
     // Drift from watch events, unless drift detection is off (`0s`).
     let drift = (!config.resync_interval.is_zero()).then(|| tx.clone());
     let clusters = clusters::ClusterPool::new(

@@ -40,7 +40,12 @@ impl Daemon {
         let moved: Vec<String> = now
             .iter()
             .filter(|(app, w)| last.get(*app) != Some(*w))
-            .map(|(app, w)| format!("{app}: {:?} → {w:?}", last.get(app).cloned().unwrap_or_default()))
+            .map(|(app, w)| {
+                format!(
+                    "{app}: {:?} → {w:?}",
+                    last.get(app).cloned().unwrap_or_default()
+                )
+            })
             .collect();
         if moved.is_empty() {
             tracing::debug!(commit = %short(&good), "weights by free capacity within the hysteresis; nothing to do");

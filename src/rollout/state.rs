@@ -69,7 +69,10 @@ impl RolloutState {
     }
 
     /// Saves the weights last rolled out (atomically).
-    pub fn save_weights(&self, weights: &crate::revision::inputs::Weights) -> Result<(), StoreError> {
+    pub fn save_weights(
+        &self,
+        weights: &crate::revision::inputs::Weights,
+    ) -> Result<(), StoreError> {
         self.store.save(WEIGHTS_KEY, weights)
     }
 

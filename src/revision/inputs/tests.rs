@@ -84,6 +84,8 @@ fn a_failed_cluster_gives_its_replicas_away_and_a_returning_one_goes_first() {
     assert_eq!(order(&rev), ["us-1", "eu-1", "eu-2"]);
     // A failed set naming an app the commit does not have changes nothing.
     let mut other = RenderInputs::default();
-    other.failed.insert("gone".into(), names(&["eu-1"]).into_iter().collect());
+    other
+        .failed
+        .insert("gone".into(), names(&["eu-1"]).into_iter().collect());
     assert!(!InputRevisions::new(&git, other).changes(&rev));
 }
