@@ -3,6 +3,8 @@
 //! re-render the previous commit to roll back to) and the daemon read
 //! commits only through here.
 
+pub mod inputs;
+
 use crate::git::{GitError, RepoSource};
 use crate::model::{Fleet, ModelErrors};
 use crate::render::{RenderError, Rendering};

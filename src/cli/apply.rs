@@ -45,10 +45,9 @@ pub async fn run(
             return Ok(2);
         }
     }
-    let revisions = super::weights::CapacityRevisions {
-        inner: &revisions,
-        inputs,
-    };
+    // The rollout (and a rollback's previous commit) splits by the same
+    // free capacity that was just shown.
+    let revisions = crate::revision::inputs::InputRevisions::new(&revisions, inputs);
     let progress = Progress::new();
     let rollout = Rollout {
         revisions: &revisions,

@@ -2,7 +2,10 @@
 //! Every field is documented here and in the README; command-line flags
 //! override the file.
 
+mod inputs;
+
 use crate::report::forge::ForgeConfig;
+pub use inputs::{DynamicWeightsConfig, FailoverConfig};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -49,6 +52,10 @@ pub struct DaemonConfig {
     pub control: Option<ControlConfig>,
     /// The pull-request comment and comment/label commands; off when unset.
     pub pull_requests: Option<crate::daemon::pull_requests::PullRequestsConfig>,
+    /// The failover loop (`checkInterval`).
+    pub failover: FailoverConfig,
+    /// Recomputing weights by free capacity (`interval`).
+    pub dynamic_weights: DynamicWeightsConfig,
 }
 
 /// `control:` — the bearer token of the control API.
@@ -77,6 +84,8 @@ impl Default for DaemonConfig {
             per_cluster_statuses: false,
             control: None,
             pull_requests: None,
+            failover: FailoverConfig::default(),
+            dynamic_weights: DynamicWeightsConfig::default(),
         }
     }
 }

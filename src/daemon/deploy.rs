@@ -37,7 +37,7 @@ impl Daemon {
         self.clusters.connect(&clusters).await
     }
 
-    fn observer(&self, commit: &str) -> DaemonObserver {
+    pub(super) fn observer(&self, commit: &str) -> DaemonObserver {
         DaemonObserver::new(
             commit,
             self.reporter.clone(),
@@ -53,7 +53,7 @@ impl Daemon {
 
     /// A rollout over `clusters` with the daemon's settings; `force` takes
     /// back fields other managers changed (drift correction).
-    fn rollout<'a>(
+    pub(super) fn rollout<'a>(
         &'a self,
         revisions: &'a dyn Revisions,
         clusters: &'a Connections,
@@ -83,9 +83,16 @@ impl Daemon {
         })
     }
 
-    /// Connects to a revision's clusters and plans them against it.
-    async fn plan_revision(&self, rev: &Revision) -> (Connections, crate::plan::Plan) {
-        let clusters = self.connect(rev).await;
+    /// Plans `rev` as a deploy would roll it out (free capacity read
+    /// now, around failed-over clusters); also returns the weight
+    /// explanation lines (`c1: 8 replicas (available 32)`).
+    async fn plan_with_inputs(
+        &self,
+        rev: Revision,
+    ) -> Result<(Revision, crate::plan::Plan, String), RolloutError> {
+        let repo = self.source.revisions();
+        let w = self.with_inputs(&repo, rev, true).await?;
+        let (clusters, rev) = (w.clusters, w.rev);
         let plan = plan_fleet(
             &clusters,
             &rev.rendering,
@@ -93,14 +100,15 @@ impl Daemon {
             self.config.clusters.parallel,
         )
         .await;
-        (clusters, plan)
+        let why = crate::revision::inputs::explain(&rev, &w.notes);
+        Ok((rev, plan, why))
     }
 
     /// Rolls `commit` out. Returns whether it failed (not to be retried).
     pub(super) async fn deploy(&self, commit: &str) -> Result<bool, RolloutError> {
-        let revisions = self.source.revisions();
+        let repo = self.source.revisions();
         let observer = self.observer(commit);
-        let rev = match revisions.read(commit) {
+        let rev = match repo.read(commit) {
             Ok(rev) => rev,
             Err(e) => {
                 let text = format!("invalid: {}", e.first_problem());
@@ -117,7 +125,12 @@ impl Daemon {
                 return Ok(true);
             }
         };
-        let clusters = self.connect(&rev).await;
+        // Split by free capacity read now, around failed-over clusters.
+        let w = self.with_inputs(&repo, rev, true).await?;
+        for line in crate::revision::inputs::explain(&w.rev, &w.notes).lines() {
+            tracing::info!(commit = %short(commit), "{}", line.trim_start());
+        }
+        let (revisions, clusters, notes) = (w.revisions, w.clusters, w.notes);
         let _running = self.metrics.rollout_in_progress();
         let started = now_rfc3339();
         let fanout;
@@ -131,7 +144,11 @@ impl Daemon {
         let rollout = self.rollout(&revisions, &clusters, observer, false);
         let span = tracing::info_span!("rollout", commit = %short(commit));
         let report = rollout.run(commit).instrument(span).await?;
+        if report.outcome.is_success() {
+            self.remember_weights(&notes);
+        }
         self.after_rollout(&report, started);
+        self.report_failover(&report);
         Ok(!report.outcome.is_success())
     }
 
@@ -152,9 +169,10 @@ impl Daemon {
         let Some(record) = self.state.record()? else {
             return Ok(());
         };
-        let revisions = self.source.revisions();
-        let rev = revisions.read(&record.commit)?;
-        let clusters = self.connect(&rev).await;
+        let repo = self.source.revisions();
+        let rev = repo.read(&record.commit)?;
+        let w = self.with_inputs(&repo, rev, false).await?;
+        let (revisions, clusters) = (w.revisions, w.clusters);
         let observer = self.observer(&record.commit);
         observer.post(
             ROLLOUT_CONTEXT,
@@ -261,9 +279,16 @@ impl Daemon {
                 return;
             }
         };
-        let (_, plan) = self.plan_revision(&rev).await;
+        let (rev, plan, why) = match self.plan_with_inputs(rev).await {
+            Ok(planned) => planned,
+            Err(e) => {
+                post(StatusState::Failure, format!("invalid: {e}"));
+                return;
+            }
+        };
         if let Some((p, n)) = pull {
-            p.show_preview(n, commit, Preview::Planned(PlanView::of(&plan, &rev.fleet)));
+            let view = PlanView::of(&plan, &rev.fleet).with_weights(&why);
+            p.show_preview(n, commit, Preview::Planned(view));
         }
         let s = plan.summary();
         let objects = s.create + s.update + s.prune;
@@ -291,8 +316,19 @@ impl Daemon {
         let Some(good) = self.state.memory()?.last_good else {
             return Ok(());
         };
-        let rev = self.source.revisions().read(&good)?;
-        let (clusters, plan) = self.plan_revision(&rev).await;
+        let repo = self.source.revisions();
+        let plain = repo.read(&good)?;
+        // What the last rollout applied: git's commit with the same inputs
+        // (a failover or weights by free capacity are not drift).
+        let w = self.with_inputs(&repo, plain, false).await?;
+        let (revisions, clusters, rev) = (w.revisions, w.clusters, w.rev);
+        let plan = plan_fleet(
+            &clusters,
+            &rev.rendering,
+            &rev.fleet.policies,
+            self.config.clusters.parallel,
+        )
+        .await;
         let mut drifted = 0;
         self.live.update(|v| v.drift.clear());
         for c in plan
@@ -314,7 +350,6 @@ impl Daemon {
         if drifted > 0 && rev.fleet.policies.diff.drift == DriftMode::Correct {
             tracing::info!(commit = %short(&good), "correcting drift");
             let observer = crate::rollout::event::Silent;
-            let revisions = self.source.revisions();
             let rollout = self.rollout(&revisions, &clusters, &observer, true);
             rollout.run(&good).await?;
         }

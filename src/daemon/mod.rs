@@ -13,6 +13,8 @@ pub mod commits;
 pub mod config;
 pub mod control;
 mod deploy;
+mod failover;
+mod inputs;
 pub mod lease;
 pub mod observer;
 pub mod pull_requests;
@@ -24,6 +26,7 @@ pub mod source;
 pub mod status;
 pub mod trigger;
 pub mod web;
+mod weights;
 mod worker;
 
 use crate::cluster::connect::ClusterSource;
@@ -87,6 +90,9 @@ pub struct Daemon {
     control: Arc<crate::rollout::inbox::Inbox>,
     /// The pull-request comment and commands (`pullRequests:`).
     pulls: Option<Arc<pull_requests::PullRequests>>,
+    /// Free capacities last read (`dynamicWeight`), reused by renders
+    /// that must match the last rollout (resync, resume, failover).
+    capacities: std::sync::Mutex<Option<crate::render::capacity::Capacities>>,
 }
 
 fn cluster_source(config: &DaemonConfig) -> ClusterSource {
@@ -212,6 +218,16 @@ pub async fn run(config: DaemonConfig) -> Result<(), DaemonError> {
     });
     trigger::every(config.poll_interval, Trigger::Poll, tx.clone());
     trigger::every(config.resync_interval, Trigger::Resync, tx.clone());
+    trigger::every(
+        config.failover.check_interval,
+        Trigger::Failover,
+        tx.clone(),
+    );
+    trigger::every(
+        config.dynamic_weights.interval,
+        Trigger::Weights,
+        tx.clone(),
+    );
     // Drift from watch events, unless drift detection is off (`0s`).
     let drift = (!config.resync_interval.is_zero()).then(|| tx.clone());
     let clusters = clusters::ClusterPool::new(
@@ -233,6 +249,7 @@ pub async fn run(config: DaemonConfig) -> Result<(), DaemonError> {
         poll: crate::rollout::gate::DEFAULT_POLL,
         control: inbox,
         pulls,
+        capacities: std::sync::Mutex::new(None),
     });
     let d = daemon.clone();
     let wake = tx.clone();

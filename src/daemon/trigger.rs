@@ -22,6 +22,10 @@ pub enum Trigger {
     },
     /// Time to look for drift.
     Resync,
+    /// Time to check the placed clusters of apps with `spec.failover`.
+    Failover,
+    /// Time to recompute weights by free capacity.
+    Weights,
     /// A watched object of tranche's changed on this cluster: look for
     /// drift now.
     Drift {

@@ -100,6 +100,12 @@ impl Daemon {
             self.refresh();
             self.offer_head(queue);
         }
+        if triggers.contains(&Trigger::Failover) {
+            self.check_failover().await;
+        }
+        if triggers.contains(&Trigger::Weights) {
+            self.recompute_weights().await;
+        }
         self.previews(previewed).await;
         if triggers.iter().any(Trigger::checks_drift) {
             if let Err(e) = self.resync().await {

@@ -17,6 +17,9 @@ pub const FLEET_KEY: &str = "fleet";
 /// State-store key of the failover state of every app with `spec.failover`.
 pub const FAILOVER_KEY: &str = "failover";
 
+/// State-store key of the weights last used per app (`dynamicWeight`).
+pub const WEIGHTS_KEY: &str = "weights";
+
 /// Failover state per app, as persisted under [`FAILOVER_KEY`].
 pub type FailoverStates = std::collections::BTreeMap<String, super::failover::FailoverState>;
 
@@ -56,6 +59,21 @@ impl RolloutState {
     /// Saves the failover state of every app (atomically).
     pub fn save_failover(&self, states: &FailoverStates) -> Result<(), StoreError> {
         self.store.save(FAILOVER_KEY, states)
+    }
+
+    /// The weights by free capacity last rolled out, per app and cluster
+    /// (empty before the first): the hysteresis compares new ones with
+    /// them, across commits and restarts.
+    pub fn weights(&self) -> Result<crate::revision::inputs::Weights, StoreError> {
+        Ok(self.store.load(WEIGHTS_KEY)?.unwrap_or_default())
+    }
+
+    /// Saves the weights last rolled out (atomically).
+    pub fn save_weights(
+        &self,
+        weights: &crate::revision::inputs::Weights,
+    ) -> Result<(), StoreError> {
+        self.store.save(WEIGHTS_KEY, weights)
     }
 
     /// `app: failover active for c1 since …` lines of every app with a

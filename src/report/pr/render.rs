@@ -89,6 +89,13 @@ fn planned(out: &mut String, plan: &PlanView) {
     for g in &plan.gates {
         let _ = writeln!(out, "- {g}");
     }
+    if !plan.weights.is_empty() {
+        let _ = writeln!(out, "\n**Replicas by free capacity**\n\n```");
+        for line in &plan.weights {
+            let _ = writeln!(out, "{}", line.replace("```", "'''"));
+        }
+        let _ = writeln!(out, "```");
+    }
     if !plan.unplanned.is_empty() {
         let _ = writeln!(out, "\n**Clusters that could not be planned**\n");
         for (name, why) in &plan.unplanned {

@@ -47,6 +47,9 @@ pub struct PlanView {
     pub clusters: Vec<ClusterView>,
     /// Clusters that could not be planned, with why.
     pub unplanned: Vec<(String, String)>,
+    /// Why apps weighed by free capacity got their replicas, one line
+    /// each (`app shop: …`, `  c1: 8 replicas (available 32)`).
+    pub weights: Vec<String>,
 }
 
 /// One cluster's changes.
@@ -130,7 +133,15 @@ impl PlanView {
             gates: gates(policy),
             clusters,
             unplanned,
+            weights: Vec::new(),
         }
+    }
+
+    /// The view with the weight explanation `lines` (as
+    /// [`crate::revision::inputs::explain`] writes them).
+    pub fn with_weights(mut self, lines: &str) -> PlanView {
+        self.weights = lines.lines().map(str::to_string).collect();
+        self
     }
 
     /// Objects that would change, over every cluster.

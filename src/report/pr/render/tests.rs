@@ -82,6 +82,10 @@ fn plan() -> PlanView {
             },
         ],
         unplanned: vec![("c".into(), "connection refused".into())],
+        weights: vec![
+            "app shop: weights by free capacity (AvailableReplicas)".into(),
+            "  a: 8 replicas (available 32)".into(),
+        ],
     }
 }
 

@@ -1,0 +1,91 @@
+use super::*;
+use crate::model::{ClusterTarget, ReplicaScheduling, WeightRule};
+use crate::render::testkit::{app, deployment, fleet, names};
+use crate::rollout::batch::{order_clusters, Rank};
+
+/// Serves one commit from memory: `shop` Divided 1:1:1 with 6 replicas.
+struct One(Revision);
+
+impl Revisions for One {
+    fn read(&self, _rev: &str) -> Result<Revision, RevisionError> {
+        Ok(self.0.clone())
+    }
+}
+
+fn shop() -> One {
+    let mut a = app("shop", vec![deployment("web", Some(6))]);
+    a.placement.replicas = ReplicaScheduling::Divided {
+        weights: ["eu-1", "eu-2", "us-1"]
+            .iter()
+            .map(|c| WeightRule {
+                target: ClusterTarget {
+                    cluster_names: names(&[c]),
+                    ..Default::default()
+                },
+                weight: 1,
+            })
+            .collect(),
+    };
+    let fleet = fleet(vec![a]);
+    let rendering = crate::render::render(&fleet).unwrap();
+    One(Revision {
+        commit: fleet.commit.clone(),
+        fleet,
+        rendering,
+        renders: vec![],
+    })
+}
+
+fn split(rev: &Revision) -> [u64; 3] {
+    ["eu-1", "eu-2", "us-1"].map(|c| replicas_on(rev, "shop", c))
+}
+
+fn order(rev: &Revision) -> Vec<String> {
+    let cohorts = &rev.fleet.policies.rollout.cohorts;
+    order_clusters(
+        rev.fleet
+            .clusters
+            .values()
+            .map(|c| (c.name.clone(), Rank::of(Some(c), cohorts)))
+            .collect(),
+    )
+}
+
+#[test]
+fn no_inputs_read_git_as_it_is() {
+    let git = shop();
+    let revisions = InputRevisions::new(&git, RenderInputs::default());
+    let (rev, notes) = revisions.read_explained("c0ffee").unwrap();
+    assert!(!revisions.changes(&rev));
+    assert!(notes.is_empty());
+    assert_eq!(split(&rev), [2, 2, 2]);
+    assert_eq!(order(&rev), ["eu-1", "eu-2", "us-1"]);
+}
+
+#[test]
+fn a_failed_cluster_gives_its_replicas_away_and_a_returning_one_goes_first() {
+    let git = shop();
+    let mut inputs = RenderInputs::default();
+    inputs
+        .failed
+        .insert("shop".into(), names(&["eu-1"]).into_iter().collect());
+    let revisions = InputRevisions::new(&git, inputs);
+    let rev = revisions.read("c0ffee").unwrap();
+    assert_eq!(split(&rev), [0, 3, 3], "total kept on the others");
+
+    // Returning: git's split again, us-1 first, the rest in their order.
+    let back = InputRevisions {
+        inner: &git,
+        inputs: RenderInputs::default(),
+        first: Some("us-1".into()),
+    };
+    let rev = back.read("c0ffee").unwrap();
+    assert_eq!(split(&rev), [2, 2, 2]);
+    assert_eq!(order(&rev), ["us-1", "eu-1", "eu-2"]);
+    // A failed set naming an app the commit does not have changes nothing.
+    let mut other = RenderInputs::default();
+    other
+        .failed
+        .insert("gone".into(), names(&["eu-1"]).into_iter().collect());
+    assert!(!InputRevisions::new(&git, other).changes(&rev));
+}

@@ -1,0 +1,162 @@
+//! Weights by free capacity in the daemon (issue 16): the real `tranche
+//! run` binary on 2 REAL clusters of the current release whose capacity
+//! comes from kwok Nodes (16 CPU each) and Pods with requests bound to
+//! them. The deploy splits by available replicas; the interval recompute
+//! (`dynamicWeights.interval`) rolls out again when capacity moves beyond
+//! the hysteresis, and sends no write when it moves within it.
+
+mod support;
+
+use reqwest::Method;
+use serde_json::json;
+use std::time::Duration;
+use support::control_plane::NODES;
+use support::daemon::{free_port, Daemon};
+use support::fixtures::shop_repo;
+use support::{eventually, TestFleet};
+
+const CLUSTERS: [&str; 2] = ["a", "b"];
+const WAIT: Duration = Duration::from_secs(180);
+
+/// A Deployment of `replicas` small pods (100m CPU, 64Mi): its own pods
+/// barely move the free capacity they are weighed by.
+fn small_deployment(replicas: u32) -> String {
+    format!(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: shop\nspec:\n  replicas: {replicas}\n  \
+         selector:\n    matchLabels: {{app: web}}\n  template:\n    metadata:\n      labels: {{app: web}}\n    spec:\n      \
+         containers:\n        - name: web\n          image: registry.example.com/shop/web:1.0.0\n          \
+         resources: {{requests: {{cpu: 100m, memory: 64Mi}}}}\n"
+    )
+}
+
+/// Binds a Pod requesting `cpu` to every Node of `cluster` (fills capacity).
+async fn fill(fleet: &TestFleet, cluster: &str, name: &str, cpu: &str) {
+    for (node, _) in NODES {
+        let pod = json!({"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": format!("{name}-{node}"), "namespace": "default"},
+            "spec": {"nodeName": node, "containers": [{"name": "f", "image": "filler:1",
+                "resources": {"requests": {"cpu": cpu, "memory": "1Gi"}}}]}});
+        let (status, body) = fleet
+            .request(
+                cluster,
+                Method::POST,
+                "/api/v1/namespaces/default/pods",
+                Some(pod),
+                "application/json",
+            )
+            .await;
+        assert!(status < 300, "filler on {cluster}: {status} {body}");
+    }
+}
+
+async fn replicas(fleet: &TestFleet, cluster: &str) -> u64 {
+    fleet
+        .get(cluster, "apps/v1", "Deployment", Some("shop"), "web")
+        .await
+        .and_then(|d| d["spec"]["replicas"].as_u64())
+        .unwrap_or(0)
+}
+
+/// tranche's writes in the shop namespace since `marks`.
+async fn shop_writes(fleet: &TestFleet, marks: &[usize]) -> Vec<String> {
+    let mut all = Vec::new();
+    for (c, since) in CLUSTERS.iter().zip(marks) {
+        for e in fleet.mutating_requests_in(c, "shop", *since).await {
+            let o = &e["objectRef"];
+            all.push(format!(
+                "{c}: {} {} {}",
+                e["verb"], o["resource"], o["name"]
+            ));
+        }
+    }
+    all
+}
+
+async fn marks(fleet: &TestFleet) -> Vec<usize> {
+    let mut m = Vec::new();
+    for c in CLUSTERS {
+        m.push(fleet.audit_len(c).await);
+    }
+    m
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daemon_splits_by_free_capacity_and_rerolls_beyond_the_hysteresis() {
+    let fleet = TestFleet::start(&CLUSTERS).await;
+    // a: 32 CPU free (320 small pods); b: 16 CPU free (160).
+    fill(&fleet, "b", "half", "8").await;
+    let repo = shop_repo(&CLUSTERS);
+    repo.write(
+        "apps/shop/placement.yaml",
+        "apiVersion: tranche.dev/v1alpha1\nkind: Placement\nmetadata: {name: shop}\nspec:\n  clusterAffinity:\n    \
+         labelSelector: {matchLabels: {env: test}}\n  replicaScheduling:\n    replicaSchedulingType: Divided\n    \
+         weightPreference: {dynamicWeight: AvailableReplicas}\n",
+    );
+    repo.write("apps/shop/manifests/deployment.yaml", &small_deployment(12));
+    let v1 = repo.commit("shop weighted by free capacity");
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let config = format!(
+        "repo:\n  path: {repo}\n  branch: main\npollInterval: 1s\nclusters:\n  kubeconfig: {kc}\n\
+         stateDir: {state}\nlisten: 127.0.0.1:{port}\nresyncInterval: 0s\ndynamicWeights:\n  interval: 2s\n",
+        repo = repo.path().display(),
+        kc = fleet.kubeconfig_path().display(),
+        state = dir.path().join("state").display(),
+    );
+    let daemon = Daemon::start(dir.path(), "tranche", &config, port).await;
+
+    // The deploy: Webster of 12 over 320 and 160.
+    eventually("v1 deployed", WAIT, || async {
+        (daemon.json("/api/status").await["lastGood"] == v1.as_str()).then_some(())
+    })
+    .await;
+    assert_eq!(
+        (replicas(&fleet, "a").await, replicas(&fleet, "b").await),
+        (8, 4)
+    );
+    let log = daemon.log();
+    assert!(log.contains("a: 8 replicas (available 320)"), "{log}");
+    assert!(log.contains("b: 4 replicas (available 160)"), "{log}");
+    let weights = std::fs::read_to_string(dir.path().join("state/weights.json"))
+        .expect("the weights used are in the state store");
+    assert!(
+        weights.contains("320") && weights.contains("160"),
+        "{weights}"
+    );
+
+    // Within the hysteresis (b loses 1 CPU of 16, and the app's own pods
+    // take theirs): no write, however many recomputes.
+    let m = marks(&fleet).await;
+    fill(&fleet, "b", "little", "300m").await;
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    let writes = shop_writes(&fleet, &m).await;
+    assert!(writes.is_empty(), "within the hysteresis: {writes:?}");
+    assert!(daemon.log().contains("within the hysteresis"));
+
+    // Beyond it: a keeps 8 CPU of 32 free; the recompute rolls out again,
+    // total kept.
+    fill(&fleet, "a", "most", "12").await;
+    let filled = std::time::Instant::now();
+    let (a, b) = eventually("a's replicas move to b", WAIT, || async {
+        let (a, b) = (replicas(&fleet, "a").await, replicas(&fleet, "b").await);
+        (a < 8 && a + b == 12).then_some((a, b))
+    })
+    .await;
+    eprintln!(
+        "[weights] a filled → split {a}:{b} in {:.1}s (interval: 2s)",
+        filled.elapsed().as_secs_f64()
+    );
+    let log = daemon.log();
+    assert!(log.contains("weights by free capacity moved"), "{log}");
+    // And then it settles: the next recomputes are within the hysteresis.
+    eventually("the input-change rollout done", WAIT, || async {
+        let log = daemon.log();
+        log.contains("input change (weights by free capacity moved")
+            .then_some(())
+    })
+    .await;
+    let m = marks(&fleet).await;
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    let writes = shop_writes(&fleet, &m).await;
+    assert!(writes.is_empty(), "settled: {writes:?}");
+}
