@@ -49,6 +49,8 @@ pub struct DaemonConfig {
     pub control: Option<ControlConfig>,
     /// The pull-request comment and comment/label commands; off when unset.
     pub pull_requests: Option<crate::daemon::pull_requests::PullRequestsConfig>,
+    /// Shard mode (`sharding:`): clusters spread over replicas by Leases.
+    pub sharding: Option<crate::shard::ShardingConfig>,
 }
 
 /// `control:` — the bearer token of the control API.
@@ -77,6 +79,7 @@ impl Default for DaemonConfig {
             per_cluster_statuses: false,
             control: None,
             pull_requests: None,
+            sharding: None,
         }
     }
 }
@@ -324,6 +327,9 @@ impl DaemonConfig {
                     "leaderElection: renewInterval must be shorter than leaseDuration".into(),
                 );
             }
+        }
+        if let Some(s) = &self.sharding {
+            s.check(self.leader_election.is_some())?;
         }
         if self.poll_interval.is_zero() {
             return Err("pollInterval must be > 0".into());
