@@ -25,7 +25,14 @@ const SYSTEM: &str = "tranche-system";
 const BAKE: &str = "6s";
 
 /// A shard-mode daemon config.
-fn config(fleet: &TestFleet, repo: &Path, state: &Path, port: u16, id: &str, roles: &str) -> String {
+fn config(
+    fleet: &TestFleet,
+    repo: &Path,
+    state: &Path,
+    port: u16,
+    id: &str,
+    roles: &str,
+) -> String {
     let kc = fleet.kubeconfig_path().display();
     format!(
         "repo:\n  path: {}\npollInterval: 1s\nstateDir: {}\nlisten: 127.0.0.1:{port}\nresyncInterval: 0s\n\
@@ -40,7 +47,9 @@ fn config(fleet: &TestFleet, repo: &Path, state: &Path, port: u16, id: &str, rol
 
 /// The document of a protocol ConfigMap on the management cluster.
 async fn document(fleet: &TestFleet, name: &str) -> Option<Value> {
-    let cm = fleet.get(MGMT, "v1", "ConfigMap", Some(SYSTEM), name).await?;
+    let cm = fleet
+        .get(MGMT, "v1", "ConfigMap", Some(SYSTEM), name)
+        .await?;
     serde_json::from_str(cm["data"]["state"].as_str()?).ok()
 }
 
@@ -90,9 +99,11 @@ async fn start(
 
 /// Waits until replica `r` holds a shard; which one.
 async fn holds_shard(r: &Replica) -> u64 {
-    eventually(&format!("{} holds a shard", r.id), Duration::from_secs(60), || async {
-        r.daemon.json("/api/shard").await["shard"].as_u64()
-    })
+    eventually(
+        &format!("{} holds a shard", r.id),
+        Duration::from_secs(60),
+        || async { r.daemon.json("/api/shard").await["shard"].as_u64() },
+    )
     .await
 }
 
@@ -132,25 +143,30 @@ async fn a_rollout_over_two_shards_goes_batch_by_batch_and_survives_a_dead_shard
 
     // Batch 3 starts; kill the holder of a shard while one of its
     // clusters in that batch is applied but not yet through its bake.
-    let (victim_shard, batch3) = eventually("a shard mid-batch 3", Duration::from_secs(180), || async {
-        let p = plan(&fleet).await?;
-        if p["commit"] != head.as_str() || p["batch"] != 2 {
-            return None;
-        }
-        let batch3: Vec<String> = serde_json::from_value(p["batches"][2].clone()).ok()?;
-        for shard in 0..2 {
-            let s = status(&fleet, shard).await?;
-            let applying = batch3
-                .iter()
-                .any(|c| s["clusters"][c]["state"] == "applying");
-            if applying {
-                return Some((shard, batch3.clone()));
+    let (victim_shard, batch3) =
+        eventually("a shard mid-batch 3", Duration::from_secs(180), || async {
+            let p = plan(&fleet).await?;
+            if p["commit"] != head.as_str() || p["batch"] != 2 {
+                return None;
             }
-        }
-        None
-    })
-    .await;
-    let victim = if victim_shard as u64 == sa { &mut a } else { &mut b };
+            let batch3: Vec<String> = serde_json::from_value(p["batches"][2].clone()).ok()?;
+            for shard in 0..2 {
+                let s = status(&fleet, shard).await?;
+                let applying = batch3
+                    .iter()
+                    .any(|c| s["clusters"][c]["state"] == "applying");
+                if applying {
+                    return Some((shard, batch3.clone()));
+                }
+            }
+            None
+        })
+        .await;
+    let victim = if victim_shard as u64 == sa {
+        &mut a
+    } else {
+        &mut b
+    };
     let victim_id = victim.id;
     victim.daemon.kill().await;
 
@@ -215,7 +231,11 @@ async fn a_rollout_over_two_shards_goes_batch_by_batch_and_survives_a_dead_shard
     // Each cluster runs the head: the app's objects are there.
     for c in CLUSTERS {
         let keep = fleet.get(c, "v1", "ConfigMap", Some(NS), "keep").await;
-        assert_eq!(keep.map(|k| k["data"]["v"].clone()), Some("2".into()), "{c}");
+        assert_eq!(
+            keep.map(|k| k["data"]["v"].clone()),
+            Some("2".into()),
+            "{c}"
+        );
     }
 }
 
@@ -250,7 +270,13 @@ async fn the_sharded_manifests_pass_a_server_side_dry_run() {
                 force: false,
             };
             let r = api.apply(&obj, dry).await;
-            assert!(r.is_ok(), "{file}: {} {}: {:?}", obj["kind"], obj["metadata"]["name"], r.err());
+            assert!(
+                r.is_ok(),
+                "{file}: {} {}: {:?}",
+                obj["kind"],
+                obj["metadata"]["name"],
+                r.err()
+            );
             if obj["kind"] == "ConfigMap" {
                 let dir = tempfile::tempdir().unwrap();
                 let cfg = dir.path().join("tranche.yaml");

@@ -278,7 +278,9 @@ fn load_secret(w: &config::WebhookConfig) -> Result<Secret, DaemonError> {
     secret.map_err(|e| DaemonError::Forge(format!("webhook: {e}")))
 }
 
-pub(crate) async fn lease_client(le: &config::LeaderElectionConfig) -> Result<kube::Client, DaemonError> {
+pub(crate) async fn lease_client(
+    le: &config::LeaderElectionConfig,
+) -> Result<kube::Client, DaemonError> {
     let config = match &le.kubeconfig {
         Some(path) => {
             let kc = kube::config::Kubeconfig::read_from(path)

@@ -47,11 +47,12 @@ impl ShardClaim {
     pub async fn run(mut self, held: watch::Sender<Option<usize>>) {
         let mut renewed: Option<Instant> = None;
         loop {
-            let now = match *held.borrow() {
+            let current = *held.borrow();
+            let now = match current {
                 Some(i) => self.renew(i, &mut renewed).await,
                 None => self.acquire(&mut renewed).await,
             };
-            if now != *held.borrow() {
+            if now != current {
                 tracing::info!(shard = ?now, "shard lease changed");
             }
             held.send_replace(now);

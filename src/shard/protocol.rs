@@ -112,7 +112,6 @@ pub enum ClusterState {
     RollbackFailed,
 }
 
-
 /// What a cluster ran before the rollout (from its cluster record).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -7,7 +7,11 @@ fn names(n: usize) -> Vec<String> {
 
 fn plan10() -> BatchPlan {
     let c = names(10);
-    BatchPlan::new("v2", 2, vec![c[..1].to_vec(), c[1..3].to_vec(), c[3..].to_vec()])
+    BatchPlan::new(
+        "v2",
+        2,
+        vec![c[..1].to_vec(), c[1..3].to_vec(), c[3..].to_vec()],
+    )
 }
 
 fn entry(state: ClusterState, changed: bool) -> ClusterEntry {
@@ -39,7 +43,13 @@ fn statuses(clusters: &[String], state: ClusterState, seen: u64) -> Vec<Option<S
 
 fn tasks_of_all(plan: &BatchPlan, statuses: &[Option<ShardStatus>]) -> Vec<Task> {
     (0..2)
-        .flat_map(|i| shard_tasks(plan, i, statuses[i].as_ref().unwrap_or(&ShardStatus::default())))
+        .flat_map(|i| {
+            shard_tasks(
+                plan,
+                i,
+                statuses[i].as_ref().unwrap_or(&ShardStatus::default()),
+            )
+        })
         .collect()
 }
 
@@ -59,10 +69,20 @@ fn each_batch_goes_out_only_after_the_previous_is_healthy() {
     let mut done = vec![];
     for (i, size) in [1usize, 2, 7].into_iter().enumerate() {
         assert_eq!(plan.batch, i);
-        assert_eq!(tasks_of_all(&plan, &statuses(&done, ClusterState::Healthy, 0)).len(), size);
-        let half: Vec<String> = done.iter().chain(plan.batches[i].iter().take(size - 1)).cloned().collect();
+        assert_eq!(
+            tasks_of_all(&plan, &statuses(&done, ClusterState::Healthy, 0)).len(),
+            size
+        );
+        let half: Vec<String> = done
+            .iter()
+            .chain(plan.batches[i].iter().take(size - 1))
+            .cloned()
+            .collect();
         if size > 1 {
-            assert_eq!(coordinate(&plan, &statuses(&half, ClusterState::Healthy, 0)), None);
+            assert_eq!(
+                coordinate(&plan, &statuses(&half, ClusterState::Healthy, 0)),
+                None
+            );
         }
         done.extend(plan.batches[i].iter().cloned());
         plan = coordinate(&plan, &statuses(&done, ClusterState::Healthy, 0)).expect("advance");
@@ -80,7 +100,8 @@ fn a_takeover_applies_again_what_the_dead_holder_left_applying() {
     let c4 = "c4".to_string();
     let shard = shard_of(&c4, 2);
     if let Some(st) = s[shard].as_mut() {
-        st.clusters.insert(c4.clone(), entry(ClusterState::Applying, false));
+        st.clusters
+            .insert(c4.clone(), entry(ClusterState::Applying, false));
     }
     let tasks = shard_tasks(&plan, shard, s[shard].as_ref().unwrap());
     assert!(tasks.contains(&Task::Apply {
@@ -128,9 +149,16 @@ fn the_rollback_ends_only_when_every_shard_has_seen_it() {
     plan.rollback_at = Some(5);
     plan.generation = 5;
     let restored = statuses(&names(3), ClusterState::RolledBack, 4);
-    assert_eq!(coordinate(&plan, &restored), None, "a shard may still be applying");
+    assert_eq!(
+        coordinate(&plan, &restored),
+        None,
+        "a shard may still be applying"
+    );
     let mut seen = statuses(&names(3), ClusterState::RolledBack, 5);
-    assert_eq!(coordinate(&plan, &seen).map(|p| p.phase), Some(PlanPhase::Failed));
+    assert_eq!(
+        coordinate(&plan, &seen).map(|p| p.phase),
+        Some(PlanPhase::Failed)
+    );
     seen[1] = None;
     assert_eq!(coordinate(&plan, &seen), None, "a shard without a holder");
 }

@@ -42,7 +42,13 @@ pub async fn run(config: DaemonConfig) -> Result<(), DaemonError> {
         let claim = ShardClaim::new(client.clone(), &le, &sharding, &identity);
         tokio::spawn(claim.run(shard_tx));
     }
-    serve(&config.listen, &identity, leader_rx.clone(), shard_rx.clone()).await?;
+    serve(
+        &config.listen,
+        &identity,
+        leader_rx.clone(),
+        shard_rx.clone(),
+    )
+    .await?;
     tracing::info!(%identity, shards = sharding.shards, coordinator = sharding.coordinator,
         shard = sharding.shard, "shard mode");
     let poll = config.poll_interval;

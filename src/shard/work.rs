@@ -3,7 +3,7 @@
 //! blocks as the unsharded rollout ([`plan_clusters`], [`apply_cluster`],
 //! [`gate::wait`]); whatever goes wrong becomes the cluster's entry.
 
-use super::protocol::{Before, ClusterEntry, ClusterState, ShardStatus, Task};
+use super::protocol::{Before, ClusterEntry, ClusterState, Task};
 use crate::apply::apply_cluster;
 use crate::cluster::ClusterApi;
 use crate::inventory;
@@ -35,11 +35,15 @@ impl Work<'_> {
             .map(|a| a.as_ref())
     }
 
-    /// Performs one task; `None` when halted.
-    pub(super) async fn perform(&self, task: &Task, status: &ShardStatus) -> Option<(String, ClusterEntry)> {
+    /// Performs one task, `recorded` being what the status says the
+    /// cluster ran before; `None` when halted.
+    pub(super) async fn perform(
+        &self,
+        task: &Task,
+        recorded: Option<Before>,
+    ) -> Option<(String, ClusterEntry)> {
         match task {
             Task::Apply { cluster, before } => {
-                let recorded = status.clusters.get(cluster).map(|e| e.before.clone());
                 let what = recorded.unwrap_or_else(|| Before::Unknown("not read".into()));
                 // A cluster an earlier holder left half-way (its entry was
                 // already `applying`): its changes may already be written.
@@ -85,7 +89,9 @@ impl Work<'_> {
         if changed {
             let report = apply_cluster(api, &plan, &rev.commit, &policies.rollout).await;
             if report.failed() {
-                let why = report.first_failure().unwrap_or_else(|| "apply failed".into());
+                let why = report
+                    .first_failure()
+                    .unwrap_or_else(|| "apply failed".into());
                 let mut entry = failed(Some(before), &why);
                 entry.changed = true;
                 return Some(entry);
@@ -133,7 +139,11 @@ impl Work<'_> {
             Some(commit) => match self.revisions.read(commit) {
                 Ok(rev) => (rev.rendering, rev.fleet.policies, rev.fleet.kinds),
                 Err(e) => {
-                    let why = format!("cannot read commit {}: {}", short(commit), e.first_problem());
+                    let why = format!(
+                        "cannot read commit {}: {}",
+                        short(commit),
+                        e.first_problem()
+                    );
                     return Some(back(ClusterState::RollbackFailed, Some(why)));
                 }
             },
@@ -151,11 +161,16 @@ impl Work<'_> {
             .await
             .pop();
         let (Some(plan), Some(api)) = (plan, self.api(cluster)) else {
-            return Some(back(ClusterState::RollbackFailed, Some("not connected".into())));
+            return Some(back(
+                ClusterState::RollbackFailed,
+                Some("not connected".into()),
+            ));
         };
         let report = apply_cluster(api, &plan, to.unwrap_or(""), &policies.rollout).await;
         if report.failed() {
-            let why = report.first_failure().unwrap_or_else(|| "rollback failed".into());
+            let why = report
+                .first_failure()
+                .unwrap_or_else(|| "rollback failed".into());
             return Some(back(ClusterState::RollbackFailed, Some(why)));
         }
         let changed: BTreeSet<ObjectRef> = report.changed().into_iter().cloned().collect();

@@ -106,10 +106,16 @@ impl ShardWorker {
         let rev = match revisions.read(&plan.commit) {
             Ok(rev) => rev,
             Err(e) => {
-                let why = format!("cannot read commit {}: {}", short(&plan.commit), e.first_problem());
+                let why = format!(
+                    "cannot read commit {}: {}",
+                    short(&plan.commit),
+                    e.first_problem()
+                );
                 for t in &tasks {
                     if let Task::Apply { cluster, before } = t {
-                        status.clusters.insert(cluster.clone(), failed(before.clone(), &why));
+                        status
+                            .clusters
+                            .insert(cluster.clone(), failed(before.clone(), &why));
                     }
                 }
                 status.seen = plan.generation;
@@ -146,8 +152,20 @@ impl ShardWorker {
             halt,
             revisions,
         };
-        let mut results = futures::stream::iter(tasks.iter())
-            .map(|t| work.perform(t, &status))
+        let recorded: Vec<(&Task, Option<_>)> = tasks
+            .iter()
+            .map(|t| {
+                (
+                    t,
+                    status
+                        .clusters
+                        .get(task_cluster(t))
+                        .map(|e| e.before.clone()),
+                )
+            })
+            .collect();
+        let mut results = futures::stream::iter(recorded)
+            .map(|(t, before)| work.perform(t, before))
             .buffer_unordered(self.parallel);
         let mut halted = false;
         while let Some(done) = results.next().await {
@@ -172,7 +190,12 @@ impl ShardWorker {
     async fn connect(&mut self, names: &[String], rev: &Revision) -> Connections {
         let wanted: Vec<(String, String)> = names
             .iter()
-            .filter_map(|n| rev.fleet.clusters.get(n).map(|c| (n.clone(), c.context.clone())))
+            .filter_map(|n| {
+                rev.fleet
+                    .clusters
+                    .get(n)
+                    .map(|c| (n.clone(), c.context.clone()))
+            })
             .collect();
         let missing: Vec<(String, String)> = wanted
             .iter()
@@ -184,7 +207,10 @@ impl ShardWorker {
             for (name, conn) in connect_watched(&self.source, &missing, self.max_in_flight).await {
                 match conn {
                     Ok(api) => {
-                        let ctx = missing.iter().find(|(n, _)| *n == name).map(|(_, c)| c.clone());
+                        let ctx = missing
+                            .iter()
+                            .find(|(n, _)| *n == name)
+                            .map(|(_, c)| c.clone());
                         self.open.insert(name, (ctx.unwrap_or_default(), api));
                     }
                     Err(e) => {
@@ -202,4 +228,3 @@ impl ShardWorker {
         out
     }
 }
-
