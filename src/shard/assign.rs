@@ -14,7 +14,7 @@ pub fn shard_of(cluster: &str, shards: usize) -> usize {
 }
 
 /// The clusters of `clusters` that `shard` owns, in the given order.
-pub fn owned<'a>(clusters: &'a [String], shard: usize, shards: usize) -> Vec<&'a String> {
+pub fn owned(clusters: &[String], shard: usize, shards: usize) -> Vec<&String> {
     clusters
         .iter()
         .filter(|c| shard_of(c, shards) == shard)

@@ -64,9 +64,7 @@ impl ShardClaim {
     }
 
     async fn renew(&mut self, shard: usize, renewed: &mut Option<Instant>) -> Option<usize> {
-        let Some(elector) = self.electors.get_mut(shard) else {
-            return None;
-        };
+        let elector = self.electors.get_mut(shard)?;
         match elector.try_acquire_or_renew().await {
             Ok(true) => {
                 *renewed = Some(Instant::now());
