@@ -141,6 +141,7 @@ async fn a_rollout_over_two_shards_goes_batch_by_batch_and_survives_a_dead_shard
     )
     .await;
 
+    let rollout_started = std::time::Instant::now();
     // Batch 3 starts; kill the holder of a shard while one of its
     // clusters in that batch is applied but not yet through its bake.
     let (victim_shard, batch3) =
@@ -169,6 +170,16 @@ async fn a_rollout_over_two_shards_goes_batch_by_batch_and_survives_a_dead_shard
     };
     let victim_id = victim.id;
     victim.daemon.kill().await;
+    let killed = std::time::Instant::now();
+    eventually(
+        "the spare takes the shard",
+        Duration::from_secs(60),
+        || async {
+            (spare.daemon.json("/api/shard").await["shard"] == victim_shard as u64).then_some(())
+        },
+    )
+    .await;
+    let takeover = killed.elapsed();
 
     let done = eventually("the rollout deployed", Duration::from_secs(180), || async {
         let p = plan(&fleet).await?;
@@ -183,6 +194,13 @@ async fn a_rollout_over_two_shards_goes_batch_by_batch_and_survives_a_dead_shard
         b.daemon.log()
     );
     assert_eq!(done["phase"], "deployed", "{done}\n{logs}");
+    eprintln!(
+        "[sharding] rollout of 10 clusters in 1:2:7 (bake {BAKE}) took {:.1}s; \
+         spare held the dead shard {:.1}s after the kill (lease 3s), batch done {:.1}s after it",
+        rollout_started.elapsed().as_secs_f64(),
+        takeover.as_secs_f64(),
+        killed.elapsed().as_secs_f64()
+    );
 
     // The spare took the dead replica's shard and finished its clusters.
     assert_eq!(
@@ -288,4 +306,64 @@ async fn the_sharded_manifests_pass_a_server_side_dry_run() {
         }
     }
     assert_eq!(checked, 4);
+}
+
+/// A cluster that fails in batch 2 (its context does not exist) makes the
+/// coordinator order a rollback; the shard that wrote batch 1 restores it
+/// (to nothing: tranche's objects and its cluster record are removed), and
+/// the cluster of batch 3 is never written. Here one replica both
+/// coordinates and holds a shard.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_batch_rolls_back_what_every_shard_wrote() {
+    let fleet = TestFleet::start_on(K8s::V1_20, &[MGMT, "w01", "w03"]).await;
+    fleet.create_namespace(MGMT, SYSTEM).await;
+    // w01 (batch 1) and w02 (batch 2) are on different shards.
+    assert_ne!(shard_of("w01", 2), shard_of("w02", 2));
+    let commits = two_commits(&["w01", "w02", "w03"]);
+    commits.repo.write(
+        "clusters/w02.yaml",
+        "apiVersion: tranche.dev/v1alpha1\nkind: Cluster\nmetadata:\n  name: w02\n  labels: {env: test}\nspec:\n  context: nowhere\n",
+    );
+    let head = commits.repo.commit("w02 cannot be reached");
+    let dir = tempfile::tempdir().unwrap();
+    let repo = commits.repo.path();
+    let a = start(
+        &fleet,
+        dir.path(),
+        repo,
+        "both",
+        "coordinator: true\n  shard: true",
+    )
+    .await;
+    let b = start(
+        &fleet,
+        dir.path(),
+        repo,
+        "shard-b",
+        "coordinator: false\n  shard: true",
+    )
+    .await;
+    let done = eventually("the rollout finished", Duration::from_secs(180), || async {
+        let p = plan(&fleet).await?;
+        (p["commit"] == head.as_str() && (p["phase"] == "failed" || p["phase"] == "deployed"))
+            .then_some(p)
+    })
+    .await;
+    let logs = format!("both:\n{}\nshard-b:\n{}", a.daemon.log(), b.daemon.log());
+    assert_eq!(done["phase"], "failed", "{done}\n{logs}");
+    assert!(
+        done["failure"].as_str().unwrap_or("").starts_with("w02: "),
+        "{done}"
+    );
+    assert_eq!(done["batch"], 1, "{done}");
+    let s = status(&fleet, shard_of("w01", 2)).await.expect("status");
+    assert_eq!(s["clusters"]["w01"]["state"], "rolledBack", "{s}\n{logs}");
+    assert_eq!(s["clusters"]["w01"]["before"], "nothing", "{s}");
+    let w01 = support::two_commits::truth(&fleet, "w01").await;
+    assert_eq!(w01.record, None, "w01 still runs a commit: {w01:?}");
+    assert!(!w01.objects.contains_key("keep"), "{w01:?}");
+    assert!(
+        fleet.mutating_requests_in("w03", NS, 0).await.is_empty(),
+        "batch 3 was written"
+    );
 }
