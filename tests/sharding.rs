@@ -367,3 +367,61 @@ async fn a_failed_batch_rolls_back_what_every_shard_wrote() {
         "batch 3 was written"
     );
 }
+
+/// The coordinator dies mid-rollout (SIGKILL while batch 2 bakes): the
+/// standby coordinator takes the leader Lease and carries the plan on
+/// from the ConfigMap to `deployed`, batch by batch.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_standby_coordinator_carries_the_plan_on() {
+    let clusters = ["w01", "w02", "w03"];
+    let fleet = TestFleet::start_on(K8s::V1_20, &[MGMT, "w01", "w02", "w03"]).await;
+    fleet.create_namespace(MGMT, SYSTEM).await;
+    let commits = two_commits(&clusters);
+    commits.repo.write(
+        "policies/rollout.yaml",
+        "apiVersion: tranche.dev/v1alpha1\nkind: RolloutPolicy\nmetadata: {name: test}\nspec:\n  \
+         steps: [1, 2, 7]\n  healthTimeout: 30s\n  bakeTime: 4s\n  onFailure: Rollback\n",
+    );
+    let head = commits.repo.commit("bake each batch");
+    let dir = tempfile::tempdir().unwrap();
+    let repo = commits.repo.path();
+    let shard_only = "coordinator: false\n  shard: true";
+    let coordinator_only = "coordinator: true\n  shard: false";
+    let a = start(&fleet, dir.path(), repo, "shard-a", shard_only).await;
+    let b = start(&fleet, dir.path(), repo, "shard-b", shard_only).await;
+    let mut first = start(&fleet, dir.path(), repo, "coord-1", coordinator_only).await;
+    eventually("coord-1 leads", Duration::from_secs(60), || async {
+        (first.daemon.json("/api/shard").await["coordinator"] == true).then_some(())
+    })
+    .await;
+    let second = start(&fleet, dir.path(), repo, "coord-2", coordinator_only).await;
+    eventually("batch 2 under way", Duration::from_secs(120), || async {
+        let p = plan(&fleet).await?;
+        (p["commit"] == head.as_str() && p["batch"] == 1).then_some(())
+    })
+    .await;
+    first.daemon.kill().await;
+    let done = eventually("the rollout finished", Duration::from_secs(120), || async {
+        let p = plan(&fleet).await?;
+        (p["commit"] == head.as_str() && p["phase"] != "rolling").then_some(p)
+    })
+    .await;
+    let logs = format!(
+        "coord-2:\n{}\nshard-a:\n{}\nshard-b:\n{}",
+        second.daemon.log(),
+        a.daemon.log(),
+        b.daemon.log()
+    );
+    assert_eq!(done["phase"], "deployed", "{done}\n{logs}");
+    assert_eq!(second.daemon.json("/api/shard").await["coordinator"], true);
+    assert!(second.daemon.log().contains("next batch"), "{logs}");
+    // Written in order: w01, then w02, then w03.
+    let mut spans = Vec::new();
+    for c in clusters {
+        spans.push(writes(&fleet, c).await);
+    }
+    assert!(
+        spans[0].1 < spans[1].0 && spans[1].1 < spans[2].0,
+        "{spans:?}"
+    );
+}

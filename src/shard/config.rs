@@ -88,4 +88,20 @@ mod tests {
         assert!(ShardingConfig::default().check(false).is_err());
         assert!(ShardingConfig::default().check(true).is_ok());
     }
+
+    #[test]
+    fn the_daemon_config_checks_its_sharding_block() {
+        use crate::daemon::config::DaemonConfig;
+        let parse = |text: &str| -> Result<DaemonConfig, String> {
+            let c: DaemonConfig = crate::yaml::from_str(text).map_err(|e| e.message)?;
+            c.check()?;
+            Ok(c)
+        };
+        let c = parse("repo: {path: /r}\nleaderElection: {}\nsharding: {shards: 4}\n").unwrap();
+        let s = c.sharding.unwrap();
+        assert_eq!((s.shards, s.coordinator, s.shard), (4, true, true));
+        let alone = parse("repo: {path: /r}\nsharding: {shards: 2}\n").unwrap_err();
+        assert!(alone.contains("leaderElection"), "{alone}");
+        assert!(parse("repo: {path: /r}\nleaderElection: {}\nsharding: {shard: 2}\n").is_err());
+    }
 }
