@@ -27,6 +27,8 @@
 //! * [`report`] tells the outcome: forge commit statuses, badges, git notes, metrics.
 //! * [`daemon`] ties it together: watch git, queue commits, serve HTTP and
 //!   the web view.
+//! * [`shard`] spreads the fleet over replicas (shard Leases, a coordinator
+//!   advancing batches, progress in ConfigMaps of the management cluster).
 //! * [`schema`] gives editors JSON Schemas of the file kinds, from [`model`]'s types.
 //! * [`progress`] keeps progress lines in logs short (changes and heartbeats).
 //!
@@ -52,5 +54,6 @@ pub mod report;
 pub mod revision;
 pub mod rollout;
 pub mod schema;
+pub mod shard;
 pub mod sources;
 pub mod yaml;

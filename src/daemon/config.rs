@@ -56,6 +56,8 @@ pub struct DaemonConfig {
     pub failover: FailoverConfig,
     /// Recomputing weights by free capacity (`interval`).
     pub dynamic_weights: DynamicWeightsConfig,
+    /// Shard mode (`sharding:`): clusters spread over replicas by Leases.
+    pub sharding: Option<crate::shard::ShardingConfig>,
 }
 
 /// `control:` — the bearer token of the control API.
@@ -86,6 +88,7 @@ impl Default for DaemonConfig {
             pull_requests: None,
             failover: FailoverConfig::default(),
             dynamic_weights: DynamicWeightsConfig::default(),
+            sharding: None,
         }
     }
 }
@@ -333,6 +336,9 @@ impl DaemonConfig {
                     "leaderElection: renewInterval must be shorter than leaseDuration".into(),
                 );
             }
+        }
+        if let Some(s) = &self.sharding {
+            s.check(self.leader_election.is_some())?;
         }
         if self.poll_interval.is_zero() {
             return Err("pollInterval must be > 0".into());

@@ -95,7 +95,7 @@ pub struct Daemon {
     capacities: std::sync::Mutex<Option<crate::render::capacity::Capacities>>,
 }
 
-fn cluster_source(config: &DaemonConfig) -> ClusterSource {
+pub(crate) fn cluster_source(config: &DaemonConfig) -> ClusterSource {
     let c = &config.clusters;
     ClusterSource::choose(c.clusters_dir.as_ref(), c.in_cluster, c.kubeconfig.as_ref())
 }
@@ -103,6 +103,9 @@ fn cluster_source(config: &DaemonConfig) -> ClusterSource {
 /// Runs the daemon until SIGTERM/SIGINT.
 pub async fn run(config: DaemonConfig) -> Result<(), DaemonError> {
     crate::cluster::connect::install_crypto_provider();
+    if config.sharding.is_some() {
+        return crate::shard::run(config).await;
+    }
     let mut store = StateStore::open(&config.state_dir)?;
     let _lock = store.lock()?;
     let source = GitSource::open(&config.repo, &config.state_dir)?;
@@ -292,7 +295,9 @@ fn load_secret(w: &config::WebhookConfig) -> Result<Secret, DaemonError> {
     secret.map_err(|e| DaemonError::Forge(format!("webhook: {e}")))
 }
 
-async fn lease_client(le: &config::LeaderElectionConfig) -> Result<kube::Client, DaemonError> {
+pub(crate) async fn lease_client(
+    le: &config::LeaderElectionConfig,
+) -> Result<kube::Client, DaemonError> {
     let config = match &le.kubeconfig {
         Some(path) => {
             let kc = kube::config::Kubeconfig::read_from(path)
@@ -310,7 +315,7 @@ async fn lease_client(le: &config::LeaderElectionConfig) -> Result<kube::Client,
     kube::Client::try_from(config).map_err(|e| DaemonError::Lease(e.to_string()))
 }
 
-async fn wait_for_signal() {
+pub(crate) async fn wait_for_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {

@@ -1,0 +1,89 @@
+//! The coordinator (holder of the leader Lease): for the branch head it
+//! writes a batch plan — every cluster of the commit's registry, in
+//! rollout order, split by the RolloutPolicy's steps — and then, each
+//! round, reads the shards' statuses and moves the plan on as
+//! [`coordinate`] decides. All it knows is in the plan object, so a new
+//! coordinator carries on where the last one stopped.
+
+use super::config::ShardingConfig;
+use super::objects::{ObjectError, Objects};
+use super::protocol::{coordinate, BatchPlan, PlanPhase};
+use crate::revision::{short, Revision, Revisions};
+use crate::rollout::batch::{order_clusters, plan_batches, Rank};
+
+/// The coordinator's view of the protocol objects.
+pub struct Coordinator {
+    /// The protocol's objects.
+    pub objects: Objects,
+    /// Shard settings (names, count).
+    pub sharding: ShardingConfig,
+}
+
+/// The batches of a revision: its registry's clusters in rollout order.
+pub fn batches_of(rev: &Revision) -> Vec<Vec<String>> {
+    let policy = &rev.fleet.policies.rollout;
+    let ranked = rev
+        .fleet
+        .clusters
+        .values()
+        .map(|c| (c.name.clone(), Rank::of(Some(c), &policy.cohorts)))
+        .collect();
+    plan_batches(&order_clusters(ranked), &policy.steps)
+}
+
+impl Coordinator {
+    /// One round with the branch at `head`; the plan after it.
+    pub async fn round(
+        &self,
+        head: &str,
+        revisions: &dyn Revisions,
+    ) -> Result<Option<BatchPlan>, ObjectError> {
+        let name = &self.sharding.plan_name;
+        let plan = self.objects.plan(name).await?;
+        let plan = match plan {
+            Some(p) if !(p.phase.is_finished() && p.commit != head) => p,
+            _ => {
+                let plan = self.plan(head, revisions);
+                self.objects.put_plan(name, &plan).await?;
+                tracing::info!(commit = %short(head), batches = ?plan.batches, "batch plan written");
+                return Ok(Some(plan));
+            }
+        };
+        if plan.phase.is_finished() {
+            return Ok(Some(plan));
+        }
+        let mut statuses = Vec::with_capacity(plan.shards);
+        for i in 0..plan.shards {
+            statuses.push(self.objects.status(&self.sharding.status_name(i)).await?);
+        }
+        let Some(next) = coordinate(&plan, &statuses) else {
+            return Ok(Some(plan));
+        };
+        self.objects.put_plan(name, &next).await?;
+        match next.phase {
+            PlanPhase::Rolling => {
+                tracing::info!(commit = %short(&next.commit), batch = next.batch + 1, "next batch")
+            }
+            PlanPhase::RollingBack => tracing::warn!(commit = %short(&next.commit),
+                failure = next.failure.as_deref().unwrap_or(""), "batch failed: rolling back"),
+            PlanPhase::Deployed => tracing::info!(commit = %short(&next.commit), "deployed"),
+            PlanPhase::Failed => tracing::warn!(commit = %short(&next.commit), "rolled back"),
+        }
+        Ok(Some(next))
+    }
+
+    /// A new plan for `commit`; a commit that cannot be read gets a failed
+    /// plan (so it is not tried again until a newer commit arrives).
+    fn plan(&self, commit: &str, revisions: &dyn Revisions) -> BatchPlan {
+        match revisions.read(commit) {
+            Ok(rev) => BatchPlan::new(commit, self.sharding.shards, batches_of(&rev)),
+            Err(e) => {
+                tracing::error!(commit = %short(commit), error = %e, "commit cannot be deployed");
+                let mut plan = BatchPlan::new(commit, self.sharding.shards, vec![]);
+                plan.phase = PlanPhase::Failed;
+                plan.failure = Some(format!("invalid: {}", e.first_problem()));
+                plan
+            }
+        }
+    }
+}
