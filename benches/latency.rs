@@ -26,6 +26,8 @@
 
 #[path = "../tests/support/mod.rs"]
 mod support;
+#[path = "latency/timeline.rs"]
+mod timeline;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -171,6 +173,11 @@ async fn step(label: &str, fleet: &TestFleet, proxies: &ProxySet, names: &[Strin
         "  {label:<22} {:>8.2} s  {audited:>6} requests (audit log)  {through_proxy:>6} through the proxies  peak in flight {}{extra}",
         wall.as_secs_f64(),
         proxies.peak_in_flight(),
+    );
+    println!(
+        "  {:<22} {}",
+        "",
+        timeline::summary(&proxies.requests(), proxied)
     );
 }
 

@@ -201,7 +201,8 @@ pub(super) fn change(action: Action, app: &str, id: &ObjectRef) -> Change {
     }
 }
 
-/// Reads one object: from the cache if it holds it, else with a GET.
+/// Reads one object: from the cache if it holds it (or knows it absent),
+/// else with a GET.
 pub(super) async fn read(
     api: &dyn ClusterApi,
     cache: &LiveCache,
@@ -209,6 +210,7 @@ pub(super) async fn read(
 ) -> Result<Option<Value>, ClusterError> {
     match cache.get(id) {
         Some(live) => Ok(Some(live.clone())),
+        None if cache.known_absent(id) => Ok(None),
         None => api.get(id).await,
     }
 }
