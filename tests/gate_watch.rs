@@ -80,9 +80,10 @@ async fn the_gate_reads_watches_and_a_first_apply_reads_nothing_one_by_one() {
     let state = tempfile::tempdir().unwrap();
     let (code, err) = apply(&repo, fleet.kubeconfig_path(), state.path()).await;
     assert_eq!(code, 0, "{err}");
+    // (Before the test's own reads, which are the admin's too.)
+    let sent = sent_since(&fleet, "g1", since).await;
     assert_eq!(available(&fleet, "g1").await, 2, "the gate waited for it");
 
-    let sent = sent_since(&fleet, "g1", since).await;
     let gets: Vec<String> = with_verb(&sent, "get")
         .into_iter()
         .filter(|g| g.contains(" shop"))
@@ -90,7 +91,10 @@ async fn the_gate_reads_watches_and_a_first_apply_reads_nothing_one_by_one() {
     assert_eq!(
         gets,
         Vec::<String>::new(),
-        "no object of the new namespace read one by one (plan or gate)"
+        "no object of the new namespace read one by one (plan or gate); sent: {:#?}",
+        sent.iter()
+            .map(|e| format!("{} {}", e["stageTimestamp"], support::request_uri(e)))
+            .collect::<Vec<_>>()
     );
     assert!(
         with_verb(&sent, "list").contains(&"list namespaces *".to_string()),
@@ -125,6 +129,7 @@ async fn a_gate_whose_watch_cannot_start_reads_with_gets() {
     let state = tempfile::tempdir().unwrap();
     let (code, err) = apply(&repo, proxies.kubeconfig_path(), state.path()).await;
     assert_eq!(code, 0, "{err}");
+    let sent = sent_since(&fleet, "g2", since).await;
     assert_eq!(available(&fleet, "g2").await, 2, "the gate waited for it");
     let refused = proxies
         .requests()
@@ -132,7 +137,6 @@ async fn a_gate_whose_watch_cannot_start_reads_with_gets() {
         .filter(|r| r.path.contains("/namespaces/shop/deployments?"))
         .count();
     assert!(refused > 0, "the gate tried to watch");
-    let sent = sent_since(&fleet, "g2", since).await;
     assert!(
         with_verb(&sent, "get").contains(&"get deployments shop/web".to_string()),
         "read with a GET instead: {:?}",
