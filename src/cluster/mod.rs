@@ -6,6 +6,7 @@
 //! real clusters in [`watch::WatchedCluster`], which answers lists, pings
 //! and reads of tranche's own objects from watches.
 
+pub mod bounded;
 pub mod capacity;
 pub mod connect;
 pub mod dir;

@@ -22,9 +22,9 @@
 //! enough for the fingerprint of an unchanged object; an object that
 //! changed is read whole with a GET ([`LiveCache::has_body`]).
 
+use crate::cluster::bounded::map_bounded;
 use crate::cluster::ClusterApi;
 use crate::object::ObjectRef;
-use futures::StreamExt;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -58,14 +58,15 @@ impl LiveCache {
             .iter()
             .map(|id| (id.api_version.clone(), id.kind.clone()))
             .collect();
-        let listed: Vec<_> = futures::stream::iter(kinds)
-            .map(|(api_version, kind)| async move {
+        let listed = map_bounded(
+            kinds,
+            api.max_in_flight(),
+            |(api_version, kind)| async move {
                 let items = api.list_managed(&api_version, &kind).await;
                 ((api_version, kind), items)
-            })
-            .buffered(api.max_in_flight().max(1))
-            .collect()
-            .await;
+            },
+        )
+        .await;
         let mut cache = LiveCache::default();
         for (kind, items) in listed {
             match items {

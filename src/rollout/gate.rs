@@ -17,11 +17,11 @@
 use super::event::{Observer, RolloutEvent};
 use super::health::{evaluate_live, gate, GateVerdict, Health};
 use super::record::Failure;
+use crate::cluster::bounded::map_bounded;
 use crate::cluster::watch::BodyWatch;
 use crate::cluster::ClusterApi;
 use crate::kinds::KindTable;
 use crate::object::ObjectRef;
-use futures::StreamExt;
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -87,14 +87,11 @@ async fn check_cluster(
     watch: Option<&BodyWatch>,
 ) -> Vec<(String, ObjectRef, Health)> {
     let cluster = t.api.name().to_string();
-    futures::stream::iter(t.objects)
-        .map(|id| async {
+    map_bounded(t.objects, t.api.max_in_flight(), |id| {
+        let cluster = cluster.clone();
+        async move {
             if let Some(live) = watch.and_then(|w| w.lookup(id)) {
-                return (
-                    cluster.clone(),
-                    id.clone(),
-                    evaluate_live(t.kinds, Some(&live)),
-                );
+                return (cluster, id.clone(), evaluate_live(t.kinds, Some(&live)));
             }
             let health = match t.api.get(id).await {
                 Ok(live) => evaluate_live(t.kinds, live.as_ref()),
@@ -105,11 +102,10 @@ async fn check_cluster(
                     reason: e.to_string(),
                 },
             };
-            (cluster.clone(), id.clone(), health)
-        })
-        .buffered(t.api.max_in_flight().max(1))
-        .collect()
-        .await
+            (cluster, id.clone(), health)
+        }
+    })
+    .await
 }
 
 /// Starts the watches of each target's objects (by target; `None` for a
