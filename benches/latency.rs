@@ -19,13 +19,21 @@
 //! cargo bench --bench latency                       # 20x4x3, 200x5x3, 200x5x1
 //! TRANCHE_BENCH_SHAPES=20x4x3 cargo bench --bench latency
 //! TRANCHE_BENCH_RTT_MS=100 cargo bench --bench latency
+//! TRANCHE_BENCH_MAX_IN_FLIGHT=32 cargo bench --bench latency  # the CLI's bound
 //! ```
+//!
+//! Under each step, a timeline from the proxies' log (module `timeline`):
+//! time to the first and the last write (in a one-cluster fleet, the last
+//! write ends the apply; the rest is the health gate), what was sent by
+//! kind, and the apiservers' own time per write (audit log).
 //!
 //! Objects per app: a Namespace, a ConfigMap, a Service, a Deployment (1
 //! replica) and, from 5 on, a ServiceAccount (then more ConfigMaps).
 
 #[path = "../tests/support/mod.rs"]
 mod support;
+#[path = "latency/timeline.rs"]
+mod timeline;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -138,6 +146,15 @@ async fn admin_requests(fleet: &TestFleet, names: &[String], since: &[usize]) ->
     n
 }
 
+/// The apiservers' mean time per write of tranche's since `since`.
+async fn server_write_ms(fleet: &TestFleet, names: &[String], since: &[usize]) -> f64 {
+    let mut events = Vec::new();
+    for (name, from) in names.iter().zip(since) {
+        events.extend(fleet.audit_events(name).await.into_iter().skip(*from));
+    }
+    timeline::server_write_ms(&events)
+}
+
 async fn audit_marks(fleet: &TestFleet, names: &[String]) -> Vec<usize> {
     let mut marks = Vec::new();
     for n in names {
@@ -161,6 +178,7 @@ async fn step(label: &str, fleet: &TestFleet, proxies: &ProxySet, names: &[Strin
     let proxied = proxies.count();
     let (wall, code, tail) = run(args).await;
     let audited = admin_requests(fleet, names, &marks).await;
+    let server_ms = server_write_ms(fleet, names, &marks).await;
     let through_proxy = proxies.count() - proxied;
     let extra = if code == 0 || (label.contains("plan") && code == 3) {
         String::new()
@@ -171,6 +189,11 @@ async fn step(label: &str, fleet: &TestFleet, proxies: &ProxySet, names: &[Strin
         "  {label:<22} {:>8.2} s  {audited:>6} requests (audit log)  {through_proxy:>6} through the proxies  peak in flight {}{extra}",
         wall.as_secs_f64(),
         proxies.peak_in_flight(),
+    );
+    println!(
+        "  {:<22} {}; the apiserver took {server_ms:.0} ms per write",
+        "",
+        timeline::summary(&proxies.requests(), proxied)
     );
 }
 
@@ -187,6 +210,9 @@ async fn measure(shape: Shape, rtt: Duration) {
     let repo_path = repo.path().display().to_string();
     let kc = proxies.kubeconfig_path().display().to_string();
     let state_dir = state.path().display().to_string();
+    // TRANCHE_BENCH_MAX_IN_FLIGHT: the CLI's in-flight bound.
+    let bound = std::env::var("TRANCHE_BENCH_MAX_IN_FLIGHT")
+        .unwrap_or_else(|_| tranche::cluster::kube::DEFAULT_MAX_IN_FLIGHT.to_string());
     let apply = [
         "apply",
         repo_path.as_str(),
@@ -194,8 +220,17 @@ async fn measure(shape: Shape, rtt: Duration) {
         kc.as_str(),
         "--state-dir",
         state_dir.as_str(),
+        "--max-in-flight",
+        bound.as_str(),
     ];
-    let plan = ["plan", repo_path.as_str(), "--kubeconfig", kc.as_str()];
+    let plan = [
+        "plan",
+        repo_path.as_str(),
+        "--kubeconfig",
+        kc.as_str(),
+        "--max-in-flight",
+        bound.as_str(),
+    ];
     println!("{shape}, RTT {} ms:", rtt.as_millis());
     step("first rollout", &fleet, &proxies, &names, &apply).await;
     proxies.reset();

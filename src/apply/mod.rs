@@ -1,7 +1,8 @@
 //! Applying one cluster's plan: server-side apply in apply order, one
 //! wave per rank (Namespaces, then CRDs, waiting for them to be
 //! Established, then the rest; module [`waves`]), each wave sent
-//! concurrently up to the cluster's in-flight bound; prune last, with the app inventories written so that a crash at any point
+//! concurrently up to the cluster's in-flight bound (a free slot is
+//! refilled at once, [`map_bounded`]); prune last, with the app inventories written so that a crash at any point
 //! never leaves an object tranche created untracked:
 //!
 //! 1. inventory := old ∪ new objects, `pending: <commit>` (before any write);
@@ -23,6 +24,7 @@ pub mod waves;
 
 pub use report::{ClusterReport, ObjectResult};
 
+use crate::cluster::bounded::map_bounded;
 use crate::cluster::{ApplyOptions, ClusterApi, ClusterError};
 use crate::inventory::{self, Inventory};
 use crate::kinds::KindTable;
@@ -31,7 +33,6 @@ use crate::object::ObjectRef;
 use crate::outcome::ObjectOutcome;
 use crate::plan::fingerprint::Applied;
 use crate::plan::{Action, Change, ClusterPlan};
-use futures::stream::{self, StreamExt};
 use std::collections::{BTreeMap, BTreeSet};
 use waves::{prune_waves, write_waves};
 
@@ -94,11 +95,7 @@ pub async fn apply_cluster(
         })
         .collect();
     let at_once = api.max_in_flight().max(1);
-    let tracked = stream::iter(&pending)
-        .map(|inv| inventory::write(api, inv))
-        .buffered(at_once)
-        .collect::<Vec<_>>()
-        .await;
+    let tracked = map_bounded(&pending, at_once, |inv| inventory::write(api, inv)).await;
     if let Some(Err(e)) = tracked.into_iter().find(Result::is_err) {
         report.fail_cluster(&e);
         return report;
@@ -109,11 +106,10 @@ pub async fn apply_cluster(
     // What each object looks like now: as written, or as the plan found it.
     let mut applied = plan.applied.clone();
     for wave in write_waves(&plan.changes, kinds) {
-        let answers: Vec<_> = stream::iter(wave)
-            .map(|c| async move { (c, apply_change(api, c, force).await) })
-            .buffered(at_once)
-            .collect()
-            .await;
+        let answers = map_bounded(wave, at_once, |c| async move {
+            (c, apply_change(api, c, force).await)
+        })
+        .await;
         let mut lost = None;
         for (c, (outcome, error, stored)) in answers {
             if let Some(stored) = stored {
@@ -142,11 +138,12 @@ pub async fn apply_cluster(
     // 3. Prune (reverse rank waves), then the cluster record, then settle
     // the inventories.
     for wave in prune_waves(&plan.changes, kinds) {
-        let answers: Vec<_> = stream::iter(wave)
-            .map(|c| async move { (c, api.delete(&c.id()).await) })
-            .buffered(at_once)
-            .collect()
-            .await;
+        let answers = map_bounded(
+            wave,
+            at_once,
+            |c| async move { (c, api.delete(&c.id()).await) },
+        )
+        .await;
         for (c, deleted) in answers {
             report.results.push(match deleted {
                 Ok(()) => result(c, ObjectOutcome::Pruned, None),
@@ -171,31 +168,28 @@ pub async fn apply_cluster(
         return report;
     }
     let applied = &applied;
-    let settled = stream::iter(&apps)
-        .map(|app| {
-            let objects = new_sets.get(app).cloned().unwrap_or_default();
-            let applied = objects
-                .iter()
-                .filter_map(|id| Some((id.clone(), applied.get(id)?.clone())))
-                .collect();
-            async move {
-                if objects.is_empty() {
-                    inventory::remove(api, app).await
-                } else {
-                    let inv = Inventory {
-                        app: app.clone(),
-                        commit: Some(commit.into()),
-                        pending: None,
-                        objects,
-                        applied,
-                    };
-                    inventory::write(api, &inv).await
-                }
+    let settled = map_bounded(&apps, at_once, |app| {
+        let objects = new_sets.get(app).cloned().unwrap_or_default();
+        let applied = objects
+            .iter()
+            .filter_map(|id| Some((id.clone(), applied.get(id)?.clone())))
+            .collect();
+        async move {
+            if objects.is_empty() {
+                inventory::remove(api, app).await
+            } else {
+                let inv = Inventory {
+                    app: app.clone(),
+                    commit: Some(commit.into()),
+                    pending: None,
+                    objects,
+                    applied,
+                };
+                inventory::write(api, &inv).await
             }
-        })
-        .buffered(at_once)
-        .collect::<Vec<_>>()
-        .await;
+        }
+    })
+    .await;
     if let Some(Err(e)) = settled.into_iter().find(Result::is_err) {
         report.fail_cluster(&e);
         return report;

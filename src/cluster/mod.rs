@@ -6,6 +6,7 @@
 //! real clusters in [`watch::WatchedCluster`], which answers lists, pings
 //! and reads of tranche's own objects from watches.
 
+pub mod bounded;
 pub mod capacity;
 pub mod connect;
 pub mod dir;
@@ -25,6 +26,7 @@ use crate::kinds::Scope;
 use crate::object::{ObjectRef, LABEL_MANAGED_BY, MANAGED_BY_VALUE};
 use async_trait::async_trait;
 use serde_json::Value;
+use std::collections::BTreeSet;
 
 /// Options for one server-side apply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -118,6 +120,15 @@ pub trait ClusterApi: Send + Sync {
     /// writes too): a health gate re-checks when it moves instead of
     /// waiting for its poll interval. `None` (the default): poll.
     fn live_events(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
+        None
+    }
+
+    /// Starts watches of whole objects of the kinds of `ids` (tranche's
+    /// objects only) for a health gate, which then judges `ids` from the
+    /// watches while the returned [`watch::BodyWatch`] lives (see
+    /// [`watch::bodies`]). `None` (the default): the gate reads each object
+    /// with [`ClusterApi::get`].
+    async fn watch_bodies(&self, _ids: &BTreeSet<ObjectRef>) -> Option<watch::BodyWatch> {
         None
     }
 

@@ -9,14 +9,22 @@
 //! A failed list (RBAC without cluster-wide list, a kind not served yet)
 //! just leaves that kind out.
 //!
+//! When two or more objects are not in the lists (a first apply), one list
+//! of every Namespace tells which namespaces exist: an object in a
+//! namespace that does not exist (and a Namespace not in that list) is
+//! confirmed absent without a GET ([`LiveCache::known_absent`]); a foreign
+//! object can only be where its namespace exists, and is read with a GET
+//! there as before. A failed namespace list leaves every GET in place, and
+//! a directory cluster (objects need no Namespace there) is never asked.
+//!
 //! In the daemon the "lists" come from the cluster's watches
 //! ([`crate::cluster::watch`]) with no request, and hold metadata only:
 //! enough for the fingerprint of an unchanged object; an object that
 //! changed is read whole with a GET ([`LiveCache::has_body`]).
 
+use crate::cluster::bounded::map_bounded;
 use crate::cluster::ClusterApi;
 use crate::object::ObjectRef;
-use futures::StreamExt;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -29,27 +37,36 @@ pub struct LiveCache {
     kinds: BTreeMap<(String, String), BTreeMap<Place, Value>>,
     /// Kinds held as metadata only.
     partial: BTreeSet<(String, String)>,
+    /// Every namespace on the cluster, when listed (see the module doc).
+    namespaces: Option<BTreeSet<String>>,
 }
+
+/// Objects not in the lists from which on the namespaces are listed (one
+/// request that can save a GET each).
+const LIST_NAMESPACES_FROM: usize = 2;
 
 impl LiveCache {
     /// Lists every kind of `ids` (each once, up to the cluster's in-flight
-    /// bound at once).
+    /// bound at once), then the namespaces when enough of `ids` are not
+    /// in those lists.
     pub async fn warm<'a>(
         api: &dyn ClusterApi,
         ids: impl IntoIterator<Item = &'a ObjectRef>,
     ) -> LiveCache {
+        let ids: Vec<&ObjectRef> = ids.into_iter().collect();
         let kinds: BTreeSet<(String, String)> = ids
-            .into_iter()
+            .iter()
             .map(|id| (id.api_version.clone(), id.kind.clone()))
             .collect();
-        let listed: Vec<_> = futures::stream::iter(kinds)
-            .map(|(api_version, kind)| async move {
+        let listed = map_bounded(
+            kinds,
+            api.max_in_flight(),
+            |(api_version, kind)| async move {
                 let items = api.list_managed(&api_version, &kind).await;
                 ((api_version, kind), items)
-            })
-            .buffered(api.max_in_flight().max(1))
-            .collect()
-            .await;
+            },
+        )
+        .await;
         let mut cache = LiveCache::default();
         for (kind, items) in listed {
             match items {
@@ -64,7 +81,34 @@ impl LiveCache {
                 }
             }
         }
+        let missing = ids.iter().filter(|id| cache.get(id).is_none()).count();
+        // A directory cluster holds objects without their Namespace.
+        if missing >= LIST_NAMESPACES_FROM && api.has_controllers() {
+            match api.list("v1", "Namespace", None, "").await {
+                Ok(items) => {
+                    cache.namespaces = Some(index(items).into_keys().map(|(_, n)| n).collect());
+                }
+                Err(e) => {
+                    tracing::debug!(cluster = api.name(), error = %e, "namespace list failed; reading objects one by one");
+                }
+            }
+        }
         cache
+    }
+
+    /// Whether `id` is known not to exist without asking: its namespace
+    /// (or, for a Namespace, itself) is not among the namespaces listed.
+    /// `false` when the namespaces were not listed.
+    pub fn known_absent(&self, id: &ObjectRef) -> bool {
+        let Some(namespaces) = &self.namespaces else {
+            return false;
+        };
+        match &id.namespace {
+            Some(ns) => !namespaces.contains(ns),
+            None => {
+                id.api_version == "v1" && id.kind == "Namespace" && !namespaces.contains(&id.name)
+            }
+        }
     }
 
     /// The live object, if the cache holds it.
@@ -147,5 +191,27 @@ mod tests {
             "a foreign object is read with a GET"
         );
         assert_eq!(cache.len(), 1);
+    }
+
+    #[test]
+    fn objects_of_a_namespace_not_listed_are_known_absent() {
+        let mut cache = LiveCache::default();
+        let new = id("ConfigMap", Some("fresh"), "config");
+        assert!(!cache.known_absent(&new), "namespaces not listed: ask");
+        cache.namespaces = Some(["shop".to_string()].into_iter().collect());
+        assert!(cache.known_absent(&new));
+        assert!(cache.known_absent(&id("Namespace", None, "fresh")));
+        assert!(!cache.known_absent(&id("Namespace", None, "shop")));
+        assert!(
+            !cache.known_absent(&id("ConfigMap", Some("shop"), "foreign")),
+            "an object where its namespace exists is read with a GET"
+        );
+        let cluster_scoped = ObjectRef {
+            api_version: "rbac.authorization.k8s.io/v1".into(),
+            kind: "ClusterRole".into(),
+            namespace: None,
+            name: "fresh".into(),
+        };
+        assert!(!cache.known_absent(&cluster_scoped));
     }
 }

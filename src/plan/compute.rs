@@ -25,6 +25,7 @@ use super::fingerprint::Applied;
 use super::mask::mask;
 use super::normalize::normalize;
 use super::{Action, Change, ClusterPlan, Plan};
+use crate::cluster::bounded::map_bounded;
 use crate::cluster::{ApplyOptions, ClusterApi, ClusterError};
 use crate::inventory::{self, Inventory};
 use crate::kinds::{crd_declares, KindTable, Scope};
@@ -84,16 +85,13 @@ async fn plan_reachable(
     )
     .await;
     let cache = &cache;
-    let planned = futures::stream::iter(objects)
-        .map(|(app, obj)| {
-            let inv = inventories_ref.get(app);
-            plan_object(api, cache, app, obj, inv, crd_ref, policies)
-        })
-        .buffered(at_once)
-        .collect::<Vec<_>>()
-        .await
-        .into_iter()
-        .collect::<Result<Vec<(Change, Option<Applied>)>, ClusterError>>()?;
+    let planned = map_bounded(objects, at_once, |(app, obj)| {
+        let inv = inventories_ref.get(app);
+        plan_object(api, cache, app, obj, inv, crd_ref, policies)
+    })
+    .await
+    .into_iter()
+    .collect::<Result<Vec<(Change, Option<Applied>)>, ClusterError>>()?;
     let mut applied = BTreeMap::new();
     let mut changes = Vec::with_capacity(planned.len());
     for (change, seen) in planned {
@@ -107,16 +105,15 @@ async fn plan_reachable(
         .flat_map(|(app, inv)| inv.objects.iter().map(move |id| (app, id)))
         .filter(|(_, id)| !desired_keys.contains(&id.group_kind_key()))
         .collect();
-    let mut prunes: Vec<Change> = futures::stream::iter(gone)
-        .map(|(app, id)| super::prune::plan_prune(api, cache, app, id))
-        .buffered(at_once)
-        .collect::<Vec<_>>()
-        .await
-        .into_iter()
-        .collect::<Result<Vec<Option<Change>>, ClusterError>>()?
-        .into_iter()
-        .flatten()
-        .collect();
+    let mut prunes: Vec<Change> = map_bounded(gone, at_once, |(app, id)| {
+        super::prune::plan_prune(api, cache, app, id)
+    })
+    .await
+    .into_iter()
+    .collect::<Result<Vec<Option<Change>>, ClusterError>>()?
+    .into_iter()
+    .flatten()
+    .collect();
     let kinds = KindTable::builtin();
     prunes.sort_by_key(|c| {
         let id = c.id();
@@ -201,7 +198,8 @@ pub(super) fn change(action: Action, app: &str, id: &ObjectRef) -> Change {
     }
 }
 
-/// Reads one object: from the cache if it holds it, else with a GET.
+/// Reads one object: from the cache if it holds it (or knows it absent),
+/// else with a GET.
 pub(super) async fn read(
     api: &dyn ClusterApi,
     cache: &LiveCache,
@@ -209,6 +207,7 @@ pub(super) async fn read(
 ) -> Result<Option<Value>, ClusterError> {
     match cache.get(id) {
         Some(live) => Ok(Some(live.clone())),
+        None if cache.known_absent(id) => Ok(None),
         None => api.get(id).await,
     }
 }

@@ -3,14 +3,25 @@
 //! ([`super::health::gate`]), within the policy's health timeout, then keep
 //! judging through the bake time (a regression fails the gate). A cluster
 //! without controllers (a directory) is healthy once written.
+//!
+//! While it waits, the gate watches the gated objects' kinds (whole
+//! objects, tranche's only: [`ClusterApi::watch_bodies`]) and judges them
+//! from the watches, re-checking on every event: no request per object per
+//! check, and a pass the moment the watches show every object healthy. An
+//! object no healthy watch holds is read with a GET; a cluster whose
+//! watches do not cover its objects is polled every `poll`. The safety
+//! net: a check woken by the interval (no event) [`WATCHED_SAFETY_NET`]
+//! after the last full read, and the check before a timeout, read every
+//! object with GETs, so a watch that stalls silently cannot hold a gate.
 
 use super::event::{Observer, RolloutEvent};
 use super::health::{evaluate_live, gate, GateVerdict, Health};
 use super::record::Failure;
+use crate::cluster::bounded::map_bounded;
+use crate::cluster::watch::BodyWatch;
 use crate::cluster::ClusterApi;
 use crate::kinds::KindTable;
 use crate::object::ObjectRef;
-use futures::StreamExt;
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -50,10 +61,17 @@ pub struct GateTiming {
 /// sequential read costs one round trip per object per check), and the
 /// clusters of a gate concurrently; results keep the targets' order.
 pub async fn check(targets: &[GateTarget<'_>]) -> GateVerdict {
+    check_with(targets, &[]).await
+}
+
+/// [`check`], reading from `watches` (by target, see [`start_watches`])
+/// what they hold.
+async fn check_with(targets: &[GateTarget<'_>], watches: &[Option<BodyWatch>]) -> GateVerdict {
     let per_cluster = targets
         .iter()
-        .filter(|t| t.api.has_controllers())
-        .map(check_cluster);
+        .enumerate()
+        .filter(|(_, t)| t.api.has_controllers())
+        .map(|(i, t)| check_cluster(t, watches.get(i).and_then(Option::as_ref)));
     let results: Vec<_> = futures::future::join_all(per_cluster)
         .await
         .into_iter()
@@ -62,11 +80,19 @@ pub async fn check(targets: &[GateTarget<'_>]) -> GateVerdict {
     gate(&results)
 }
 
-/// Reads and judges the objects of one cluster, in order.
-async fn check_cluster(t: &GateTarget<'_>) -> Vec<(String, ObjectRef, Health)> {
+/// Reads and judges the objects of one cluster, in order: from `watch`
+/// where it holds them, else with a GET.
+async fn check_cluster(
+    t: &GateTarget<'_>,
+    watch: Option<&BodyWatch>,
+) -> Vec<(String, ObjectRef, Health)> {
     let cluster = t.api.name().to_string();
-    futures::stream::iter(t.objects)
-        .map(|id| async {
+    map_bounded(t.objects, t.api.max_in_flight(), |id| {
+        let cluster = cluster.clone();
+        async move {
+            if let Some(live) = watch.and_then(|w| w.lookup(id)) {
+                return (cluster, id.clone(), evaluate_live(t.kinds, Some(&live)));
+            }
             let health = match t.api.get(id).await {
                 Ok(live) => evaluate_live(t.kinds, live.as_ref()),
                 Err(e) if e.is_unreachable() => Health::Failed {
@@ -76,11 +102,22 @@ async fn check_cluster(t: &GateTarget<'_>) -> Vec<(String, ObjectRef, Health)> {
                     reason: e.to_string(),
                 },
             };
-            (cluster.clone(), id.clone(), health)
-        })
-        .buffered(t.api.max_in_flight().max(1))
-        .collect()
-        .await
+            (cluster, id.clone(), health)
+        }
+    })
+    .await
+}
+
+/// Starts the watches of each target's objects (by target; `None` for a
+/// cluster without controllers or watches), all clusters at once.
+async fn start_watches(targets: &[GateTarget<'_>]) -> Vec<Option<BodyWatch>> {
+    futures::future::join_all(targets.iter().map(|t| async {
+        match t.api.has_controllers() && !t.objects.is_empty() {
+            true => t.api.watch_bodies(t.objects).await,
+            false => None,
+        }
+    }))
+    .await
 }
 
 /// One check during the bake time: the object that regressed, if any.
@@ -157,12 +194,20 @@ async fn wait_inner(
         return Ok(true);
     }
     let deadline = Instant::now() + timing.timeout;
+    let watches = start_watches(targets).await;
+    let mut reads = Reads::new(&watches);
+    let mut by_event = true;
     loop {
         if halted() {
             return Ok(false);
         }
-        let mut events = Events::subscribe(targets, timing.poll);
-        match check(targets).await {
+        let mut events = Events::subscribe(targets, &watches, timing.poll);
+        let mut verdict = check_with(targets, reads.choose(by_event)).await;
+        if Instant::now() >= deadline && !matches!(verdict, GateVerdict::Passed) {
+            // Timing out on what a watch said: read once more to be sure.
+            verdict = check(targets).await;
+        }
+        match verdict {
             GateVerdict::Passed => break,
             GateVerdict::Waiting { pending } if Instant::now() < deadline => {
                 let lines = pending
@@ -173,7 +218,7 @@ async fn wait_inner(
                     index,
                     pending: lines,
                 });
-                events.next(None).await;
+                by_event = events.next(None).await;
             }
             verdict => {
                 return Err(
@@ -190,21 +235,52 @@ async fn wait_inner(
         bake: timing.bake,
     });
     let bake_end = Instant::now() + timing.bake;
-    let mut events = Events::subscribe(targets, timing.poll);
+    let mut events = Events::subscribe(targets, &watches, timing.poll);
     while Instant::now() < bake_end {
-        events.next(Some(bake_end)).await;
+        let by_event = events.next(Some(bake_end)).await;
         if halted() {
             return Ok(false);
         }
-        if let Some(f) = failure(check(targets).await, true) {
+        // Subscribed before the check, so no event after it is missed.
+        events = Events::subscribe(targets, &watches, timing.poll);
+        let verdict = check_with(targets, reads.choose(by_event)).await;
+        if let Some(f) = failure(verdict, true) {
             return Err(f);
         }
     }
     Ok(true)
 }
 
+/// Which reads a check makes: from the watches, except when the gate was
+/// woken by its interval (no event) at least [`WATCHED_SAFETY_NET`] after
+/// the last check that read everything with GETs, so a watch that stalls
+/// silently cannot hold a gate (the safety net).
+struct Reads<'w> {
+    watches: &'w [Option<BodyWatch>],
+    last_full: Instant,
+}
+
+impl<'w> Reads<'w> {
+    fn new(watches: &'w [Option<BodyWatch>]) -> Reads<'w> {
+        Reads {
+            watches,
+            last_full: Instant::now(),
+        }
+    }
+
+    /// The watches to read from (none: GET everything).
+    fn choose(&mut self, by_event: bool) -> &'w [Option<BodyWatch>] {
+        if by_event || self.last_full.elapsed() < WATCHED_SAFETY_NET {
+            return self.watches;
+        }
+        self.last_full = Instant::now();
+        &[]
+    }
+}
+
 /// What wakes a gate for its next check: a watch event on one of its
-/// clusters, or the poll interval (the safety net when all are watched).
+/// clusters, or the poll interval (the safety net when every cluster's
+/// objects are watched).
 struct Events {
     receivers: Vec<tokio::sync::watch::Receiver<u64>>,
     wait: Duration,
@@ -212,13 +288,30 @@ struct Events {
 
 impl Events {
     /// Subscribes before a check, so no event after it is missed.
-    fn subscribe(targets: &[GateTarget<'_>], poll: Duration) -> Events {
-        let with_controllers: Vec<_> = targets.iter().filter(|t| t.api.has_controllers()).collect();
-        let receivers: Vec<_> = with_controllers
-            .iter()
-            .filter_map(|t| t.api.live_events())
-            .collect();
-        let all_watched = !receivers.is_empty() && receivers.len() == with_controllers.len();
+    fn subscribe(
+        targets: &[GateTarget<'_>],
+        watches: &[Option<BodyWatch>],
+        poll: Duration,
+    ) -> Events {
+        let mut receivers = Vec::new();
+        let mut all_watched = true;
+        for (i, t) in targets.iter().enumerate() {
+            if !t.api.has_controllers() {
+                continue;
+            }
+            let body = watches.get(i).and_then(Option::as_ref);
+            let mut watched = false;
+            if let Some(w) = body.filter(|w| !w.is_empty()) {
+                receivers.push(w.events());
+                watched = w.covers(t.objects);
+            }
+            if let Some(r) = t.api.live_events() {
+                receivers.push(r);
+                watched = true;
+            }
+            all_watched &= watched;
+        }
+        let all_watched = all_watched && !receivers.is_empty();
         Events {
             receivers,
             wait: match all_watched {
@@ -228,15 +321,16 @@ impl Events {
         }
     }
 
-    /// Waits for the next event (or the interval, or `until`).
-    async fn next(&mut self, until: Option<Instant>) {
+    /// Waits for the next event (or the interval, or `until`); whether an
+    /// event woke it.
+    async fn next(&mut self, until: Option<Instant>) -> bool {
         let mut sleep_for = self.wait;
         if let Some(end) = until {
             sleep_for = sleep_for.min(end.saturating_duration_since(Instant::now()));
         }
         if self.receivers.is_empty() {
             tokio::time::sleep(sleep_for).await;
-            return;
+            return false;
         }
         // Not empty, so select_all has something to select from.
         let changed = futures::future::select_all(
@@ -244,15 +338,16 @@ impl Events {
                 .iter_mut()
                 .map(|r| Box::pin(async move { r.changed().await.is_ok() })),
         );
-        let ended = tokio::select! {
-            (ok, _, _) = changed => !ok,
-            _ = tokio::time::sleep(sleep_for) => false,
+        let (by_event, ended) = tokio::select! {
+            (ok, _, _) = changed => (ok, !ok),
+            _ = tokio::time::sleep(sleep_for) => (false, false),
         };
         if ended {
             // The connection (and its watches) went away: poll from now on.
             self.receivers.clear();
             self.wait = self.wait.min(DEFAULT_POLL);
         }
+        by_event
     }
 }
 

@@ -18,7 +18,9 @@
 //! * Each proxy terminates TLS itself with a self-signed certificate
 //!   (rcgen; tranche's kubeconfig skips verification, as the harness's
 //!   does) and forwards each HTTP/1.1 request over a fresh HTTPS client to
-//!   its apiserver, bodies buffered (tranche sends no watches).
+//!   its apiserver; the request body is buffered, the answer's streamed
+//!   back chunk by chunk (watches deliver their events as they come), each
+//!   chunk held for the `back` delay from when it arrived.
 //! * In-flight counts are kept across the set and per cluster, from the
 //!   moment a request arrives until its answer has gone back (delays
 //!   included).

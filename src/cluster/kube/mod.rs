@@ -381,6 +381,13 @@ impl ClusterApi for KubeCluster {
         self.max_in_flight
     }
 
+    async fn watch_bodies(
+        &self,
+        ids: &std::collections::BTreeSet<ObjectRef>,
+    ) -> Option<crate::cluster::watch::BodyWatch> {
+        Some(crate::cluster::watch::BodyWatch::start(self, ids).await)
+    }
+
     async fn ping(&self) -> Result<(), ClusterError> {
         tracing::debug!(cluster = %self.name, "ping");
         self.call("/version", || self.client.apiserver_version())

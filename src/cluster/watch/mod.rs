@@ -30,10 +30,12 @@
 //! noticed when kube-rs's watch timeout (290 s) runs out, or at the next
 //! write.
 
+pub mod bodies;
 mod selector;
 mod store;
 mod task;
 
+pub use bodies::BodyWatch;
 pub use selector::Selector;
 pub use store::{Entry, Meta, WatchStore};
 pub use task::{Sync, WatchKey};
@@ -44,7 +46,7 @@ use crate::object::{ObjectRef, LABEL_MANAGED_BY, MANAGED_BY_VALUE};
 use crate::plan::fingerprint::{Applied, SecretMemo};
 use async_trait::async_trait;
 use serde_json::Value;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -346,5 +348,9 @@ impl ClusterApi for WatchedCluster {
 
     fn live_events(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
         Some(self.signals.events.subscribe())
+    }
+
+    async fn watch_bodies(&self, ids: &BTreeSet<ObjectRef>) -> Option<BodyWatch> {
+        Some(BodyWatch::start(&self.inner, ids).await)
     }
 }

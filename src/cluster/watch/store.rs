@@ -92,10 +92,16 @@ impl Entry {
     }
 
     /// The object as JSON: the body, or (metadata-only) apiVersion, kind
-    /// and the metadata held.
+    /// and the metadata held. apiVersion and kind are always set (the
+    /// items of a list come without them; health rules read them).
     pub fn to_value(&self, place: &Place, api_version: &str, kind: &str) -> Value {
         if let Some(body) = &self.body {
-            return (**body).clone();
+            let mut body = (**body).clone();
+            if let Some(o) = body.as_object_mut() {
+                o.entry("apiVersion").or_insert_with(|| json!(api_version));
+                o.entry("kind").or_insert_with(|| json!(kind));
+            }
+            return body;
         }
         let pairs = |p: &[(Box<str>, Box<str>)]| -> Value {
             Value::Object(

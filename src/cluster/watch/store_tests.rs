@@ -107,3 +107,16 @@ fn deletes_are_dropped() {
     assert!(!s.delete(&place("a")));
     assert!(s.is_empty());
 }
+
+#[test]
+fn a_listed_body_gets_the_api_version_and_kind_its_list_item_lacks() {
+    // List items come without apiVersion and kind; the health rules
+    // choose by them, so a body must carry them.
+    let item = json!({"metadata": {"name": "web", "namespace": "ns", "resourceVersion": "5"},
+                      "status": {"replicas": 2}});
+    let (p, e) = Entry::of(&item, true).unwrap();
+    let body = e.to_value(&p, "apps/v1", "Deployment");
+    assert_eq!(body["apiVersion"], "apps/v1");
+    assert_eq!(body["kind"], "Deployment");
+    assert_eq!(body["status"]["replicas"], 2);
+}

@@ -3,7 +3,9 @@
 
 use super::{lock, Action, Seen, Shared, HANG};
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt, Full, StreamBody};
+use hyper::body::Frame;
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
 use std::convert::Infallible;
@@ -97,9 +99,9 @@ impl Proxy {
         &self,
         req: Request<hyper::body::Incoming>,
         reset: Arc<Notify>,
-    ) -> Response<Full<Bytes>> {
+    ) -> Response<Body> {
         let shared = &self.shared;
-        let _in_flight = InFlight::new(shared, &self.cluster);
+        let in_flight = InFlight::new(shared, &self.cluster);
         let index = shared.counter.fetch_add(1, Ordering::SeqCst);
         let method = req.method().to_string();
         let path = req
@@ -149,17 +151,26 @@ impl Proxy {
             seen.status = Some(answer.status().as_u16());
             seen.finished = Some(Instant::now());
         }
-        answer
+        // In flight until the whole body has gone back (a watch: until it ends).
+        answer.map(|body| {
+            body.map_frame(move |frame| {
+                let _counted = &in_flight;
+                frame
+            })
+            .boxed()
+        })
     }
 
     /// Sends the request on to the apiserver; `None` when it cannot be
     /// reached (the client's connection is then reset, as a dead one).
+    /// The answer's body is streamed back chunk by chunk, each chunk held
+    /// for the `back` delay (a watch's events arrive as they come).
     async fn forward(
         &self,
         req: Request<hyper::body::Incoming>,
         method: &str,
         path: &str,
-    ) -> Option<Response<Full<Bytes>>> {
+    ) -> Option<Response<Body>> {
         let headers = req.headers().clone();
         let body = req.into_body().collect().await.ok()?.to_bytes();
         let method = reqwest::Method::from_bytes(method.as_bytes()).ok()?;
@@ -180,8 +191,30 @@ impl Proxy {
                 answer = answer.header(name.as_str(), value.as_bytes());
             }
         }
-        let body = resp.bytes().await.ok()?;
-        answer.body(Full::new(body)).ok()
+        // Read eagerly, each chunk stamped with when it may go back; the
+        // body sends it then (the headers' own delay runs meanwhile).
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let shared = self.shared.clone();
+        let mut resp = resp;
+        tokio::spawn(async move {
+            loop {
+                let chunk = tokio::select! {
+                    chunk = resp.chunk() => chunk,
+                    _ = tx.closed() => break,
+                };
+                let Ok(Some(chunk)) = chunk else { break };
+                let due = tokio::time::Instant::now() + lock(&shared.delay).1;
+                if tx.send((due, chunk)).is_err() {
+                    break;
+                }
+            }
+        });
+        let chunks = futures::stream::unfold(rx, |mut rx| async move {
+            let (due, chunk) = rx.recv().await?;
+            tokio::time::sleep_until(due).await;
+            Some((Ok::<_, Infallible>(Frame::data(chunk)), rx))
+        });
+        answer.body(StreamBody::new(chunks).boxed()).ok()
     }
 }
 
@@ -192,9 +225,12 @@ fn is_hop_by_hop(name: &str) -> bool {
     )
 }
 
+/// A body the proxy sends back: whole (a fault's) or streamed (forwarded).
+pub(super) type Body = BoxBody<Bytes, Infallible>;
+
 /// A Kubernetes `Status` answer, as an apiserver (or a proxy in front of
 /// one) would send.
-fn status_response(code: u16) -> Response<Full<Bytes>> {
+fn status_response(code: u16) -> Response<Body> {
     let reason = match code {
         429 => "TooManyRequests",
         503 => "ServiceUnavailable",
@@ -212,8 +248,8 @@ fn status_response(code: u16) -> Response<Full<Bytes>> {
         answer = answer.header("retry-after", "1");
     }
     answer
-        .body(Full::new(Bytes::from(body.to_string())))
-        .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
+        .body(Full::new(Bytes::from(body.to_string())).boxed())
+        .unwrap_or_else(|_| Response::new(Full::new(Bytes::new()).boxed()))
 }
 
 /// A TLS acceptor with a fresh self-signed certificate for 127.0.0.1.
