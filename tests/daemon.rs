@@ -272,7 +272,7 @@ async fn two_daemons_share_a_lease_only_the_leader_applies_and_a_standby_takes_o
     let lease = |id: &str| {
         format!(
             "leaderElection:\n  kubeconfig: {}\n  context: a\n  namespace: tranche-system\n  leaseName: tranche-leader\n  \
-             identity: {id}\n  leaseDuration: 4s\n  renewInterval: 1s\n",
+             identity: {id}\n  leaseDuration: 10s\n  renewInterval: 1s\n",
             env.fleet.kubeconfig_path().display()
         )
     };
@@ -327,17 +327,17 @@ async fn two_daemons_share_a_lease_only_the_leader_applies_and_a_standby_takes_o
     );
     one.kill().await;
     let killed = Instant::now();
-    eventually("daemon-two takes over", Duration::from_secs(30), || async {
+    eventually("daemon-two takes over", Duration::from_secs(45), || async {
         (two.json("/api/status").await["role"] == "leader").then_some(())
     })
     .await;
     let handover = killed.elapsed();
-    println!("handover took {handover:?} (lease 4s, renew 1s)");
+    println!("handover took {handover:?} (lease 10s, renew 1s)");
     // The protocol bound is leaseDuration + renewInterval (+ a poll); the
     // figure is printed above. A generous bound keeps a loaded CI machine
     // from failing the test for slowness rather than for a wrong handover.
     assert!(
-        handover < Duration::from_secs(20),
+        handover < Duration::from_secs(30),
         "handover took {handover:?}"
     );
     let s = final_status(&forge, &v2).await;
