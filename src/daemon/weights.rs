@@ -3,8 +3,11 @@
 //! are read again from the clusters of the last good commit and its apps
 //! re-weighed with the hysteresis against the weights last rolled out;
 //! weights that moved beyond it start an input-change rollout
-//! ([`super::inputs`]), weights within it change nothing.
+//! ([`super::input_change`]), weights within it change nothing. When that
+//! rollout fails it rolls back to the weights before (the capacities last
+//! read), and the weights last used stay the old ones.
 
+use super::input_change::InputChange;
 use super::Daemon;
 use crate::revision::inputs::{weights_of, InputRevisions};
 use crate::revision::{short, Revisions};
@@ -25,6 +28,8 @@ impl Daemon {
             }
         };
         let clusters = self.connect(&rev).await;
+        // Before: the capacities last read (what the last rollout used).
+        let before = self.render_inputs(&rev, &clusters, false).await;
         let inputs = self.render_inputs(&rev, &clusters, true).await;
         drop(clusters);
         let last = inputs.previous_weights.clone();
@@ -52,7 +57,14 @@ impl Daemon {
             return;
         }
         let why = format!("weights by free capacity moved ({})", moved.join("; "));
-        if let Err(e) = self.roll_inputs(&good, revisions.inputs, None, &why).await {
+        let change = InputChange {
+            inputs: revisions.inputs,
+            before,
+            failover_before: self.failover_states(),
+            first: None,
+            why,
+        };
+        if let Err(e) = self.roll_inputs(&good, change).await {
             tracing::error!(commit = %short(&good), "weights rollout could not finish: {e}");
         }
     }

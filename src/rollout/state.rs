@@ -20,6 +20,10 @@ pub const FAILOVER_KEY: &str = "failover";
 /// State-store key of the weights last used per app (`dynamicWeight`).
 pub const WEIGHTS_KEY: &str = "weights";
 
+/// State-store key of the failover state before the input-change rollout
+/// in flight (what its failure restores, also after a restart).
+pub const FAILOVER_BEFORE_KEY: &str = "failover-before";
+
 /// Failover state per app, as persisted under [`FAILOVER_KEY`].
 pub type FailoverStates = std::collections::BTreeMap<String, super::failover::FailoverState>;
 
@@ -61,6 +65,21 @@ impl RolloutState {
         self.store.save(FAILOVER_KEY, states)
     }
 
+    /// The failover state before the input-change rollout in flight, if
+    /// one is.
+    pub fn failover_before(&self) -> Result<Option<FailoverStates>, StoreError> {
+        self.store.load(FAILOVER_BEFORE_KEY)
+    }
+
+    /// Saves the failover state before an input-change rollout (`None`:
+    /// it finished; forget it).
+    pub fn save_failover_before(&self, states: Option<&FailoverStates>) -> Result<(), StoreError> {
+        match states {
+            Some(s) => self.store.save(FAILOVER_BEFORE_KEY, s),
+            None => self.store.remove(FAILOVER_BEFORE_KEY),
+        }
+    }
+
     /// The weights by free capacity last rolled out, per app and cluster
     /// (empty before the first): the hysteresis compares new ones with
     /// them, across commits and restarts.
@@ -86,6 +105,7 @@ impl RolloutState {
                 s.describe()
                     .into_iter()
                     .chain(s.refused.clone())
+                    .chain(s.rolled_back.clone())
                     .map(move |line| format!("{app}: {line}"))
             })
             .collect()
