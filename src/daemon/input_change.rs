@@ -7,7 +7,10 @@
 //! ([`crate::rollout::memory`]); the failover state goes back to what it
 //! was ([`roll_back`]: reported as `failover of c1 rolled back: …`, tried
 //! again only after `after` passes again), and the weights last used stay
-//! the old ones (they are only saved after a success).
+//! the old ones (they are only saved after a success), as do the free
+//! capacities that later renders reuse; the weights that failed are kept
+//! so that the recompute does not try them again while capacity stays
+//! near them ([`super::weights`]).
 //!
 //! The failover state before the change is saved in the state store while
 //! the rollout runs, so that a rollout resumed after a restart rolls back
@@ -15,13 +18,15 @@
 
 use super::inputs::{failed_of, without_failed};
 use super::Daemon;
-use crate::render::capacity::app::RenderInputs;
-use crate::revision::inputs::InputRevisions;
+use crate::render::capacity::app::{RenderInputs, WeightNote};
+use crate::render::capacity::Capacities;
+use crate::revision::inputs::{weights_of, InputRevisions};
 use crate::revision::{short, Revision};
 use crate::rollout::clock::{Clock, SystemClock};
 use crate::rollout::failover::roll_back;
 use crate::rollout::state::FailoverStates;
 use crate::rollout::{RolloutError, RolloutReport};
+use std::collections::BTreeMap;
 use tracing::Instrument;
 
 /// An input change to roll out ([`Daemon::roll_inputs`]).
@@ -65,12 +70,10 @@ impl Daemon {
         rollout.rollback_revisions = Some(&previous);
         let span = tracing::info_span!("input_change", commit = %short(commit));
         let report = rollout.run(commit).instrument(span).await?;
-        if report.outcome.is_success() {
-            self.remember_weights(&notes);
-        }
         tracing::info!(commit = %short(commit), outcome = report.outcome.as_str(),
             "input change ({}): {}", change.why, report.description);
-        self.input_change_finished(&report, &change.failover_before);
+        let capacities = previous.inputs.capacities.as_ref();
+        self.input_change_finished(&report, &notes, &change.failover_before, capacities);
         Ok(!report.outcome.is_success())
     }
 
@@ -92,28 +95,42 @@ impl Daemon {
         let mut rollout = self.rollout(&w.revisions, &w.clusters, &observer, false);
         rollout.rollback_revisions = Some(&previous);
         if let Some(report) = rollout.resume().await? {
-            if report.outcome.is_success() {
-                self.remember_weights(&w.notes);
-            }
             tracing::info!(commit = %short(&commit), outcome = report.outcome.as_str(),
                 "resumed input change: {}", report.description);
-            self.input_change_finished(&report, &failover_before);
+            self.input_change_finished(&report, &w.notes, &failover_before, None);
         }
         Ok(())
     }
 
-    /// After an input-change rollout: on failure the failover state goes
-    /// back to `before`; the saved `before` is forgotten; the status of
-    /// the commit shows the active failovers.
-    fn input_change_finished(&self, report: &RolloutReport, before: &FailoverStates) {
+    /// After an input-change rollout whose apps got `notes`: on success
+    /// its weights are the ones used; on failure they are the failed ones,
+    /// the failover state goes back to `before` and the free capacities
+    /// reused by later renders to `capacities` (when given). The saved
+    /// `before` is forgotten; the status of the commit shows the active
+    /// failovers.
+    fn input_change_finished(
+        &self,
+        report: &RolloutReport,
+        notes: &BTreeMap<String, WeightNote>,
+        before: &FailoverStates,
+        capacities: Option<&Capacities>,
+    ) {
         self.live.load_memory(&self.memory());
-        if !report.outcome.is_success() {
+        if report.outcome.is_success() {
+            self.remember_weights(notes);
+        } else {
             let why = report
                 .failure
                 .as_ref()
                 .map(|f| f.to_string())
                 .unwrap_or_else(|| report.description.clone());
             self.undo_failover(before, &why);
+            if let Some(c) = capacities {
+                *self.capacities.lock().unwrap_or_else(|p| p.into_inner()) = Some(c.clone());
+            }
+            if let Err(e) = self.state.save_failed_weights(&weights_of(notes)) {
+                tracing::warn!(error = %e, "cannot save the weights that failed to roll out");
+            }
         }
         if let Err(e) = self.state.save_failover_before(None) {
             tracing::warn!(error = %e, "cannot forget the failover state before the input change");

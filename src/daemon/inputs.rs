@@ -114,8 +114,12 @@ impl Daemon {
     }
 
     /// Records the weights a successful rollout used (they are what the
-    /// hysteresis keeps from now on).
+    /// hysteresis keeps from now on; those of a failed input change are
+    /// forgotten).
     pub(super) fn remember_weights(&self, notes: &BTreeMap<String, WeightNote>) {
+        if let Err(e) = self.state.save_failed_weights(&Default::default()) {
+            tracing::warn!(error = %e, "cannot forget the weights that failed to roll out");
+        }
         let used = weights_of(notes);
         if used.is_empty() {
             return;

@@ -24,6 +24,10 @@ pub const WEIGHTS_KEY: &str = "weights";
 /// in flight (what its failure restores, also after a restart).
 pub const FAILOVER_BEFORE_KEY: &str = "failover-before";
 
+/// State-store key of the weights of the last weights change that failed
+/// to roll out (not tried again while capacity stays near them).
+pub const WEIGHTS_FAILED_KEY: &str = "weights-failed";
+
 /// Failover state per app, as persisted under [`FAILOVER_KEY`].
 pub type FailoverStates = std::collections::BTreeMap<String, super::failover::FailoverState>;
 
@@ -93,6 +97,25 @@ impl RolloutState {
         weights: &crate::revision::inputs::Weights,
     ) -> Result<(), StoreError> {
         self.store.save(WEIGHTS_KEY, weights)
+    }
+
+    /// The weights of the last input-change rollout that failed (empty
+    /// when the last one succeeded).
+    pub fn failed_weights(&self) -> Result<crate::revision::inputs::Weights, StoreError> {
+        Ok(self.store.load(WEIGHTS_FAILED_KEY)?.unwrap_or_default())
+    }
+
+    /// Saves the weights of an input-change rollout that failed (empty:
+    /// forget them).
+    pub fn save_failed_weights(
+        &self,
+        weights: &crate::revision::inputs::Weights,
+    ) -> Result<(), StoreError> {
+        if weights.is_empty() {
+            self.store.remove(WEIGHTS_FAILED_KEY)
+        } else {
+            self.store.save(WEIGHTS_FAILED_KEY, weights)
+        }
     }
 
     /// `app: failover active for c1 since …` lines of every app with a
