@@ -102,6 +102,9 @@ mod tests {
         assert!(retried(&failed, &weights(&[("a", 80), ("b", 160)])));
         assert!(retried(&failed, &weights(&[("a", 78), ("b", 158)])));
         assert!(!retried(&failed, &weights(&[("a", 40), ("b", 160)])));
-        assert!(!retried(&Weights::new(), &weights(&[("a", 80), ("b", 160)])));
+        assert!(!retried(
+            &Weights::new(),
+            &weights(&[("a", 80), ("b", 160)])
+        ));
     }
 }

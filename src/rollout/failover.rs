@@ -129,7 +129,12 @@ pub fn roll_back(
         .failed
         .keys()
         .filter(|c| !after.failed.contains_key(*c))
-        .chain(after.failed.keys().filter(|c| !before.failed.contains_key(*c)))
+        .chain(
+            after
+                .failed
+                .keys()
+                .filter(|c| !before.failed.contains_key(*c)),
+        )
         .cloned()
         .collect();
     for c in &changed {

@@ -210,7 +210,11 @@ mod tests {
         let apps = BTreeSet::from(["shop".to_string()]);
         m.record_rollout(&r, &apps, 9);
         assert_eq!(m.last_good.as_deref(), Some("new"), "last good unchanged");
-        assert!(m.failed.is_empty(), "the commit is not failed: {:?}", m.failed);
+        assert!(
+            m.failed.is_empty(),
+            "the commit is not failed: {:?}",
+            m.failed
+        );
         assert_eq!(m.cluster_commits.get("a").map(String::as_str), Some("new"));
         let entry = m.history.last().expect("in the history");
         assert_eq!(entry.outcome, RolloutOutcome::RolledBack);

@@ -245,7 +245,14 @@ fn a_rolled_back_failover_waits_another_after_and_is_reported_until_then() {
     let obs = |o: &[(&str, Observation)]| -> BTreeMap<String, Observation> {
         o.iter().map(|(c, o)| (c.to_string(), *o)).collect()
     };
-    let (before, _) = step(&FailoverState::default(), &p, &clusters, &obs(A_DOWN), 0, false);
+    let (before, _) = step(
+        &FailoverState::default(),
+        &p,
+        &clusters,
+        &obs(A_DOWN),
+        0,
+        false,
+    );
     let (after, d) = step(&before, &p, &clusters, &obs(A_DOWN), 10, false);
     assert_eq!(d, fail("a", 0));
     // Its rollout failed at 12: a is not failed over, and reported.
