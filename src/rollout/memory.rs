@@ -198,8 +198,10 @@ mod tests {
 
     #[test]
     fn a_failed_input_change_fails_neither_the_commit_nor_last_good() {
-        let mut m = FleetMemory::default();
-        m.last_good = Some("new".into());
+        let mut m = FleetMemory {
+            last_good: Some("new".into()),
+            ..Default::default()
+        };
         m.cluster_commits.insert("a".into(), "new".into());
         let mut r = finished(RolloutOutcome::RolledBack);
         r.inputs_change = true;
@@ -249,8 +251,10 @@ mod tests {
 
     #[test]
     fn a_successful_input_change_keeps_the_commit_good() {
-        let mut m = FleetMemory::default();
-        m.last_good = Some("new".into());
+        let mut m = FleetMemory {
+            last_good: Some("new".into()),
+            ..Default::default()
+        };
         let mut r = finished(RolloutOutcome::Succeeded);
         r.inputs_change = true;
         m.record_rollout(&r, &BTreeSet::new(), 9);
