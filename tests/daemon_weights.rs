@@ -160,3 +160,113 @@ async fn the_daemon_splits_by_free_capacity_and_rerolls_beyond_the_hysteresis() 
     let writes = shop_writes(&fleet, &m).await;
     assert!(writes.is_empty(), "settled: {writes:?}");
 }
+
+/// A weights change whose batch fails the health gate (a ResourceQuota on
+/// b admits no more shop pods, so b's new replicas are never created)
+/// rolls back to the previous split; the last good commit stays, is not
+/// failed, and the history says the input change failed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_weights_change_that_fails_its_gate_rolls_back_to_the_previous_split() {
+    let fleet = TestFleet::start(&CLUSTERS).await;
+    fill(&fleet, "b", "half", "8").await;
+    let repo = shop_repo(&CLUSTERS);
+    repo.write(
+        "policies/rollout.yaml",
+        "apiVersion: tranche.dev/v1alpha1\nkind: RolloutPolicy\nmetadata: {name: test}\nspec:\n  \
+         steps: [1, 2, 7]\n  healthTimeout: 20s\n  bakeTime: 0s\n  onFailure: Rollback\n  maxParallel: 10\n",
+    );
+    repo.write(
+        "apps/shop/placement.yaml",
+        "apiVersion: tranche.dev/v1alpha1\nkind: Placement\nmetadata: {name: shop}\nspec:\n  clusterAffinity:\n    \
+         labelSelector: {matchLabels: {env: test}}\n  replicaScheduling:\n    replicaSchedulingType: Divided\n    \
+         weightPreference: {dynamicWeight: AvailableReplicas}\n",
+    );
+    repo.write("apps/shop/manifests/deployment.yaml", &small_deployment(12));
+    let v1 = repo.commit("shop weighted by free capacity");
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let config = format!(
+        "repo:\n  path: {repo}\n  branch: main\npollInterval: 1s\nclusters:\n  kubeconfig: {kc}\n\
+         stateDir: {state}\nlisten: 127.0.0.1:{port}\nresyncInterval: 0s\ndynamicWeights:\n  interval: 2s\n",
+        repo = repo.path().display(),
+        kc = fleet.kubeconfig_path().display(),
+        state = dir.path().join("state").display(),
+    );
+    let daemon = Daemon::start(dir.path(), "tranche", &config, port).await;
+    eventually("v1 deployed", WAIT, || async {
+        (daemon.json("/api/status").await["lastGood"] == v1.as_str()).then_some(())
+    })
+    .await;
+    assert_eq!(
+        (replicas(&fleet, "a").await, replicas(&fleet, "b").await),
+        (8, 4)
+    );
+
+    // b admits no more shop pods than it runs; then a fills up, so the
+    // recompute moves replicas to b, whose new pods are refused.
+    let quota = json!({"apiVersion": "v1", "kind": "ResourceQuota",
+        "metadata": {"name": "pods", "namespace": "shop"}, "spec": {"hard": {"pods": "4"}}});
+    let (status, body) = fleet
+        .request(
+            "b",
+            Method::POST,
+            "/api/v1/namespaces/shop/resourcequotas",
+            Some(quota),
+            "application/json",
+        )
+        .await;
+    assert!(status < 300, "quota on b: {status} {body}");
+    fill(&fleet, "a", "most", "12").await;
+    let filled = std::time::Instant::now();
+    let entry = eventually("the input change fails and is recorded", WAIT, || async {
+        let status = daemon.json("/api/status").await;
+        status["history"].as_array()?.iter().find_map(|h| {
+            let d = h["description"].as_str()?;
+            d.starts_with("input change failed: ").then(|| h.clone())
+        })
+    })
+    .await;
+    eprintln!(
+        "[weights] a filled → input change failed and rolled back in {:.1}s (healthTimeout: 20s)",
+        filled.elapsed().as_secs_f64()
+    );
+    assert_eq!(entry["commit"], v1.as_str());
+    assert_eq!(entry["outcome"], "rolledBack", "{entry}");
+
+    // The previous split is back on both clusters, total kept.
+    eventually("the previous split back", WAIT, || async {
+        let split = (replicas(&fleet, "a").await, replicas(&fleet, "b").await);
+        (split == (8, 4)).then_some(())
+    })
+    .await;
+    let status = daemon.json("/api/status").await;
+    assert_eq!(status["lastGood"], v1.as_str(), "last good unchanged");
+    let fleet_memory: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("state/fleet.json")).expect("fleet memory"),
+    )
+    .expect("fleet memory is JSON");
+    let failed = fleet_memory["failed"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        !failed.iter().any(|c| c == v1.as_str()),
+        "the commit is not failed: {failed:?}"
+    );
+    let weights = std::fs::read_to_string(dir.path().join("state/weights.json"))
+        .expect("the weights used are in the state store");
+    assert!(
+        weights.contains("320") && weights.contains("160"),
+        "the old weights stay: {weights}"
+    );
+    let log = daemon.log();
+    assert!(
+        log.contains("input change (weights by free capacity moved"),
+        "{log}"
+    );
+    // Not tried again while the capacity stays near the failed weights.
+    let m = marks(&fleet).await;
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    let writes = shop_writes(&fleet, &m).await;
+    assert!(writes.is_empty(), "not retried: {writes:?}");
+}

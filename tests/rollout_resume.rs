@@ -152,6 +152,7 @@ impl World {
     fn rollout<'a>(&'a self, state: &'a RolloutState) -> Rollout<'a> {
         Rollout {
             revisions: &self.revisions,
+            rollback_revisions: None,
             clusters: &self.clusters,
             state,
             observer: &Silent,
@@ -353,6 +354,7 @@ async fn a_rollback_to_nothing_removes_the_cluster_record() {
     let state = RolloutState::new(StateStore::open(dir.path().join("state")).unwrap());
     let rollout = Rollout {
         revisions: &revisions,
+        rollback_revisions: None,
         clusters: &clusters,
         state: &state,
         observer: &Silent,

@@ -151,6 +151,7 @@ impl World {
         let state = RolloutState::new(StateStore::open(self.dir.path().join("state")).unwrap());
         let rollout = Rollout {
             revisions: &self.revisions,
+            rollback_revisions: None,
             clusters: &self.clusters,
             state: &state,
             observer,

@@ -51,6 +51,7 @@ pub async fn run(
     let progress = Progress::new();
     let rollout = Rollout {
         revisions: &revisions,
+        rollback_revisions: None,
         clusters: &clusters,
         state: &state,
         observer: &progress,

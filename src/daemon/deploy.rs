@@ -62,6 +62,7 @@ impl Daemon {
     ) -> Rollout<'a> {
         Rollout {
             revisions,
+            rollback_revisions: None,
             clusters,
             state: &self.state,
             observer,
@@ -171,6 +172,9 @@ impl Daemon {
         };
         let repo = self.source.revisions();
         let rev = repo.read(&record.commit)?;
+        if record.inputs_change {
+            return self.resume_input_change(rev).await;
+        }
         let w = self.with_inputs(&repo, rev, false).await?;
         let (revisions, clusters) = (w.revisions, w.clusters);
         let observer = self.observer(&record.commit);

@@ -10,13 +10,19 @@
 //! input-change rollout, [`super::inputs`]); a returning cluster goes in
 //! the first batch, so it is refilled before the others shrink.
 //!
+//! When that rollout fails, the decision is undone
+//! ([`super::input_change`]).
+//!
 //! The loop runs in the worker between rollouts, so no failover change
 //! is made while a rollout (a commit's or a failover's) runs.
 
+use super::input_change::InputChange;
+use super::inputs::failed_of;
 use super::Daemon;
 use crate::cluster::ClusterApi;
 use crate::model::Failover;
 use crate::plan::compute::Connections;
+use crate::render::capacity::app::RenderInputs;
 use crate::render::placement::placed_clusters;
 use crate::revision::{short, Revision, Revisions};
 use crate::rollout::clock::{Clock, SystemClock};
@@ -100,7 +106,17 @@ impl Daemon {
             Some(c) => format!("{c} returns from failover"),
             None => "a cluster is failed over".to_string(),
         };
-        if let Err(e) = self.roll_inputs(&good, inputs, changes.first, &why).await {
+        let change = InputChange {
+            before: RenderInputs {
+                failed: failed_of(&before),
+                ..inputs.clone()
+            },
+            inputs,
+            failover_before: before,
+            first: changes.first,
+            why,
+        };
+        if let Err(e) = self.roll_inputs(&good, change).await {
             tracing::error!(commit = %short(&good), "failover rollout could not finish: {e}");
         }
     }

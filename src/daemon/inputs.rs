@@ -5,6 +5,8 @@
 //! commit. Deploys, rollbacks, resumes, resyncs and previews render with
 //! the same inputs, so that nothing undoes a failover or a weight change.
 //!
+//! The rollout of an input change itself is in [`super::input_change`].
+//!
 //! A cluster failed over for some app is left out of every rollout until
 //! it returns: it is (or was) unreachable, so it is neither applied nor
 //! allowed to fail a batch, and what it ran stays there to be judged when
@@ -19,11 +21,10 @@ use crate::render::capacity::Capacities;
 use crate::render::Failed;
 use crate::report::StatusState;
 use crate::revision::inputs::{weights_of, InputRevisions};
-use crate::revision::{short, Revision, Revisions};
+use crate::revision::{Revision, Revisions};
 use crate::rollout::state::FailoverStates;
 use crate::rollout::{RolloutError, RolloutReport};
 use std::collections::BTreeMap;
-use tracing::Instrument;
 
 impl Daemon {
     /// The failover state of every app (empty, with a warning, when it
@@ -37,11 +38,7 @@ impl Daemon {
 
     /// The failed-over clusters per app (apps without any are absent).
     pub(super) fn failed(&self) -> Failed {
-        self.failover_states()
-            .iter()
-            .filter(|(_, s)| !s.failed.is_empty())
-            .map(|(app, s)| (app.clone(), s.failed_set()))
-            .collect()
+        failed_of(&self.failover_states())
     }
 
     /// The inputs to render `rev` with: free capacities when some app
@@ -117,8 +114,12 @@ impl Daemon {
     }
 
     /// Records the weights a successful rollout used (they are what the
-    /// hysteresis keeps from now on).
+    /// hysteresis keeps from now on; those of a failed input change are
+    /// forgotten).
     pub(super) fn remember_weights(&self, notes: &BTreeMap<String, WeightNote>) {
+        if let Err(e) = self.state.save_failed_weights(&Default::default()) {
+            tracing::warn!(error = %e, "cannot forget the weights that failed to roll out");
+        }
         let used = weights_of(notes);
         if used.is_empty() {
             return;
@@ -128,40 +129,6 @@ impl Daemon {
         if let Err(e) = self.state.save_weights(&weights) {
             tracing::warn!(error = %e, "cannot save the weights used");
         }
-    }
-
-    /// Rolls `commit` (the last good one) out again rendered with
-    /// `inputs`; `first` goes in the first batch. `why` says what changed,
-    /// for the log. Returns whether it failed.
-    pub(super) async fn roll_inputs(
-        &self,
-        commit: &str,
-        inputs: RenderInputs,
-        first: Option<String>,
-        why: &str,
-    ) -> Result<bool, RolloutError> {
-        let repo = self.source.revisions();
-        let revisions = InputRevisions {
-            inner: &repo,
-            inputs,
-            first,
-        };
-        let (rev, notes) = revisions.read_explained(commit)?;
-        let clusters = without_failed(self.connect(&rev).await, &revisions.inputs.failed);
-        tracing::info!(commit = %short(commit), first = ?revisions.first, "input change: {why}; rolling out");
-        let observer = self.observer(commit);
-        let _running = self.metrics.rollout_in_progress();
-        let rollout = self.rollout(&revisions, &clusters, &observer, false);
-        let span = tracing::info_span!("input_change", commit = %short(commit));
-        let report = rollout.run(commit).instrument(span).await?;
-        self.live.load_memory(&self.memory());
-        if report.outcome.is_success() {
-            self.remember_weights(&notes);
-        }
-        tracing::info!(commit = %short(commit), outcome = report.outcome.as_str(),
-            "input change ({why}): {}", report.description);
-        self.report_failover(&report);
-        Ok(!report.outcome.is_success())
     }
 
     /// Posts the rollout status of `report`'s commit again with the active
@@ -196,6 +163,16 @@ pub(super) struct WithInputs<'a> {
     pub rev: Revision,
     /// Why its apps got their weights by free capacity.
     pub notes: BTreeMap<String, WeightNote>,
+}
+
+/// The failed-over clusters per app of `states` (apps without any are
+/// absent).
+pub(super) fn failed_of(states: &FailoverStates) -> Failed {
+    states
+        .iter()
+        .filter(|(_, s)| !s.failed.is_empty())
+        .map(|(app, s)| (app.clone(), s.failed_set()))
+        .collect()
 }
 
 /// `clusters` without those failed over for any app.

@@ -14,6 +14,7 @@ pub mod config;
 pub mod control;
 mod deploy;
 mod failover;
+mod input_change;
 mod inputs;
 pub mod lease;
 pub mod observer;

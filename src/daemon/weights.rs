@@ -3,10 +3,15 @@
 //! are read again from the clusters of the last good commit and its apps
 //! re-weighed with the hysteresis against the weights last rolled out;
 //! weights that moved beyond it start an input-change rollout
-//! ([`super::inputs`]), weights within it change nothing.
+//! ([`super::input_change`]), weights within it change nothing. When that
+//! rollout fails it rolls back to the weights before (the capacities last
+//! read), the weights last used stay the old ones, and weights within the
+//! hysteresis of the failed ones are not tried again.
 
+use super::input_change::InputChange;
 use super::Daemon;
-use crate::revision::inputs::{weights_of, InputRevisions};
+use crate::render::capacity::within_hysteresis;
+use crate::revision::inputs::{weights_of, InputRevisions, Weights};
 use crate::revision::{short, Revisions};
 
 impl Daemon {
@@ -25,6 +30,8 @@ impl Daemon {
             }
         };
         let clusters = self.connect(&rev).await;
+        // Before: the capacities last read (what the last rollout used).
+        let before = self.render_inputs(&rev, &clusters, false).await;
         let inputs = self.render_inputs(&rev, &clusters, true).await;
         drop(clusters);
         let last = inputs.previous_weights.clone();
@@ -51,9 +58,53 @@ impl Daemon {
             tracing::debug!(commit = %short(&good), "weights by free capacity within the hysteresis; nothing to do");
             return;
         }
+        let failed = self.state.failed_weights().unwrap_or_default();
+        if retried(&failed, &now) {
+            tracing::debug!(commit = %short(&good),
+                "weights by free capacity near those that failed to roll out; not tried again");
+            return;
+        }
         let why = format!("weights by free capacity moved ({})", moved.join("; "));
-        if let Err(e) = self.roll_inputs(&good, revisions.inputs, None, &why).await {
+        let change = InputChange {
+            inputs: revisions.inputs,
+            before,
+            failover_before: self.failover_states(),
+            first: None,
+            why,
+        };
+        if let Err(e) = self.roll_inputs(&good, change).await {
             tracing::error!(commit = %short(&good), "weights rollout could not finish: {e}");
         }
+    }
+}
+
+/// Whether `now` would only try again the weights that `failed` to roll
+/// out: every app's weights within the hysteresis of the failed ones.
+fn retried(failed: &Weights, now: &Weights) -> bool {
+    !failed.is_empty()
+        && now
+            .iter()
+            .all(|(app, w)| failed.get(app).is_some_and(|f| within_hysteresis(f, w)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn weights(pairs: &[(&str, u64)]) -> Weights {
+        let w = pairs.iter().map(|(c, n)| (c.to_string(), *n)).collect();
+        [("shop".to_string(), w)].into()
+    }
+
+    #[test]
+    fn weights_near_those_that_failed_are_not_tried_again() {
+        let failed = weights(&[("a", 80), ("b", 160)]);
+        assert!(retried(&failed, &weights(&[("a", 80), ("b", 160)])));
+        assert!(retried(&failed, &weights(&[("a", 78), ("b", 158)])));
+        assert!(!retried(&failed, &weights(&[("a", 40), ("b", 160)])));
+        assert!(!retried(
+            &Weights::new(),
+            &weights(&[("a", 80), ("b", 160)])
+        ));
     }
 }

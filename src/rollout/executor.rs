@@ -135,6 +135,10 @@ pub struct RolloutReport {
 pub struct Rollout<'a> {
     /// Where commits are read from.
     pub revisions: &'a dyn Revisions,
+    /// Where rollback targets are read from, when not from `revisions`:
+    /// set for an input-change rollout (the same commit with the inputs
+    /// before the change), which its record then remembers.
+    pub rollback_revisions: Option<&'a dyn Revisions>,
     /// Connections to every cluster of the registry.
     pub clusters: &'a Connections,
     /// The rollout record and the fleet memory.
@@ -196,7 +200,8 @@ impl Rollout<'_> {
             }
         }
         let rev = self.read(commit)?;
-        let record = RolloutRecord::new(&rev.commit, now());
+        let mut record = RolloutRecord::new(&rev.commit, now());
+        record.inputs_change = self.rollback_revisions.is_some();
         self.state.save_record(&record)?;
         let step = machine::next(&record);
         self.drive(record, step, &rev).await
@@ -204,7 +209,16 @@ impl Rollout<'_> {
 
     /// Reads a revision, applying the `force_conflicts` override.
     fn read(&self, commit: &str) -> Result<Revision, RevisionError> {
-        let mut rev = self.revisions.read(commit)?;
+        self.read_from(self.revisions, commit)
+    }
+
+    /// Reads a rollback target (from `rollback_revisions` when set).
+    fn read_rollback(&self, commit: &str) -> Result<Revision, RevisionError> {
+        self.read_from(self.rollback_revisions.unwrap_or(self.revisions), commit)
+    }
+
+    fn read_from(&self, from: &dyn Revisions, commit: &str) -> Result<Revision, RevisionError> {
+        let mut rev = from.read(commit)?;
         if self.force_conflicts {
             rev.fleet.policies.rollout.force_conflicts = true;
         }

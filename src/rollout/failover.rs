@@ -62,6 +62,10 @@ pub struct FailoverState {
     /// The last refusal, reported until the situation changes.
     #[serde(default)]
     pub refused: Option<String>,
+    /// Why the last failover change was rolled back (its input-change
+    /// rollout failed), reported until the machine decides another one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rolled_back: Option<String>,
 }
 
 /// A change the machine decided (or refused) in one step.
@@ -109,6 +113,50 @@ impl FailoverState {
     }
 }
 
+/// `before`, the state an app had before a failover change whose rollout
+/// failed at `now`, as the machine continues from: the failed set of
+/// `before`, every cluster whose failover changed seen again in its
+/// current state since `now` (so it must stay so for another `after`
+/// before the change is tried again), and `rolled_back` reported.
+pub fn roll_back(
+    before: &FailoverState,
+    after: &FailoverState,
+    now: u64,
+    why: &str,
+) -> FailoverState {
+    let mut state = after.clone();
+    let changed: Vec<String> = before
+        .failed
+        .keys()
+        .filter(|c| !after.failed.contains_key(*c))
+        .chain(
+            after
+                .failed
+                .keys()
+                .filter(|c| !before.failed.contains_key(*c)),
+        )
+        .cloned()
+        .collect();
+    for c in &changed {
+        if let Some(seen) = state.seen.get_mut(c) {
+            seen.since = now;
+        }
+    }
+    state.failed = before.failed.clone();
+    let what: Vec<String> = changed
+        .iter()
+        .map(|c| {
+            if before.failed.contains_key(c) {
+                format!("return of {c} rolled back: {why}")
+            } else {
+                format!("failover of {c} rolled back: {why}")
+            }
+        })
+        .collect();
+    state.rolled_back = Some(what.join("; ")).filter(|s| !s.is_empty());
+    state
+}
+
 /// A commit status description with the app's active failovers appended:
 /// `deployed to 3 cluster(s); failover active for c1 since …`.
 pub fn status_description(base: &str, state: &FailoverState) -> String {
@@ -147,6 +195,7 @@ pub fn step(
             .map(|(c, s)| (c.clone(), *s))
             .collect(),
         refused: None,
+        rolled_back: prev.rolled_back.clone(),
     };
     for cluster in placed {
         let up = observed.get(cluster).is_some_and(|o| o.up());
@@ -169,6 +218,7 @@ pub fn step(
         .cloned();
     if let Some(cluster) = returning {
         next.failed.remove(&cluster);
+        next.rolled_back = None;
         return (next, vec![Decision::Return { cluster }]);
     }
     let mut down: Vec<(u64, &String)> = next
@@ -192,5 +242,6 @@ pub fn step(
         return (next, vec![Decision::Refused { cluster, reason }]);
     }
     next.failed.insert(cluster.clone(), since);
+    next.rolled_back = None;
     (next, vec![Decision::FailOver { cluster, since }])
 }

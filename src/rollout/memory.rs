@@ -1,6 +1,9 @@
 //! What the fleet remembers across rollouts: the last good commit, the
 //! failed commits (not retried until a newer commit arrives), the commit
 //! each cluster runs, the last outcome per app, and the recent history.
+//! A failed *input-change* rollout (the last good commit with new render
+//! inputs) fails the change, not the commit: the commit is not failed and
+//! stays the last good one; the history says `input change failed: …`.
 //! Pure rules for how a finished rollout changes it; the state layer
 //! ([`super::state`]) is the only writer.
 
@@ -76,7 +79,11 @@ impl FleetMemory {
         let Some(outcome) = record.outcome() else {
             return;
         };
-        let description = record.describe();
+        let description = if record.inputs_change && !outcome.is_success() {
+            format!("input change failed: {}", record.describe())
+        } else {
+            record.describe()
+        };
         if outcome.is_success() {
             self.last_good = Some(record.commit.clone());
             self.failed.remove(&record.commit);
@@ -85,7 +92,9 @@ impl FleetMemory {
                     .insert(c.clone(), record.commit.clone());
             }
         } else {
-            self.failed.insert(record.commit.clone());
+            if !record.inputs_change {
+                self.failed.insert(record.commit.clone());
+            }
             for c in &record.done {
                 self.cluster_commits
                     .insert(c.clone(), record.commit.clone());
@@ -185,6 +194,73 @@ mod tests {
         );
         assert!(m.failed.contains("new"));
         assert_eq!(m.last_good, None);
+    }
+
+    #[test]
+    fn a_failed_input_change_fails_neither_the_commit_nor_last_good() {
+        let mut m = FleetMemory {
+            last_good: Some("new".into()),
+            ..Default::default()
+        };
+        m.cluster_commits.insert("a".into(), "new".into());
+        let mut r = finished(RolloutOutcome::RolledBack);
+        r.inputs_change = true;
+        r.touched.insert("a".into());
+        r.previous
+            .insert("a".into(), Previous::Commit("new".into()));
+        r.rollback.insert("a".into(), RestoreResult::Restored);
+        let apps = BTreeSet::from(["shop".to_string()]);
+        m.record_rollout(&r, &apps, 9);
+        assert_eq!(m.last_good.as_deref(), Some("new"), "last good unchanged");
+        assert!(
+            m.failed.is_empty(),
+            "the commit is not failed: {:?}",
+            m.failed
+        );
+        assert_eq!(m.cluster_commits.get("a").map(String::as_str), Some("new"));
+        let entry = m.history.last().expect("in the history");
+        assert_eq!(entry.outcome, RolloutOutcome::RolledBack);
+        assert!(
+            entry.description.starts_with("input change failed: "),
+            "{}",
+            entry.description
+        );
+        assert_eq!(m.apps["shop"].description, entry.description);
+
+        // The same rollout as a commit's (not an input change) fails it.
+        r.inputs_change = false;
+        r.started_at = 6;
+        m.record_rollout(&r, &apps, 10);
+        assert!(m.failed.contains("new"));
+        assert_eq!(m.history.len(), 2);
+        assert!(!m.history[1].description.starts_with("input change"));
+    }
+
+    #[test]
+    fn a_record_says_it_is_an_input_change_and_old_records_are_not() {
+        let mut r = finished(RolloutOutcome::RolledBack);
+        let plain = serde_json::to_value(&r).unwrap();
+        assert!(plain.get("inputsChange").is_none(), "{plain}");
+        let old: RolloutRecord = serde_json::from_value(plain).unwrap();
+        assert!(!old.inputs_change);
+        r.inputs_change = true;
+        let json = serde_json::to_string(&r).unwrap();
+        let back: RolloutRecord = serde_json::from_str(&json).unwrap();
+        assert!(back.inputs_change, "{json}");
+    }
+
+    #[test]
+    fn a_successful_input_change_keeps_the_commit_good() {
+        let mut m = FleetMemory {
+            last_good: Some("new".into()),
+            ..Default::default()
+        };
+        let mut r = finished(RolloutOutcome::Succeeded);
+        r.inputs_change = true;
+        m.record_rollout(&r, &BTreeSet::new(), 9);
+        assert_eq!(m.last_good.as_deref(), Some("new"));
+        assert!(m.failed.is_empty());
+        assert!(m.history[0].description.starts_with("deployed to 3"));
     }
 
     #[test]

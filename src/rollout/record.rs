@@ -215,6 +215,12 @@ pub struct RolloutRecord {
     pub batch_started: BTreeMap<usize, u64>,
     /// Unix seconds when it started.
     pub started_at: u64,
+    /// An input-change rollout: the last good commit again with new
+    /// render inputs (a failover, weights by free capacity). Its rollback
+    /// restores the inputs before the change, and its failure neither
+    /// fails the commit nor moves the last good one.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub inputs_change: bool,
 }
 
 impl RolloutRecord {
@@ -235,6 +241,7 @@ impl RolloutRecord {
             approvals: BTreeMap::new(),
             batch_started: BTreeMap::new(),
             started_at,
+            inputs_change: false,
         }
     }
 

@@ -20,6 +20,14 @@ pub const FAILOVER_KEY: &str = "failover";
 /// State-store key of the weights last used per app (`dynamicWeight`).
 pub const WEIGHTS_KEY: &str = "weights";
 
+/// State-store key of the failover state before the input-change rollout
+/// in flight (what its failure restores, also after a restart).
+pub const FAILOVER_BEFORE_KEY: &str = "failover-before";
+
+/// State-store key of the weights of the last weights change that failed
+/// to roll out (not tried again while capacity stays near them).
+pub const WEIGHTS_FAILED_KEY: &str = "weights-failed";
+
 /// Failover state per app, as persisted under [`FAILOVER_KEY`].
 pub type FailoverStates = std::collections::BTreeMap<String, super::failover::FailoverState>;
 
@@ -61,6 +69,21 @@ impl RolloutState {
         self.store.save(FAILOVER_KEY, states)
     }
 
+    /// The failover state before the input-change rollout in flight, if
+    /// one is.
+    pub fn failover_before(&self) -> Result<Option<FailoverStates>, StoreError> {
+        self.store.load(FAILOVER_BEFORE_KEY)
+    }
+
+    /// Saves the failover state before an input-change rollout (`None`:
+    /// it finished; forget it).
+    pub fn save_failover_before(&self, states: Option<&FailoverStates>) -> Result<(), StoreError> {
+        match states {
+            Some(s) => self.store.save(FAILOVER_BEFORE_KEY, s),
+            None => self.store.remove(FAILOVER_BEFORE_KEY),
+        }
+    }
+
     /// The weights by free capacity last rolled out, per app and cluster
     /// (empty before the first): the hysteresis compares new ones with
     /// them, across commits and restarts.
@@ -76,6 +99,25 @@ impl RolloutState {
         self.store.save(WEIGHTS_KEY, weights)
     }
 
+    /// The weights of the last input-change rollout that failed (empty
+    /// when the last one succeeded).
+    pub fn failed_weights(&self) -> Result<crate::revision::inputs::Weights, StoreError> {
+        Ok(self.store.load(WEIGHTS_FAILED_KEY)?.unwrap_or_default())
+    }
+
+    /// Saves the weights of an input-change rollout that failed (empty:
+    /// forget them).
+    pub fn save_failed_weights(
+        &self,
+        weights: &crate::revision::inputs::Weights,
+    ) -> Result<(), StoreError> {
+        if weights.is_empty() {
+            self.store.remove(WEIGHTS_FAILED_KEY)
+        } else {
+            self.store.save(WEIGHTS_FAILED_KEY, weights)
+        }
+    }
+
     /// `app: failover active for c1 since …` lines of every app with a
     /// failed-over cluster or a refusal, for `/api/status`, metrics and
     /// commit statuses.
@@ -86,6 +128,7 @@ impl RolloutState {
                 s.describe()
                     .into_iter()
                     .chain(s.refused.clone())
+                    .chain(s.rolled_back.clone())
                     .map(move |line| format!("{app}: {line}"))
             })
             .collect()

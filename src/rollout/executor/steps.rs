@@ -270,7 +270,7 @@ impl Rollout<'_> {
         policy: &RolloutPolicy,
     ) -> Option<(ClusterReport, Option<String>)> {
         let (rendering, policies, kinds) = match to {
-            Some(commit) => match self.read(commit) {
+            Some(commit) => match self.read_rollback(commit) {
                 Ok(rev) => (rev.rendering, rev.fleet.policies, rev.fleet.kinds),
                 Err(e) => {
                     let why = format!(

@@ -237,3 +237,46 @@ fn commit_status_description_names_the_failover() {
         "deployed"
     );
 }
+
+#[test]
+fn a_rolled_back_failover_waits_another_after_and_is_reported_until_then() {
+    let p = policy(10, 1);
+    let clusters = placed(&["a", "b", "c"]);
+    let obs = |o: &[(&str, Observation)]| -> BTreeMap<String, Observation> {
+        o.iter().map(|(c, o)| (c.to_string(), *o)).collect()
+    };
+    let (before, _) = step(
+        &FailoverState::default(),
+        &p,
+        &clusters,
+        &obs(A_DOWN),
+        0,
+        false,
+    );
+    let (after, d) = step(&before, &p, &clusters, &obs(A_DOWN), 10, false);
+    assert_eq!(d, fail("a", 0));
+    // Its rollout failed at 12: a is not failed over, and reported.
+    let back_state = roll_back(&before, &after, 12, "batch 1 unhealthy");
+    assert!(back_state.failed.is_empty());
+    assert_eq!(
+        back_state.rolled_back.as_deref(),
+        Some("failover of a rolled back: batch 1 unhealthy")
+    );
+    // Still down: nothing until `after` has passed again since 12.
+    let (s, d) = step(&back_state, &p, &clusters, &obs(A_DOWN), 21, false);
+    assert!(d.is_empty(), "{d:?}");
+    assert!(s.rolled_back.is_some(), "reported until the next change");
+    let (s, d) = step(&s, &p, &clusters, &obs(A_DOWN), 22, false);
+    assert_eq!(d, fail("a", 12));
+    assert_eq!(s.rolled_back, None);
+
+    // A return rolled back keeps the cluster failed over.
+    let returned = roll_back(&after, &back_state, 30, "gate");
+    assert_eq!(returned.failed_set(), placed(&["a"]));
+    assert_eq!(
+        returned.rolled_back.as_deref(),
+        Some("return of a rolled back: gate")
+    );
+    // Nothing changed: nothing reported.
+    assert_eq!(roll_back(&after, &after, 30, "x").rolled_back, None);
+}
