@@ -161,6 +161,7 @@ impl RenderCache {
         // list keep sharing one (the old list is kept alive, so its id
         // stays unique while the map lives).
         let mut restamped: HashMap<usize, (AppObjects, AppObjects)> = HashMap::new();
+        let mut duplicates = check::Duplicates::default();
         for (name, cluster) in rendering.clusters.iter_mut() {
             let Some(target) = fleet.clusters.get(name) else {
                 continue;
@@ -193,7 +194,7 @@ impl RenderCache {
                 touched = true;
             }
             if touched {
-                errors.extend(check::duplicates(cluster));
+                errors.extend(duplicates.check(cluster));
             }
         }
         rendering.commit = fleet.commit.clone();

@@ -62,10 +62,15 @@ pub fn render_with(
         .iter()
         .filter_map(|a| a.note.clone().map(|n| (a.app.name.clone(), n)))
         .collect();
+    let mut duplicates = check::Duplicates::default();
     let clusters = fleet
         .clusters
         .values()
-        .map(|c| (c.name.clone(), render_on(&apps, c, fleet, &mut errors)))
+        .map(|c| {
+            let rendering = render_on(&apps, c, fleet, &mut errors);
+            errors.extend(duplicates.check(&rendering));
+            (c.name.clone(), rendering)
+        })
         .collect();
     if errors.is_empty() {
         Ok((
@@ -106,6 +111,7 @@ pub fn render_cluster(fleet: &Fleet, cluster: &str) -> Result<ClusterRendering, 
         &mut errors,
     );
     let rendering = render_on(&apps, target, fleet, &mut errors);
+    errors.extend(check::duplicates(&rendering));
     if errors.is_empty() {
         Ok(rendering)
     } else {
@@ -239,7 +245,8 @@ pub(super) fn prepare<'a>(
     out
 }
 
-/// Renders every prepared app placed on `cluster`.
+/// Renders every prepared app placed on `cluster` (the caller checks
+/// for duplicates).
 fn render_on(
     apps: &[Prepared<'_>],
     cluster: &Cluster,
@@ -251,12 +258,10 @@ fn render_on(
         .filter(|p| p.clusters.contains(&cluster.name))
         .map(|p| (p.app.name.clone(), render_app(p, cluster, fleet, errors)))
         .collect();
-    let rendering = ClusterRendering {
+    ClusterRendering {
         cluster: cluster.name.clone(),
         apps,
-    };
-    errors.extend(check::duplicates(&rendering));
-    rendering
+    }
 }
 
 /// One app on one cluster. Objects that overrides touched are checked
