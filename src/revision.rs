@@ -216,9 +216,7 @@ impl Revisions for RepoRevisions {
         let source = self.open()?;
         match &self.cache {
             None => Revision::read(&source, rev),
-            Some(cache) => {
-                RevisionCache::lock(cache).read(&source, rev, crate::sources::shared())
-            }
+            Some(cache) => RevisionCache::lock(cache).read(&source, rev, crate::sources::shared()),
         }
     }
 }

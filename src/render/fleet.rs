@@ -8,7 +8,9 @@
 //! order ([`crate::render::order`]). Every error is collected, not just the
 //! first.
 
-use super::{check, AppObjects, AppRendering, ClusterRendering, RenderError, RenderedObject, Rendering};
+use super::{
+    check, AppObjects, AppRendering, ClusterRendering, RenderError, RenderedObject, Rendering,
+};
 use crate::model::{App, Cluster, Fleet, Manifest, ReplicaScheduling};
 use crate::object::ObjectRef;
 use crate::plan::mask::redact_values;
@@ -274,7 +276,11 @@ pub(super) fn render_app(
     fleet: &Fleet,
     errors: &mut Vec<RenderError>,
 ) -> AppRendering {
-    let shapes = p.objects.iter().map(|o| o.spread.on(&cluster.name)).collect();
+    let shapes = p
+        .objects
+        .iter()
+        .map(|o| o.spread.on(&cluster.name))
+        .collect();
     let targeting = (p.rules.iter().enumerate())
         .filter(|(_, r)| r.targets(cluster))
         .map(|(i, _)| i)

@@ -111,7 +111,10 @@ mod tests {
         assert_eq!(a.list_id(), b.list_id());
         b[0].object["data"]["k"] = json!("w");
         assert!(!a.same_list(&b), "the write copied the list");
-        assert_eq!(a[0].object["data"]["k"], "v", "the other clone is unchanged");
+        assert_eq!(
+            a[0].object["data"]["k"], "v",
+            "the other clone is unchanged"
+        );
         assert_ne!(a, b);
         assert_eq!(a, list(), "equal lists compare equal without being shared");
     }
