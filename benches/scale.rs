@@ -9,6 +9,11 @@
 //! and the time of a commit that changes one app's image, rendered with a
 //! [`tranche::render::RenderCache`] warmed by the previous commit.
 //!
+//! Then the daemon's path: the same two commits in a real git repository
+//! on disk, read through [`tranche::revision::RepoRevisions`] with the
+//! render cache the daemon shares across reads (snapshot from git, load +
+//! validate, render, and the copy handed to the caller).
+//!
 //! Run with `cargo bench --bench scale` (or
 //! `TRANCHE_SCALE_CLUSTERS=10000 cargo bench --bench scale`).
 
@@ -76,6 +81,68 @@ fn main() {
         ms(start.elapsed()),
         full.unwrap_or_default()
     );
+    drop((fleet, cache));
+    daemon_path(clusters);
+}
+
+/// The two commits in a git repository, read as the daemon reads them.
+fn daemon_path(clusters: usize) {
+    use tranche::revision::{Revisions, SharedRevisionCache};
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let repo = git2::Repository::init(dir.path()).expect("git init");
+    let first = snapshot(clusters, &commit(1), "v1");
+    let c1 = commit_files(&repo, &first, "v1");
+    let second = snapshot_with_image(first, &commit(2), "v2");
+    let c2 = commit_files(&repo, &second, "v2");
+    drop(second);
+    let revisions = tranche::revision::RepoRevisions {
+        path: dir.path().to_path_buf(),
+        subdir: None,
+        cache: Some(SharedRevisionCache::default()),
+    };
+    let start = Instant::now();
+    let rev = revisions.read(&c1).expect("the first commit reads");
+    println!(
+        "    daemon path (git repository, shared render cache): first commit {:.0} ms, peak {}",
+        ms(start.elapsed()),
+        peak()
+    );
+    drop(rev);
+    let start = Instant::now();
+    let rev = revisions.read(&c2).expect("the second commit reads");
+    println!(
+        "    daemon path, one-app commit: {:.0} ms ({} objects), peak {}",
+        ms(start.elapsed()),
+        count(&rev.rendering),
+        peak()
+    );
+}
+
+/// Writes `snapshot`'s files into the work tree of `repo` and commits
+/// them; returns the commit id.
+fn commit_files(repo: &git2::Repository, snapshot: &Snapshot, message: &str) -> String {
+    let root = repo.workdir().expect("a work tree").to_path_buf();
+    for (path, bytes) in &snapshot.files {
+        let path = root.join(path);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).expect("directories");
+        }
+        std::fs::write(&path, bytes).expect("a file");
+    }
+    let mut index = repo.index().expect("the index");
+    index
+        .add_all(["*"], git2::IndexAddOption::DEFAULT, None)
+        .expect("git add");
+    index.write().expect("the index is written");
+    let tree = repo
+        .find_tree(index.write_tree().expect("a tree"))
+        .expect("the tree");
+    let sig = git2::Signature::now("bench", "bench@example.com").expect("a signature");
+    let parent = repo.head().ok().and_then(|h| h.peel_to_commit().ok());
+    let parents: Vec<&git2::Commit<'_>> = parent.iter().collect();
+    repo.commit(Some("HEAD"), &sig, &sig, message, &tree, &parents)
+        .expect("git commit")
+        .to_string()
 }
 
 fn count(r: &tranche::render::Rendering) -> usize {

@@ -3,7 +3,10 @@
 //! re-render the previous commit to roll back to) and the daemon read
 //! commits only through here.
 
+pub mod cache;
 pub mod inputs;
+
+pub use cache::{RevisionCache, SharedRevisionCache};
 
 use crate::git::{GitError, RepoSource};
 use crate::model::{Fleet, ModelErrors};
@@ -94,14 +97,8 @@ impl Revision {
         rev: &str,
         sources: &crate::sources::Sources,
     ) -> Result<Revision, RevisionError> {
-        let snapshot = source.snapshot(rev)?;
-        let commit = snapshot.commit.clone();
-        let invalid = |errors| RevisionError::Invalid {
-            commit: commit.clone(),
-            errors,
-        };
-        let prepared = sources.prepare(&snapshot).map_err(invalid)?;
-        let fleet = crate::model::load::load(&prepared.snapshot).map_err(invalid)?;
+        let (fleet, renders) = load(source, rev, sources)?;
+        let commit = fleet.commit.clone();
         let rendering = crate::render::render(&fleet).map_err(|errors| RevisionError::Render {
             commit: commit.clone(),
             errors,
@@ -110,7 +107,7 @@ impl Revision {
             commit,
             fleet,
             rendering,
-            renders: prepared.renders,
+            renders,
         })
     }
 
@@ -146,6 +143,24 @@ impl Revision {
     }
 }
 
+/// Reads and validates `rev` (its kustomize apps rendered by `sources`):
+/// the model and the tool renders, before the fleet is rendered.
+fn load(
+    source: &RepoSource,
+    rev: &str,
+    sources: &crate::sources::Sources,
+) -> Result<(Fleet, Vec<crate::sources::Render>), RevisionError> {
+    let snapshot = source.snapshot(rev)?;
+    let commit = snapshot.commit.clone();
+    let invalid = |errors| RevisionError::Invalid {
+        commit: commit.clone(),
+        errors,
+    };
+    let prepared = sources.prepare(&snapshot).map_err(invalid)?;
+    let fleet = crate::model::load::load(&prepared.snapshot).map_err(invalid)?;
+    Ok((fleet, prepared.renders))
+}
+
 /// First 7 characters of a commit id.
 pub fn short(commit: &str) -> &str {
     &commit[..commit.len().min(7)]
@@ -169,6 +184,10 @@ pub struct RepoRevisions {
     pub path: PathBuf,
     /// Fleet directory inside the repository at `path`.
     pub subdir: Option<String>,
+    /// Shared by consecutive reads (the daemon's): each read re-renders
+    /// only the apps that changed since the previous one. `None`: every
+    /// read renders in full.
+    pub cache: Option<SharedRevisionCache>,
 }
 
 impl RepoRevisions {
@@ -177,6 +196,7 @@ impl RepoRevisions {
         RepoRevisions {
             path: path.into(),
             subdir: None,
+            cache: None,
         }
     }
 
@@ -194,7 +214,11 @@ impl RepoRevisions {
 
 impl Revisions for RepoRevisions {
     fn read(&self, rev: &str) -> Result<Revision, RevisionError> {
-        Revision::read(&self.open()?, rev)
+        let source = self.open()?;
+        match &self.cache {
+            None => Revision::read(&source, rev),
+            Some(cache) => RevisionCache::lock(cache).read(&source, rev, crate::sources::shared()),
+        }
     }
 }
 

@@ -2,13 +2,16 @@
 //! render ([`tranche::render::render`]) after every commit of random
 //! sequences: image bumps, replica changes, cluster labels, placements,
 //! overrides, apps and clusters added and removed, and commits that do not
-//! validate or render. The fleets are loaded from in-memory snapshots by
-//! the real model, as the daemon would.
+//! validate or render, and failed-over clusters (render inputs). The
+//! fleets are loaded from in-memory snapshots by the real model; the
+//! daemon's path (a git repository read through `RepoRevisions` with a
+//! shared cache) is checked against reading each commit afresh.
 
 use proptest::prelude::*;
 use std::collections::BTreeMap;
 use tranche::git::Snapshot;
-use tranche::render::{render, RenderCache};
+use tranche::render::capacity::app::RenderInputs;
+use tranche::render::{render, render_with, RenderCache};
 
 const REGIONS: [&str; 3] = ["eu-west", "us-east", "ap-south"];
 
@@ -19,6 +22,8 @@ struct Repo {
     clusters: BTreeMap<usize, usize>,
     /// App index → its settings.
     apps: BTreeMap<usize, AppSpec>,
+    /// Failed-over clusters per app (`a<app>` → `c<cluster>`).
+    failed: tranche::render::Failed,
 }
 
 #[derive(Debug, Clone)]
@@ -46,6 +51,8 @@ enum Change {
     RemoveCluster(usize),
     AddApp(usize),
     RemoveApp(usize),
+    /// Fails cluster over for app, or takes it back.
+    Fail(usize, usize),
 }
 
 fn change() -> impl Strategy<Value = Change> {
@@ -60,6 +67,7 @@ fn change() -> impl Strategy<Value = Change> {
         1 => (0..8usize).prop_map(Change::RemoveCluster),
         1 => (0..6usize).prop_map(Change::AddApp),
         1 => (0..6usize).prop_map(Change::RemoveApp),
+        2 => (0..6usize, 0..8usize).prop_map(|(a, c)| Change::Fail(a, c)),
     ]
 }
 
@@ -78,6 +86,7 @@ impl Repo {
         Repo {
             clusters: (0..5).map(|c| (c, c % 3)).collect(),
             apps: (0..4).map(|a| (a, app_spec())).collect(),
+            failed: BTreeMap::new(),
         }
     }
 
@@ -109,6 +118,12 @@ impl Repo {
             }
             Change::RemoveApp(a) => {
                 self.apps.remove(&a);
+            }
+            Change::Fail(a, c) => {
+                let set = self.failed.entry(format!("a{a}")).or_default();
+                if !set.remove(&format!("c{c}")) {
+                    set.insert(format!("c{c}"));
+                }
             }
         }
     }
@@ -197,8 +212,14 @@ proptest! {
             let Ok(fleet) = tranche::model::load::load(&snapshot) else {
                 continue;
             };
-            let full = render(&fleet);
-            let incremental = cache.render(&fleet).cloned();
+            let inputs = RenderInputs {
+                failed: repo.failed.clone(),
+                ..RenderInputs::default()
+            };
+            let full = render_with(&fleet, &inputs);
+            let incremental = cache
+                .render_with(&fleet, &inputs)
+                .map(|(r, notes)| (r.clone(), notes.clone()));
             prop_assert_eq!(&incremental, &full, "commit {} after {:?}", n, commit);
         }
     }
@@ -217,4 +238,73 @@ fn one_app_commit_rerenders_that_app_only() {
     let rendering = cache.render(&fleet).expect("renders").clone();
     assert_eq!(cache.rerendered(), ["a2".to_string()]);
     assert_eq!(Ok(rendering), render(&fleet));
+}
+
+/// Commits of a git repository read through `RepoRevisions` with a shared
+/// cache (the daemon's path), forwards and back (a rollback reads an older
+/// commit), equal each commit read afresh.
+#[test]
+fn daemon_reads_through_the_cache_equal_fresh_reads() {
+    use tranche::revision::{RepoRevisions, Revision, Revisions, SharedRevisionCache};
+    let dir = tempfile::tempdir().expect("temp dir");
+    let git = git2::Repository::init(dir.path()).expect("git init");
+    let mut repo = Repo::new();
+    let steps = [
+        vec![],
+        vec![Change::Tag(1, 2)],
+        vec![Change::ClusterRegion(0, 1), Change::Replicas(3, 9)],
+        vec![Change::AddApp(5), Change::RemoveCluster(4)],
+        vec![Change::Mirror(2, 1)],
+    ];
+    let mut commits = Vec::new();
+    for (n, step) in steps.iter().enumerate() {
+        for c in step {
+            repo.apply(c);
+        }
+        commits.push(commit_snapshot(&git, &repo.snapshot(n + 1)));
+    }
+    let revisions = RepoRevisions {
+        path: dir.path().to_path_buf(),
+        subdir: None,
+        cache: Some(SharedRevisionCache::default()),
+    };
+    let source = tranche::git::RepoSource::open(dir.path()).expect("repository");
+    let order = [0, 1, 2, 3, 4, 2, 4, 0];
+    for i in order {
+        let cached = revisions.read(&commits[i]).expect("reads");
+        let fresh = Revision::read(&source, &commits[i]).expect("reads");
+        assert_eq!(cached.commit, fresh.commit);
+        assert_eq!(cached.fleet, fresh.fleet, "commit {i}");
+        assert_eq!(cached.rendering, fresh.rendering, "commit {i}");
+    }
+}
+
+/// Replaces the work tree of `git` with `snapshot`'s files and commits them.
+fn commit_snapshot(git: &git2::Repository, snapshot: &Snapshot) -> String {
+    let root = git.workdir().expect("work tree").to_path_buf();
+    for dir in ["clusters", "apps"] {
+        let _ = std::fs::remove_dir_all(root.join(dir));
+    }
+    for (path, bytes) in &snapshot.files {
+        let path = root.join(path);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("dirs");
+        std::fs::write(&path, bytes).expect("file");
+    }
+    let mut index = git.index().expect("index");
+    index
+        .add_all(["*"], git2::IndexAddOption::DEFAULT, None)
+        .expect("add");
+    index
+        .update_all(["*"], None)
+        .expect("removed files leave the index");
+    index.write().expect("index written");
+    let tree = git
+        .find_tree(index.write_tree().expect("tree"))
+        .expect("tree");
+    let sig = git2::Signature::now("t", "t@example.com").expect("signature");
+    let parent = git.head().ok().and_then(|h| h.peel_to_commit().ok());
+    let parents: Vec<&git2::Commit<'_>> = parent.iter().collect();
+    git.commit(Some("HEAD"), &sig, &sig, "step", &tree, &parents)
+        .expect("commit")
+        .to_string()
 }

@@ -4,7 +4,7 @@
 
 use super::config::{GitAuth, RepoConfig};
 use crate::report::secret::redact_url as redact;
-use crate::revision::RepoRevisions;
+use crate::revision::{RepoRevisions, SharedRevisionCache};
 use git2::{Cred, FetchOptions, RemoteCallbacks, Repository};
 use std::path::{Path, PathBuf};
 
@@ -37,6 +37,9 @@ pub struct GitSource {
     remote: Option<Remote>,
     branch: String,
     dir: Option<String>,
+    /// Shared by every read of [`GitSource::revisions`]: consecutive
+    /// commits re-render only the apps they change.
+    cache: SharedRevisionCache,
 }
 
 struct Remote {
@@ -70,6 +73,7 @@ impl GitSource {
                 }),
                 branch: config.branch.clone(),
                 dir: config.dir.clone(),
+                cache: SharedRevisionCache::default(),
             };
             source.fetch()?;
             return Ok(source);
@@ -93,6 +97,7 @@ impl GitSource {
             remote: None,
             branch: config.branch.clone(),
             dir,
+            cache: SharedRevisionCache::default(),
         })
     }
 
@@ -192,11 +197,13 @@ impl GitSource {
         Ok(out)
     }
 
-    /// Where rollouts read revisions from.
+    /// Where rollouts read revisions from, through the source's render
+    /// cache ([`crate::revision::RevisionCache`]).
     pub fn revisions(&self) -> RepoRevisions {
         RepoRevisions {
             path: self.repo_path.clone(),
             subdir: Some(self.dir.clone().unwrap_or_default()),
+            cache: Some(self.cache.clone()),
         }
     }
 

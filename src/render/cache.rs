@@ -2,49 +2,98 @@
 //! [`Rendering`] and, on a new commit, re-renders only the apps whose
 //! inputs changed.
 //!
-//! An app's inputs are digested (SHA-256 of their debug form): the app
-//! itself (manifests, placement, overrides), the set of clusters it is
-//! placed on, and the fleet-wide inputs every app reads (the cluster
-//! registry with its labels, the policies, the kind table). When the
-//! fleet-wide digest changes, everything is rendered again; otherwise only
-//! the apps whose digest changed (or that appeared or went away) are, the
-//! others keep their objects with the commit annotation restamped.
-//! Duplicate checks run again on every cluster an app changed on, so the
-//! errors are those of a full render. After an error the cache is emptied
-//! and the next commit renders in full.
+//! An app's inputs are the app itself (manifests, placement, overrides),
+//! the clusters it is placed on (names and everything their files say),
+//! what the [`RenderInputs`] hold for it (its failed-over clusters; the
+//! capacities and previous weights when it uses `dynamicWeight`), and the
+//! fleet-wide inputs every app reads (the policies, the kind table, which
+//! clusters exist). The cache keeps the last inputs and compares them with
+//! the new ones (structural equality, nothing is formatted or hashed).
+//! When a fleet-wide input changes, everything is rendered again;
+//! otherwise only the apps whose inputs changed (or that appeared or went
+//! away) are, the others keep their objects with the commit annotation
+//! restamped (once per shared list, [`super::AppObjects`]). Duplicate
+//! checks run again on every cluster an app changed on, so the errors are
+//! those of a full render. After an error the cache is emptied and the
+//! next commit renders in full.
 
-use super::capacity::app::RenderInputs;
+use super::capacity::app::{RenderInputs, WeightNote};
 use super::fleet::{placed, prepare, render_app};
-use super::{check, RenderError, Rendering};
-use crate::model::Fleet;
+use super::{check, AppObjects, RenderError, Rendering};
+use crate::kinds::KindTable;
+use crate::model::{App, Cluster, Fleet, Policies};
 use crate::object::{set_metadata_entry, ANNOTATION_COMMIT};
-use sha2::{Digest, Sha256};
-use std::collections::{BTreeMap, BTreeSet};
-use std::fmt::Write as _;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-/// SHA-256 of some inputs' debug form.
-type InputDigest = [u8; 32];
-
-/// The last rendering and the digests of the inputs it was made from.
+/// The last rendering and the inputs it was made from.
 #[derive(Debug, Default)]
 pub struct RenderCache {
-    rendering: Option<Rendering>,
-    fleet_digest: InputDigest,
-    apps: BTreeMap<String, InputDigest>,
+    last: Option<Last>,
     rerendered: Vec<String>,
+}
+
+/// One successful rendering with its inputs.
+#[derive(Debug)]
+struct Last {
+    rendering: Rendering,
+    notes: BTreeMap<String, WeightNote>,
+    policies: Policies,
+    kinds: KindTable,
+    clusters: BTreeMap<String, Cluster>,
+    apps: BTreeMap<String, AppInputs>,
+}
+
+/// What one app's rendering depends on besides the fleet-wide inputs.
+#[derive(Debug, PartialEq)]
+struct AppInputs {
+    app: App,
+    placed: BTreeSet<String>,
+    failed: Option<BTreeSet<String>>,
+    /// Capacities and previous weights, for `dynamicWeight` apps only.
+    dynamic: Option<RenderInputs>,
+}
+
+impl AppInputs {
+    fn of(app: &App, placed: Option<&BTreeSet<String>>, inputs: &RenderInputs) -> AppInputs {
+        let dynamic = app.placement.dynamic_weight.map(|_| RenderInputs {
+            capacities: inputs.capacities.clone(),
+            previous_weights: (inputs.previous_weights.get(&app.name).cloned())
+                .map(|w| [(app.name.clone(), w)].into())
+                .unwrap_or_default(),
+            failed: BTreeMap::new(),
+        });
+        AppInputs {
+            app: app.clone(),
+            placed: placed.cloned().unwrap_or_default(),
+            failed: inputs.failed.get(&app.name).cloned(),
+            dynamic,
+        }
+    }
 }
 
 impl RenderCache {
     /// Renders `fleet` (as [`super::render`] would), reusing the apps whose
     /// inputs are unchanged since the last successful call.
     pub fn render(&mut self, fleet: &Fleet) -> Result<&Rendering, Vec<RenderError>> {
-        match self.update(fleet) {
-            Ok(()) => self.rendering.as_ref().ok_or_else(Vec::new),
-            Err(errors) => {
-                *self = RenderCache::default();
-                Err(errors)
-            }
+        self.render_with(fleet, &RenderInputs::default())
+            .map(|(r, _)| r)
+    }
+
+    /// [`super::render_with`] through the cache: the rendering and, per
+    /// app using dynamic weights, why its clusters got their weights.
+    pub fn render_with(
+        &mut self,
+        fleet: &Fleet,
+        inputs: &RenderInputs,
+    ) -> Result<(&Rendering, &BTreeMap<String, WeightNote>), Vec<RenderError>> {
+        if let Err(errors) = self.update(fleet, inputs) {
+            *self = RenderCache::default();
+            return Err(errors);
         }
+        self.last
+            .as_ref()
+            .map(|l| (&l.rendering, &l.notes))
+            .ok_or_else(Vec::new)
     }
 
     /// Apps the last [`RenderCache::render`] rendered again (all of them
@@ -53,40 +102,47 @@ impl RenderCache {
         &self.rerendered
     }
 
-    fn update(&mut self, fleet: &Fleet) -> Result<(), Vec<RenderError>> {
+    fn update(&mut self, fleet: &Fleet, inputs: &RenderInputs) -> Result<(), Vec<RenderError>> {
         let placed = placed(fleet)?;
-        let fleet_digest = digest(|w| {
-            write!(
-                w,
-                "{:?}{:?}{:?}",
-                fleet.clusters, fleet.policies, fleet.kinds
-            )
-        });
-        let apps: BTreeMap<String, InputDigest> = fleet
+        let apps: BTreeMap<String, AppInputs> = fleet
             .apps
             .iter()
-            .map(|(name, app)| {
-                let d = digest(|w| write!(w, "{app:?}{:?}", placed.get(name)));
-                (name.clone(), d)
-            })
+            .map(|(name, app)| (name.clone(), AppInputs::of(app, placed.get(name), inputs)))
             .collect();
-        let rendering = match self.rendering.as_mut() {
-            Some(r) if self.fleet_digest == fleet_digest => r,
+        let last = match self.last.as_mut() {
+            Some(l)
+                if l.policies == fleet.policies
+                    && l.kinds == fleet.kinds
+                    && l.clusters.keys().eq(fleet.clusters.keys()) =>
+            {
+                l
+            }
             _ => {
-                self.rendering = Some(super::render(fleet)?);
-                self.fleet_digest = fleet_digest;
+                let (rendering, notes) = super::render_with(fleet, inputs)?;
                 self.rerendered = apps.keys().cloned().collect();
-                self.apps = apps;
+                self.last = Some(Last {
+                    rendering,
+                    notes,
+                    policies: fleet.policies.clone(),
+                    kinds: fleet.kinds.clone(),
+                    clusters: fleet.clusters.clone(),
+                    apps,
+                });
                 return Ok(());
             }
         };
-        let changed: BTreeSet<&str> = apps
-            .iter()
-            .filter(|(name, d)| self.apps.get(*name) != Some(d))
+        let moved: BTreeSet<&str> = (fleet.clusters.iter())
+            .filter(|(name, c)| last.clusters.get(*name) != Some(c))
+            .map(|(name, _)| name.as_str())
+            .collect();
+        let changed: BTreeSet<&str> = (apps.iter())
+            .filter(|(name, a)| {
+                last.apps.get(*name) != Some(a)
+                    || a.placed.iter().any(|c| moved.contains(c.as_str()))
+            })
             .map(|(name, _)| name.as_str())
             .chain(
-                self.apps
-                    .keys()
+                (last.apps.keys())
                     .filter(|name| !apps.contains_key(*name))
                     .map(String::as_str),
             )
@@ -96,9 +152,16 @@ impl RenderCache {
             fleet,
             &placed,
             |name, _| changed.contains(name),
-            &RenderInputs::default(),
+            inputs,
             &mut errors,
         );
+        let rendering = &mut last.rendering;
+        let restamp = fleet.commit != rendering.commit;
+        // Old list → the same list restamped, so that clusters sharing a
+        // list keep sharing one (the old list is kept alive, so its id
+        // stays unique while the map lives).
+        let mut restamped: HashMap<usize, (AppObjects, AppObjects)> = HashMap::new();
+        let mut duplicates = check::Duplicates::default();
         for (name, cluster) in rendering.clusters.iter_mut() {
             let Some(target) = fleet.clusters.get(name) else {
                 continue;
@@ -108,14 +171,21 @@ impl RenderCache {
                 .apps
                 .retain(|app, _| !changed.contains(app.as_str()));
             let mut touched = before != cluster.apps.len();
-            if fleet.commit != rendering.commit {
-                for object in cluster.apps.values_mut().flat_map(|a| a.objects.iter_mut()) {
-                    set_metadata_entry(
-                        &mut object.object,
-                        "annotations",
-                        ANNOTATION_COMMIT,
-                        &fleet.commit,
-                    );
+            if restamp {
+                for app in cluster.apps.values_mut() {
+                    let (_, new) = restamped.entry(app.objects.list_id()).or_insert_with(|| {
+                        let mut new = app.objects.clone();
+                        for object in new.iter_mut() {
+                            set_metadata_entry(
+                                &mut object.object,
+                                "annotations",
+                                ANNOTATION_COMMIT,
+                                &fleet.commit,
+                            );
+                        }
+                        (app.objects.clone(), new)
+                    });
+                    app.objects = new.clone();
                 }
             }
             for p in prepared.iter().filter(|p| p.clusters.contains(name)) {
@@ -124,34 +194,23 @@ impl RenderCache {
                 touched = true;
             }
             if touched {
-                errors.extend(check::duplicates(cluster));
+                errors.extend(duplicates.check(cluster));
             }
         }
         rendering.commit = fleet.commit.clone();
+        last.notes.retain(|app, _| !changed.contains(app.as_str()));
+        for p in &prepared {
+            if let Some(note) = &p.note {
+                last.notes.insert(p.app.name.clone(), note.clone());
+            }
+        }
         self.rerendered = changed.iter().map(|s| s.to_string()).collect();
-        self.apps = apps;
+        last.clusters = fleet.clusters.clone();
+        last.apps = apps;
         if errors.is_empty() {
             Ok(())
         } else {
             Err(errors)
         }
-    }
-}
-
-/// SHA-256 of what `write` writes.
-fn digest(write: impl FnOnce(&mut HashWriter) -> std::fmt::Result) -> InputDigest {
-    let mut w = HashWriter(Sha256::new());
-    // Writing into a hasher cannot fail.
-    let _ = write(&mut w);
-    w.0.finalize().into()
-}
-
-/// Feeds formatted text into a hasher without building the string.
-struct HashWriter(Sha256);
-
-impl std::fmt::Write for HashWriter {
-    fn write_str(&mut self, s: &str) -> std::fmt::Result {
-        self.0.update(s.as_bytes());
-        Ok(())
     }
 }

@@ -26,7 +26,7 @@ use crate::object::ObjectRef;
 use crate::render::overrides::OrderedRule;
 use crate::render::{ClusterRendering, RenderError, Rendering};
 use serde_json::Value;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 
 /// `op` of errors about the result of an override rule.
@@ -199,7 +199,8 @@ pub fn overridden(
 /// Reports objects of one cluster's rendering that end up with the same
 /// identity (group, kind, namespace, name), naming both sources.
 pub fn duplicates(rendering: &ClusterRendering) -> Vec<RenderError> {
-    let mut seen: BTreeMap<(&str, &str, Option<&str>, &str), &str> = BTreeMap::new();
+    let mut seen: HashMap<(&str, &str, Option<&str>, &str), &str> =
+        HashMap::with_capacity(rendering.apps.values().map(|a| a.objects.len()).sum());
     let mut errors = Vec::new();
     for app in rendering.apps.values() {
         for o in &app.objects {
@@ -230,6 +231,34 @@ pub fn duplicates(rendering: &ClusterRendering) -> Vec<RenderError> {
         }
     }
     errors
+}
+
+/// [`duplicates`] over many clusters of one rendering, checking once the
+/// clusters that hold the very same object lists
+/// ([`crate::render::AppObjects`]) as one found clean. The lists checked
+/// must stay alive while this lives (their ids identify them): it is for
+/// one rendering being built.
+#[derive(Debug, Default)]
+pub struct Duplicates {
+    clean: HashSet<Vec<usize>>,
+}
+
+impl Duplicates {
+    /// The duplicates of `rendering` (none when the same lists were found
+    /// clean before).
+    pub fn check(&mut self, rendering: &ClusterRendering) -> Vec<RenderError> {
+        let lists: Vec<usize> = (rendering.apps.values())
+            .map(|a| a.objects.list_id())
+            .collect();
+        if self.clean.contains(&lists) {
+            return Vec::new();
+        }
+        let errors = duplicates(rendering);
+        if errors.is_empty() {
+            self.clean.insert(lists);
+        }
+        errors
+    }
 }
 
 /// Every check on a whole rendering of `fleet`: each object against its

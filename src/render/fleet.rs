@@ -8,7 +8,9 @@
 //! order ([`crate::render::order`]). Every error is collected, not just the
 //! first.
 
-use super::{check, AppRendering, ClusterRendering, RenderError, RenderedObject, Rendering};
+use super::{
+    check, AppObjects, AppRendering, ClusterRendering, RenderError, RenderedObject, Rendering,
+};
 use crate::model::{App, Cluster, Fleet, Manifest, ReplicaScheduling};
 use crate::object::ObjectRef;
 use crate::plan::mask::redact_values;
@@ -23,7 +25,8 @@ use crate::render::spread::{source, spread_app, Shape, Spread};
 use crate::render::stamp::{policy_name, stamp};
 use crate::render::PolicyName;
 use serde_json::Value;
-use std::collections::{BTreeMap, BTreeSet};
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// Renders every cluster of the registry (clusters no app is placed on
 /// are present with no apps).
@@ -61,10 +64,15 @@ pub fn render_with(
         .iter()
         .filter_map(|a| a.note.clone().map(|n| (a.app.name.clone(), n)))
         .collect();
+    let mut duplicates = check::Duplicates::default();
     let clusters = fleet
         .clusters
         .values()
-        .map(|c| (c.name.clone(), render_on(&apps, c, fleet, &mut errors)))
+        .map(|c| {
+            let rendering = render_on(&apps, c, fleet, &mut errors);
+            errors.extend(duplicates.check(&rendering));
+            (c.name.clone(), rendering)
+        })
         .collect();
     if errors.is_empty() {
         Ok((
@@ -105,6 +113,7 @@ pub fn render_cluster(fleet: &Fleet, cluster: &str) -> Result<ClusterRendering, 
         &mut errors,
     );
     let rendering = render_on(&apps, target, fleet, &mut errors);
+    errors.extend(check::duplicates(&rendering));
     if errors.is_empty() {
         Ok(rendering)
     } else {
@@ -127,8 +136,18 @@ pub(super) struct Prepared<'a> {
     objects: Vec<PreparedObject<'a>>,
     rules: Vec<OrderedRule<'a>>,
     /// Why the clusters got their weights (dynamic weights only).
-    note: Option<WeightNote>,
+    pub(super) note: Option<WeightNote>,
+    /// The object lists rendered so far, by what makes one cluster's copy
+    /// differ from another's; clusters with the same variant share a list.
+    variants: RefCell<HashMap<Variant, AppObjects>>,
 }
+
+/// What one cluster's copy of an app depends on besides the app itself:
+/// the shape of each object there (`None`: no copy) and the override
+/// rules (indices into `Prepared::rules`) that target the cluster.
+/// Overrides read the cluster only to name it in errors, so two clusters
+/// with the same variant get the same objects.
+type Variant = (Vec<Option<Shape>>, Vec<usize>);
 
 /// One manifest with its identity, spread and policy name.
 struct PreparedObject<'a> {
@@ -222,12 +241,14 @@ pub(super) fn prepare<'a>(
             objects,
             rules,
             note,
+            variants: RefCell::default(),
         });
     }
     out
 }
 
-/// Renders every prepared app placed on `cluster`.
+/// Renders every prepared app placed on `cluster` (the caller checks
+/// for duplicates).
 fn render_on(
     apps: &[Prepared<'_>],
     cluster: &Cluster,
@@ -239,28 +260,67 @@ fn render_on(
         .filter(|p| p.clusters.contains(&cluster.name))
         .map(|p| (p.app.name.clone(), render_app(p, cluster, fleet, errors)))
         .collect();
-    let rendering = ClusterRendering {
+    ClusterRendering {
         cluster: cluster.name.clone(),
         apps,
-    };
-    errors.extend(check::duplicates(&rendering));
-    rendering
+    }
 }
 
 /// One app on one cluster. Objects that overrides touched are checked
 /// again ([`check::overridden`]); a refused one is left out (and reported).
+/// A cluster whose variant was rendered before without errors shares that
+/// list ([`AppObjects`]).
 pub(super) fn render_app(
     p: &Prepared<'_>,
     cluster: &Cluster,
     fleet: &Fleet,
     errors: &mut Vec<RenderError>,
 ) -> AppRendering {
+    let shapes = p
+        .objects
+        .iter()
+        .map(|o| o.spread.on(&cluster.name))
+        .collect();
+    let targeting = (p.rules.iter().enumerate())
+        .filter(|(_, r)| r.targets(cluster))
+        .map(|(i, _)| i)
+        .collect();
+    let variant: Variant = (shapes, targeting);
+    let known = p.variants.borrow().get(&variant).cloned();
+    let objects = match known {
+        Some(objects) => objects,
+        None => {
+            let first_error = errors.len();
+            let objects = render_variant(p, &variant, cluster, fleet, errors);
+            // A list rendered with errors names its cluster in them: every
+            // cluster of that variant renders (and reports) on its own.
+            if errors.len() == first_error {
+                p.variants.borrow_mut().insert(variant, objects.clone());
+            }
+            objects
+        }
+    };
+    AppRendering {
+        app: p.app.name.clone(),
+        inventory: p.inventory.clone(),
+        objects,
+    }
+}
+
+/// The objects of `variant` (on `cluster`, named in errors).
+fn render_variant(
+    p: &Prepared<'_>,
+    (shapes, targeting): &Variant,
+    cluster: &Cluster,
+    fleet: &Fleet,
+    errors: &mut Vec<RenderError>,
+) -> AppObjects {
     let kinds = &fleet.kinds;
     let checker = check::Checker::new(fleet, &p.app.name);
-    let rules: Vec<&OrderedRule<'_>> = p.rules.iter().filter(|r| r.targets(cluster)).collect();
+    let rules: Vec<&OrderedRule<'_>> = targeting.iter().filter_map(|i| p.rules.get(*i)).collect();
     let mut objects = Vec::with_capacity(p.objects.len());
-    for o in &p.objects {
-        let Some(shape) = o.spread.on(&cluster.name) else {
+    for (o, shape) in p.objects.iter().zip(shapes) {
+        let Some(shape) = *shape else {
             continue;
         };
         let (group, kind) = (o.id.group(), o.id.kind.as_str());
@@ -304,11 +364,7 @@ pub(super) fn render_app(
         });
     }
     sort_objects(&mut objects, kinds);
-    AppRendering {
-        app: p.app.name.clone(),
-        inventory: p.inventory.clone(),
-        objects,
-    }
+    objects.into()
 }
 
 /// Errors about a Secret never quote its values, whatever an overrider

@@ -58,7 +58,7 @@ impl ScaleTarget {
 }
 
 /// An HPA's replica bounds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Bounds {
     /// `spec.minReplicas` (1 when absent).
     pub min: u64,

@@ -19,6 +19,7 @@ pub mod hpa;
 pub mod image;
 pub mod migration;
 pub mod naming;
+pub mod objects;
 pub mod order;
 pub mod overriders;
 pub mod overrides;
@@ -34,6 +35,7 @@ pub use cache::RenderCache;
 pub use error::RenderError;
 pub use fleet::{render, render_cluster, render_failover, render_with, Failed};
 pub use naming::PolicyName;
+pub use objects::AppObjects;
 
 use crate::object::ObjectRef;
 use serde_json::Value;
@@ -64,8 +66,9 @@ pub struct AppRendering {
     pub app: String,
     /// Hashed name of the app's inventory on the cluster.
     pub inventory: PolicyName,
-    /// Objects in apply order.
-    pub objects: Vec<RenderedObject>,
+    /// Objects in apply order, shared with the clusters that get the
+    /// same ones.
+    pub objects: AppObjects,
 }
 
 /// One object ready to apply.

@@ -40,7 +40,7 @@ pub enum Spread {
 }
 
 /// What one cluster's copy of an object carries.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Shape {
     /// The object as written.
     Unchanged,
