@@ -196,6 +196,23 @@ fn the_last_step_prunes_the_app_from_the_old_cluster() {
             String::from_utf8_lossy(&run.stderr)
         );
     };
+    // `plan` says why a and b get their replicas.
+    let plan = tranche_blocking(&[
+        "plan",
+        &dir,
+        "--clusters-dir",
+        clusters.path().to_str().unwrap(),
+    ]);
+    let text = String::from_utf8_lossy(&plan.stdout);
+    let why = text.lines().take(3).collect::<Vec<_>>();
+    assert_eq!(why[0], "app shop: migration step 2/3: 50 % to b", "{text}");
+    let on = |line: &str, cluster: &str| -> u64 {
+        let rest = line.strip_prefix(&format!("  {cluster}: ")).expect(line);
+        rest.trim_end_matches(" replicas").parse().expect(line)
+    };
+    let (a, b) = (on(why[1], "a"), on(why[2], "b"));
+    // As in the render table above: a's 5 replicas, half of them on b.
+    assert_eq!((a, b), (3, 2), "{text}");
     apply();
     assert!(has_web(clusters.path(), "a") && has_web(clusters.path(), "b"));
     let run = tranche_blocking(&["migrate", "shop", "--repo", &dir]);

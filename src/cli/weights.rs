@@ -11,16 +11,18 @@ use crate::revision::{Revision, RevisionError};
 
 /// Renders `rev` again with `inputs` when they hold capacities (some app
 /// uses dynamic weights, see [`inputs_for`]) and returns the explanation
-/// lines (empty otherwise).
+/// lines: migrations, failovers, weights by free capacity (empty when no
+/// app has any).
 pub fn rerender_explained(
     rev: &mut Revision,
     inputs: &RenderInputs,
 ) -> Result<String, RevisionError> {
-    if inputs.capacities.is_none() {
-        return Ok(String::new());
-    }
-    let notes = rev.rerender_with(inputs)?;
-    Ok(explain(rev, &notes))
+    let notes = if inputs.capacities.is_some() {
+        rev.rerender_with(inputs)?
+    } else {
+        Default::default()
+    };
+    Ok(explain(rev, &notes, &inputs.failed))
 }
 
 /// The inputs for `rev`'s dynamic weights (no capacity read when no app

@@ -101,7 +101,7 @@ impl Daemon {
             self.config.clusters.parallel,
         )
         .await;
-        let why = crate::revision::inputs::explain(&rev, &w.notes);
+        let why = crate::revision::inputs::explain(&rev, &w.notes, &w.revisions.inputs.failed);
         Ok((rev, plan, why))
     }
 
@@ -128,7 +128,9 @@ impl Daemon {
         };
         // Split by free capacity read now, around failed-over clusters.
         let w = self.with_inputs(&repo, rev, true).await?;
-        for line in crate::revision::inputs::explain(&w.rev, &w.notes).lines() {
+        for line in
+            crate::revision::inputs::explain(&w.rev, &w.notes, &w.revisions.inputs.failed).lines()
+        {
             tracing::info!(commit = %short(commit), "{}", line.trim_start());
         }
         let (revisions, clusters, notes) = (w.revisions, w.clusters, w.notes);

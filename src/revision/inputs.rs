@@ -9,7 +9,6 @@
 use super::{Revision, RevisionError, Revisions};
 use crate::model::LabelSelector;
 use crate::render::capacity::app::{RenderInputs, WeightNote};
-use serde_json::Value;
 use std::collections::BTreeMap;
 
 /// Label put (in memory only, after rendering) on the cluster that must go
@@ -103,53 +102,8 @@ pub fn weights_of(notes: &BTreeMap<String, WeightNote>) -> Weights {
         .collect()
 }
 
-/// The lines for `notes`: per app, each weighted cluster's replicas and
-/// available replicas, then warnings.
-pub fn explain(rev: &Revision, notes: &BTreeMap<String, WeightNote>) -> String {
-    let mut out = String::new();
-    for (app, note) in notes {
-        out.push_str(&format!(
-            "app {app}: weights by free capacity (AvailableReplicas)\n"
-        ));
-        if let Some(d) = &note.dynamic {
-            for (cluster, weight) in &d.weights {
-                let replicas = replicas_on(rev, app, cluster);
-                let available = d.available.get(cluster).copied().unwrap_or(0);
-                let kept = if d.kept_previous {
-                    format!(", weight {weight} kept")
-                } else {
-                    String::new()
-                };
-                out.push_str(&format!(
-                    "  {cluster}: {replicas} replicas (available {available}{kept})\n"
-                ));
-            }
-        }
-        for w in &note.warnings {
-            out.push_str(&format!("  warning: {w}\n"));
-        }
-    }
-    out
-}
-
-/// Sum of the rendered workload replicas of `app` on `cluster`.
-fn replicas_on(rev: &Revision, app: &str, cluster: &str) -> u64 {
-    let Some(a) = rev
-        .rendering
-        .clusters
-        .get(cluster)
-        .and_then(|c| c.apps.get(app))
-    else {
-        return 0;
-    };
-    a.objects
-        .iter()
-        .filter_map(|o| {
-            let pointer = rev.fleet.kinds.replicas_pointer(o.id.group(), &o.id.kind)?;
-            o.object.pointer(pointer).and_then(Value::as_u64)
-        })
-        .sum()
-}
-
+mod explain;
 #[cfg(test)]
 mod tests;
+
+pub use explain::explain;

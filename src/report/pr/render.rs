@@ -90,7 +90,7 @@ fn planned(out: &mut String, plan: &PlanView) {
         let _ = writeln!(out, "- {g}");
     }
     if !plan.weights.is_empty() {
-        let _ = writeln!(out, "\n**Replicas by free capacity**\n\n```");
+        let _ = writeln!(out, "\n**Why each cluster gets its replicas**\n\n```");
         for line in &plan.weights {
             let _ = writeln!(out, "{}", line.replace("```", "'''"));
         }

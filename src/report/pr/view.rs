@@ -47,8 +47,9 @@ pub struct PlanView {
     pub clusters: Vec<ClusterView>,
     /// Clusters that could not be planned, with why.
     pub unplanned: Vec<(String, String)>,
-    /// Why apps weighed by free capacity got their replicas, one line
-    /// each (`app shop: …`, `  c1: 8 replicas (available 32)`).
+    /// Why each cluster gets its replicas (migrations, failovers, weights
+    /// by free capacity), one line each (`app shop: …`,
+    /// `  c1: 8 replicas (available 32)`).
     pub weights: Vec<String>,
 }
 

@@ -1,3 +1,4 @@
+use super::explain::replicas_on;
 use super::*;
 use crate::model::{ClusterTarget, ReplicaScheduling, WeightRule};
 use crate::render::testkit::{app, deployment, fleet, names};
@@ -88,4 +89,50 @@ fn a_failed_cluster_gives_its_replicas_away_and_a_returning_one_goes_first() {
         .failed
         .insert("gone".into(), names(&["eu-1"]).into_iter().collect());
     assert!(!InputRevisions::new(&git, other).changes(&rev));
+}
+
+#[test]
+fn the_explanation_names_the_failed_over_cluster_and_the_split_around_it() {
+    let git = shop();
+    let mut inputs = RenderInputs::default();
+    inputs
+        .failed
+        .insert("shop".into(), names(&["eu-1"]).into_iter().collect());
+    let revisions = InputRevisions::new(&git, inputs);
+    let (rev, notes) = revisions.read_explained("c0ffee").unwrap();
+    assert_eq!(
+        explain(&rev, &notes, &revisions.inputs.failed),
+        "app shop: failover active for eu-1: its replicas are split over the others\n  \
+         eu-1: 0 replicas (failed over)\n  eu-2: 3 replicas\n  us-1: 3 replicas\n"
+    );
+    // Without inputs nothing needs explaining.
+    let plain = git.read("c0ffee").unwrap();
+    assert_eq!(explain(&plain, &BTreeMap::new(), &Default::default()), "");
+}
+
+#[test]
+fn the_explanation_shows_the_migration_step_and_the_replicas_on_both_sides() {
+    let One(mut rev) = shop();
+    let shop = rev.fleet.apps.get_mut("shop").unwrap();
+    shop.placement.migration = Some(crate::model::Migration {
+        from: vec!["eu-1".into()],
+        to: vec!["us-1".into()],
+        steps: vec![50, 100],
+        step: 1,
+    });
+    rev.rendering = crate::render::render(&rev.fleet).unwrap();
+    let text = explain(&rev, &BTreeMap::new(), &Default::default());
+    let (eu, us) = (
+        replicas_on(&rev, "shop", "eu-1"),
+        replicas_on(&rev, "shop", "us-1"),
+    );
+    assert_eq!(
+        text,
+        format!(
+            "app shop: migration step 1/2: 50 % to us-1\n  eu-1: {eu} replicas\n  \
+             us-1: {us} replicas\n"
+        )
+    );
+    assert_eq!(eu + us + replicas_on(&rev, "shop", "eu-2"), 6, "total kept");
+    assert!(us > 0 && eu > 0, "half of eu-1's share moved: {eu}/{us}");
 }
