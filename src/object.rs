@@ -9,6 +9,15 @@ use std::fmt;
 pub const LABEL_MANAGED_BY: &str = "app.kubernetes.io/managed-by";
 /// Value of [`LABEL_MANAGED_BY`].
 pub const MANAGED_BY_VALUE: &str = "tranche";
+/// Metadata of an object tranche keeps in a cluster for itself (state
+/// mirrors, shard plans): `name`, labelled [`LABEL_MANAGED_BY`].
+pub fn own_object_meta(name: &str) -> k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
+    k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
+        name: Some(name.to_string()),
+        labels: Some([(LABEL_MANAGED_BY.to_string(), MANAGED_BY_VALUE.to_string())].into()),
+        ..Default::default()
+    }
+}
 /// Label naming the app an object belongs to.
 pub const LABEL_APP: &str = "tranche.dev/app";
 /// Label holding the hashed policy name of the (app, workload) pair.

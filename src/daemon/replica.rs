@@ -8,7 +8,6 @@
 use crate::rollout::state::{FLEET_KEY, ROLLOUT_KEY};
 use crate::rollout::store::{Mirror, StateStore, StoreError};
 use k8s_openapi::api::core::v1::ConfigMap;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::{Api, Patch, PatchParams, PostParams};
 use serde_json::json;
 use std::future::Future;
@@ -51,17 +50,7 @@ impl ConfigMapMirror {
     ) -> Result<ConfigMapMirror, ReplicaError> {
         let api: Api<ConfigMap> = Api::namespaced(client, namespace);
         let cm = ConfigMap {
-            metadata: ObjectMeta {
-                name: Some(name.to_string()),
-                labels: Some(
-                    [(
-                        "app.kubernetes.io/managed-by".to_string(),
-                        "tranche".to_string(),
-                    )]
-                    .into(),
-                ),
-                ..Default::default()
-            },
+            metadata: crate::object::own_object_meta(name),
             ..Default::default()
         };
         match api.create(&PostParams::default(), &cm).await {

@@ -21,6 +21,7 @@ pub mod inbox;
 pub mod machine;
 pub mod memory;
 pub mod record;
+pub mod restore;
 pub mod state;
 pub mod store;
 

@@ -102,17 +102,7 @@ impl Objects {
 
     async fn create(&self, name: &str, text: String) -> Result<(), ObjectError> {
         let cm = ConfigMap {
-            metadata: kube::api::ObjectMeta {
-                name: Some(name.to_string()),
-                labels: Some(
-                    [(
-                        "app.kubernetes.io/managed-by".to_string(),
-                        "tranche".to_string(),
-                    )]
-                    .into(),
-                ),
-                ..Default::default()
-            },
+            metadata: crate::object::own_object_meta(name),
             data: Some([(KEY.to_string(), text)].into()),
             ..Default::default()
         };

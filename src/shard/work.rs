@@ -10,10 +10,11 @@ use crate::inventory;
 use crate::object::ObjectRef;
 use crate::plan::compute::{plan_clusters, Connections};
 use crate::render::Rendering;
-use crate::revision::{short, Revision, Revisions};
+use crate::revision::{Revision, Revisions};
 use crate::rollout::event::Silent;
 use crate::rollout::gate::{self, GateEnd, GateTarget, GateTiming};
-use std::collections::{BTreeMap, BTreeSet};
+use crate::rollout::restore::restore_target;
+use std::collections::BTreeSet;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
@@ -135,26 +136,10 @@ impl Work<'_> {
             Before::Commit(c) => Some(c.as_str()),
             Before::Nothing => None,
         };
-        let (rendering, policies, kinds) = match to {
-            Some(commit) => match self.revisions.read(commit) {
-                Ok(rev) => (rev.rendering, rev.fleet.policies, rev.fleet.kinds),
-                Err(e) => {
-                    let why = format!(
-                        "cannot read commit {}: {}",
-                        short(commit),
-                        e.first_problem()
-                    );
-                    return Some(back(ClusterState::RollbackFailed, Some(why)));
-                }
-            },
-            None => (
-                Rendering {
-                    commit: String::new(),
-                    clusters: BTreeMap::new(),
-                },
-                crate::model::load::builtin_policies(),
-                crate::kinds::KindTable::default(),
-            ),
+        let target = restore_target(to, |commit| self.revisions.read(commit));
+        let (rendering, policies, kinds) = match target {
+            Ok(target) => target,
+            Err(why) => return Some(back(ClusterState::RollbackFailed, Some(why))),
         };
         let names = [cluster.to_string()];
         let plan = plan_clusters(self.connections, &names, &rendering, &policies, 1)

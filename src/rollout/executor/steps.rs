@@ -12,12 +12,12 @@ use crate::model::RolloutPolicy;
 use crate::outcome::ObjectOutcome;
 use crate::plan::compute::plan_clusters;
 use crate::plan::{Action, ClusterPlan};
-use crate::render::Rendering;
-use crate::revision::{short, Revision};
+use crate::revision::Revision;
 use crate::rollout::event::{RolloutEvent, Silent};
 use crate::rollout::gate::{self, GateEnd, GateTarget, GateTiming};
 use crate::rollout::machine::{Applied, Participant, PlanVerdict, Prepared, StepResult};
 use crate::rollout::record::{Failure, Previous, RolloutRecord};
+use crate::rollout::restore::restore_target;
 use futures::StreamExt;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -269,28 +269,14 @@ impl Rollout<'_> {
         to: Option<&str>,
         policy: &RolloutPolicy,
     ) -> Option<(ClusterReport, Option<String>)> {
-        let (rendering, policies, kinds) = match to {
-            Some(commit) => match self.read_rollback(commit) {
-                Ok(rev) => (rev.rendering, rev.fleet.policies, rev.fleet.kinds),
-                Err(e) => {
-                    let why = format!(
-                        "cannot read commit {}: {}",
-                        short(commit),
-                        e.first_problem()
-                    );
-                    let mut report = ClusterReport::new(cluster, commit);
-                    report.error = Some(why.clone());
-                    return Some((report, Some(why)));
-                }
-            },
-            None => (
-                Rendering {
-                    commit: String::new(),
-                    clusters: BTreeMap::new(),
-                },
-                crate::model::load::builtin_policies(),
-                crate::kinds::KindTable::default(),
-            ),
+        let target = restore_target(to, |commit| self.read_rollback(commit));
+        let (rendering, policies, kinds) = match target {
+            Ok(target) => target,
+            Err(why) => {
+                let mut report = ClusterReport::new(cluster, to.unwrap_or(""));
+                report.error = Some(why.clone());
+                return Some((report, Some(why)));
+            }
         };
         let names = [cluster.to_string()];
         let plan = plan_clusters(self.clusters, &names, &rendering, &policies, 1)
