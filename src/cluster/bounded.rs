@@ -55,4 +55,24 @@ mod tests {
         assert_eq!(peak.load(Ordering::SeqCst), 2, "never more than the bound");
         println!("9 items, bound 2, one slow: {:?}", started.elapsed());
     }
+
+    #[tokio::test]
+    async fn bounded_runs_keep_input_order_and_the_limit() {
+        let in_flight = AtomicUsize::new(0);
+        let peak = AtomicUsize::new(0);
+        let out = map_bounded(0..10u64, 3, |i| {
+            let (in_flight, peak) = (&in_flight, &peak);
+            async move {
+                let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+                peak.fetch_max(now, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(10 - i)).await;
+                in_flight.fetch_sub(1, Ordering::SeqCst);
+                i * 2
+            }
+        })
+        .await;
+        assert_eq!(out, (0..10).map(|i| i * 2).collect::<Vec<_>>());
+        assert!(peak.load(Ordering::SeqCst) <= 3);
+        assert!(peak.load(Ordering::SeqCst) >= 2);
+    }
 }

@@ -2,13 +2,12 @@
 //! service account, or directories (the embedded default). One bad cluster
 //! never stops the others: each gets its own `Result`.
 
+use crate::cluster::bounded::map_bounded;
 use crate::cluster::dir::DirCluster;
 use crate::cluster::kube::{read_kubeconfig, KubeCluster, DEFAULT_MAX_IN_FLIGHT};
 use crate::cluster::watch::WatchedCluster;
 use crate::cluster::{ClusterApi, ClusterError};
-use futures::stream::{self, StreamExt};
 use std::collections::BTreeMap;
-use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -142,7 +141,7 @@ async fn open(
                 })
                 .collect(),
             Ok(kubeconfig) => {
-                for_each_bounded(clusters.iter(), CONNECT_CONCURRENCY, |(name, context)| {
+                map_bounded(clusters.iter(), CONNECT_CONCURRENCY, |(name, context)| {
                     let kubeconfig = kubeconfig.clone();
                     async move {
                         let opened = async {
@@ -160,7 +159,7 @@ async fn open(
             }
         },
         ClusterSource::InCluster => {
-            for_each_bounded(
+            map_bounded(
                 clusters.iter(),
                 CONNECT_CONCURRENCY,
                 |(name, _)| async move {
@@ -176,7 +175,7 @@ async fn open(
             .await
         }
         ClusterSource::Directory(root) => {
-            for_each_bounded(
+            map_bounded(
                 clusters.iter(),
                 CONNECT_CONCURRENCY,
                 |(name, _)| async move {
@@ -194,55 +193,9 @@ async fn open(
     opened.into_iter().collect()
 }
 
-/// Runs `f` over `items` with at most `limit` futures in flight (at least
-/// one), returning the results in the order of `items`.
-pub async fn for_each_bounded<I, T, F, Fut, R>(items: I, limit: usize, mut f: F) -> Vec<R>
-where
-    I: IntoIterator<Item = T>,
-    F: FnMut(T) -> Fut,
-    Fut: Future<Output = R>,
-{
-    let futures: Vec<_> = items
-        .into_iter()
-        .enumerate()
-        .map(|(i, item)| {
-            let fut = f(item);
-            async move { (i, fut.await) }
-        })
-        .collect();
-    let mut done: Vec<(usize, R)> = stream::iter(futures)
-        .buffer_unordered(limit.max(1))
-        .collect()
-        .await;
-    done.sort_by_key(|(i, _)| *i);
-    done.into_iter().map(|(_, r)| r).collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::time::Duration;
-
-    #[tokio::test]
-    async fn bounded_runs_keep_input_order_and_the_limit() {
-        let in_flight = AtomicUsize::new(0);
-        let peak = AtomicUsize::new(0);
-        let out = for_each_bounded(0..10u64, 3, |i| {
-            let (in_flight, peak) = (&in_flight, &peak);
-            async move {
-                let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
-                peak.fetch_max(now, Ordering::SeqCst);
-                tokio::time::sleep(Duration::from_millis(10 - i)).await;
-                in_flight.fetch_sub(1, Ordering::SeqCst);
-                i * 2
-            }
-        })
-        .await;
-        assert_eq!(out, (0..10).map(|i| i * 2).collect::<Vec<_>>());
-        assert!(peak.load(Ordering::SeqCst) <= 3);
-        assert!(peak.load(Ordering::SeqCst) >= 2);
-    }
 
     #[tokio::test]
     async fn unreadable_kubeconfig_fails_every_cluster_without_panicking() {
