@@ -21,13 +21,15 @@ use super::inputs::failed_of;
 use super::Daemon;
 use crate::cluster::ClusterApi;
 use crate::model::Failover;
+use crate::object::ObjectRef;
 use crate::plan::compute::Connections;
 use crate::render::capacity::app::RenderInputs;
 use crate::render::placement::placed_clusters;
 use crate::revision::{short, Revision, Revisions};
 use crate::rollout::clock::{Clock, SystemClock};
 use crate::rollout::failover::{step, Decision, Observation};
-use crate::rollout::health::{evaluate_live, Health};
+use crate::rollout::gate::{check_cluster, GateTarget};
+use crate::rollout::health::Health;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
@@ -195,29 +197,29 @@ async fn observe(
         }
     }
     let kinds = &rev.fleet.kinds;
-    let objects = rev
+    let workloads: BTreeSet<ObjectRef> = rev
         .rendering
         .clusters
         .get(cluster)
         .and_then(|c| c.apps.get(app))
-        .map(|a| a.objects.as_slice())
+        .map(|a| {
+            a.objects
+                .iter()
+                .filter(|o| kinds.is_workload(o.id.group(), &o.id.kind))
+                .map(|o| o.id.clone())
+                .collect()
+        })
         .unwrap_or_default();
+    let target = GateTarget {
+        api,
+        objects: &workloads,
+        kinds,
+    };
     let mut healthy = true;
-    for o in objects
-        .iter()
-        .filter(|o| kinds.is_workload(o.id.group(), &o.id.kind))
-    {
-        match api.get(&o.id).await {
-            Ok(live) => {
-                if let Health::Failed { reason } = evaluate_live(kinds, live.as_ref()) {
-                    tracing::debug!(cluster, app, object = %o.id, %reason, "failover check: unhealthy");
-                    healthy = false;
-                }
-            }
-            Err(e) => {
-                tracing::debug!(cluster, error = %e, "failover check: unreachable");
-                return DOWN;
-            }
+    for (_, object, health) in check_cluster(&target, None).await {
+        if let Health::Failed { reason } = health {
+            tracing::debug!(cluster, app, %object, %reason, "failover check: unhealthy");
+            healthy = false;
         }
     }
     Observation {

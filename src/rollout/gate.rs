@@ -81,8 +81,9 @@ async fn check_with(targets: &[GateTarget<'_>], watches: &[Option<BodyWatch>]) -
 }
 
 /// Reads and judges the objects of one cluster, in order: from `watch`
-/// where it holds them, else with a GET.
-async fn check_cluster(
+/// where it holds them, else with a GET (concurrently, within the
+/// cluster's in-flight bound; a failed read judges the object `Failed`).
+pub async fn check_cluster(
     t: &GateTarget<'_>,
     watch: Option<&BodyWatch>,
 ) -> Vec<(String, ObjectRef, Health)> {
