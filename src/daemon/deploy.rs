@@ -5,6 +5,7 @@
 //! and resync (find drift from the last good commit, and correct it or only
 //! report it, as the DiffPolicy says).
 
+use super::inputs::WithInputs;
 use super::observer::{DaemonObserver, ROLLOUT_CONTEXT};
 use super::pull_requests::{PullProgress, PullRequests};
 use super::Daemon;
@@ -84,25 +85,25 @@ impl Daemon {
         })
     }
 
-    /// Plans `rev` as a deploy would roll it out (free capacity read
-    /// now, around failed-over clusters); also returns the weight
-    /// explanation lines (`c1: 8 replicas (available 32)`).
-    async fn plan_with_inputs(
+    /// Plans `rev` (read from `repo`) as it is rolled out: rendered with
+    /// the daemon's inputs (free capacity read now when `fresh`, around
+    /// failed-over clusters), against the clusters without the
+    /// failed-over ones.
+    async fn plan_with_inputs<'a>(
         &self,
+        repo: &'a dyn Revisions,
         rev: Revision,
-    ) -> Result<(Revision, crate::plan::Plan, String), RolloutError> {
-        let repo = self.source.revisions();
-        let w = self.with_inputs(&repo, rev, true).await?;
-        let (clusters, rev) = (w.clusters, w.rev);
+        fresh: bool,
+    ) -> Result<(WithInputs<'a>, crate::plan::Plan), RolloutError> {
+        let w = self.with_inputs(repo, rev, fresh).await?;
         let plan = plan_fleet(
-            &clusters,
-            &rev.rendering,
-            &rev.fleet.policies,
+            &w.clusters,
+            &w.rev.rendering,
+            &w.rev.fleet.policies,
             self.config.clusters.parallel,
         )
         .await;
-        let why = crate::revision::inputs::explain(&rev, &w.notes, &w.revisions.inputs.failed);
-        Ok((rev, plan, why))
+        Ok((w, plan))
     }
 
     /// Rolls `commit` out. Returns whether it failed (not to be retried).
@@ -285,14 +286,17 @@ impl Daemon {
                 return;
             }
         };
-        let (rev, plan, why) = match self.plan_with_inputs(rev).await {
+        let repo = self.source.revisions();
+        let (w, plan) = match self.plan_with_inputs(&repo, rev, true).await {
             Ok(planned) => planned,
             Err(e) => {
                 post(StatusState::Failure, format!("invalid: {e}"));
                 return;
             }
         };
+        let rev = &w.rev;
         if let Some((p, n)) = pull {
+            let why = crate::revision::inputs::explain(rev, &w.notes, &w.revisions.inputs.failed);
             let view = PlanView::of(&plan, &rev.fleet).with_weights(&why);
             p.show_preview(n, commit, Preview::Planned(view));
         }
@@ -326,15 +330,8 @@ impl Daemon {
         let plain = repo.read(&good)?;
         // What the last rollout applied: git's commit with the same inputs
         // (a failover or weights by free capacity are not drift).
-        let w = self.with_inputs(&repo, plain, false).await?;
+        let (w, plan) = self.plan_with_inputs(&repo, plain, false).await?;
         let (revisions, clusters, rev) = (w.revisions, w.clusters, w.rev);
-        let plan = plan_fleet(
-            &clusters,
-            &rev.rendering,
-            &rev.fleet.policies,
-            self.config.clusters.parallel,
-        )
-        .await;
         let mut drifted = 0;
         self.live.update(|v| v.drift.clear());
         for c in plan
