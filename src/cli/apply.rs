@@ -21,7 +21,7 @@ pub async fn run(
     output: OutputFormat,
 ) -> anyhow::Result<u8> {
     let revisions = RepoRevisions::at(&args.repo);
-    let rev = match revisions.read(&args.rev) {
+    let mut rev = match revisions.read(&args.rev) {
         Ok(rev) => rev,
         Err(e) => {
             write_err(&format!("error: {e}"));
@@ -35,9 +35,9 @@ pub async fn run(
     let state = RolloutState::new(StateStore::open(state_dir)?);
     let _lock = state.store().lock()?;
     let clusters = targets.connect(&rev.fleet).await?;
-    let mut shown = rev.clone();
     let inputs = super::weights::inputs_for(&rev, &clusters).await;
-    match super::weights::rerender_explained(&mut shown, &inputs) {
+    // Only shown: the rollout reads the commit itself, with the inputs.
+    match super::weights::rerender_explained(&mut rev, &inputs) {
         Ok(why) if why.is_empty() => {}
         Ok(why) => write_err(why.trim_end()),
         Err(e) => {

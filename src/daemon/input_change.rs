@@ -87,7 +87,7 @@ impl Daemon {
             .failover_before()?
             .unwrap_or_else(|| self.failover_states());
         let repo = self.source.revisions();
-        let w = self.with_inputs(&repo, rev.clone(), false).await?;
+        let w = self.with_inputs(&repo, rev, false).await?;
         let mut before = w.revisions.inputs.clone();
         before.failed = failed_of(&failover_before);
         let previous = InputRevisions::new(&repo, before);

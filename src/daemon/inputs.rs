@@ -100,11 +100,7 @@ impl Daemon {
         let inputs = self.render_inputs(&rev, &clusters, fresh).await;
         let clusters = without_failed(clusters, &inputs.failed);
         let revisions = InputRevisions::new(repo, inputs);
-        let (rev, notes) = if revisions.changes(&rev) {
-            revisions.read_explained(&rev.commit)?
-        } else {
-            (rev, BTreeMap::new())
-        };
+        let (rev, notes) = revisions.explained(rev)?;
         Ok(WithInputs {
             revisions,
             clusters,

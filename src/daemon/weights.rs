@@ -36,7 +36,7 @@ impl Daemon {
         drop(clusters);
         let last = inputs.previous_weights.clone();
         let revisions = InputRevisions::new(&repo, inputs);
-        let notes = match revisions.read_explained(&good) {
+        let notes = match revisions.explained(rev) {
             Ok((_, notes)) => notes,
             Err(e) => {
                 tracing::warn!(commit = %short(&good), error = %e, "weights: cannot render with the capacities read");

@@ -46,7 +46,16 @@ impl<'a> InputRevisions<'a> {
         &self,
         rev: &str,
     ) -> Result<(Revision, BTreeMap<String, WeightNote>), RevisionError> {
-        let mut revision = self.inner.read(rev)?;
+        self.explained(self.inner.read(rev)?)
+    }
+
+    /// `revision` (as `inner` gives it) rendered again with the inputs
+    /// when they change it, put in this rollout order, and why its apps
+    /// got their weights (empty when nothing was re-rendered).
+    pub fn explained(
+        &self,
+        mut revision: Revision,
+    ) -> Result<(Revision, BTreeMap<String, WeightNote>), RevisionError> {
         let notes = if self.changes(&revision) {
             revision.rerender_with(&self.inputs)?
         } else {
