@@ -12,7 +12,7 @@ use serde_json::json;
 use std::time::Duration;
 use support::control_plane::NODES;
 use support::daemon::{free_port, Daemon};
-use support::fixtures::shop_repo;
+use support::fixtures::{shop_replicas, shop_repo};
 use support::{eventually, TestFleet};
 
 const CLUSTERS: [&str; 2] = ["a", "b"];
@@ -49,37 +49,6 @@ async fn fill(fleet: &TestFleet, cluster: &str, name: &str, cpu: &str) {
     }
 }
 
-async fn replicas(fleet: &TestFleet, cluster: &str) -> u64 {
-    fleet
-        .get(cluster, "apps/v1", "Deployment", Some("shop"), "web")
-        .await
-        .and_then(|d| d["spec"]["replicas"].as_u64())
-        .unwrap_or(0)
-}
-
-/// tranche's writes in the shop namespace since `marks`.
-async fn shop_writes(fleet: &TestFleet, marks: &[usize]) -> Vec<String> {
-    let mut all = Vec::new();
-    for (c, since) in CLUSTERS.iter().zip(marks) {
-        for e in fleet.mutating_requests_in(c, "shop", *since).await {
-            let o = &e["objectRef"];
-            all.push(format!(
-                "{c}: {} {} {}",
-                e["verb"], o["resource"], o["name"]
-            ));
-        }
-    }
-    all
-}
-
-async fn marks(fleet: &TestFleet) -> Vec<usize> {
-    let mut m = Vec::new();
-    for c in CLUSTERS {
-        m.push(fleet.audit_len(c).await);
-    }
-    m
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_daemon_splits_by_free_capacity_and_rerolls_beyond_the_hysteresis() {
     let fleet = TestFleet::start(&CLUSTERS).await;
@@ -111,7 +80,10 @@ async fn the_daemon_splits_by_free_capacity_and_rerolls_beyond_the_hysteresis() 
     })
     .await;
     assert_eq!(
-        (replicas(&fleet, "a").await, replicas(&fleet, "b").await),
+        (
+            shop_replicas(&fleet, "a").await,
+            shop_replicas(&fleet, "b").await
+        ),
         (8, 4)
     );
     let log = daemon.log();
@@ -126,10 +98,10 @@ async fn the_daemon_splits_by_free_capacity_and_rerolls_beyond_the_hysteresis() 
 
     // Within the hysteresis (b loses 1 CPU of 16, and the app's own pods
     // take theirs): no write, however many recomputes.
-    let m = marks(&fleet).await;
+    let m = fleet.audit_marks().await;
     fill(&fleet, "b", "little", "300m").await;
     tokio::time::sleep(Duration::from_secs(8)).await;
-    let writes = shop_writes(&fleet, &m).await;
+    let writes = fleet.writes_in_since("shop", &m).await;
     assert!(writes.is_empty(), "within the hysteresis: {writes:?}");
     assert!(daemon.log().contains("within the hysteresis"));
 
@@ -138,7 +110,10 @@ async fn the_daemon_splits_by_free_capacity_and_rerolls_beyond_the_hysteresis() 
     fill(&fleet, "a", "most", "12").await;
     let filled = std::time::Instant::now();
     let (a, b) = eventually("a's replicas move to b", WAIT, || async {
-        let (a, b) = (replicas(&fleet, "a").await, replicas(&fleet, "b").await);
+        let (a, b) = (
+            shop_replicas(&fleet, "a").await,
+            shop_replicas(&fleet, "b").await,
+        );
         (a < 8 && a + b == 12).then_some((a, b))
     })
     .await;
@@ -155,9 +130,9 @@ async fn the_daemon_splits_by_free_capacity_and_rerolls_beyond_the_hysteresis() 
             .then_some(())
     })
     .await;
-    let m = marks(&fleet).await;
+    let m = fleet.audit_marks().await;
     tokio::time::sleep(Duration::from_secs(8)).await;
-    let writes = shop_writes(&fleet, &m).await;
+    let writes = fleet.writes_in_since("shop", &m).await;
     assert!(writes.is_empty(), "settled: {writes:?}");
 }
 
@@ -198,7 +173,10 @@ async fn a_weights_change_that_fails_its_gate_rolls_back_to_the_previous_split()
     })
     .await;
     assert_eq!(
-        (replicas(&fleet, "a").await, replicas(&fleet, "b").await),
+        (
+            shop_replicas(&fleet, "a").await,
+            shop_replicas(&fleet, "b").await
+        ),
         (8, 4)
     );
 
@@ -235,7 +213,10 @@ async fn a_weights_change_that_fails_its_gate_rolls_back_to_the_previous_split()
 
     // The previous split is back on both clusters, total kept.
     eventually("the previous split back", WAIT, || async {
-        let split = (replicas(&fleet, "a").await, replicas(&fleet, "b").await);
+        let split = (
+            shop_replicas(&fleet, "a").await,
+            shop_replicas(&fleet, "b").await,
+        );
         (split == (8, 4)).then_some(())
     })
     .await;
@@ -265,8 +246,8 @@ async fn a_weights_change_that_fails_its_gate_rolls_back_to_the_previous_split()
         "{log}"
     );
     // Not tried again while the capacity stays near the failed weights.
-    let m = marks(&fleet).await;
+    let m = fleet.audit_marks().await;
     tokio::time::sleep(Duration::from_secs(8)).await;
-    let writes = shop_writes(&fleet, &m).await;
+    let writes = fleet.writes_in_since("shop", &m).await;
     assert!(writes.is_empty(), "not retried: {writes:?}");
 }

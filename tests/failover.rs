@@ -16,7 +16,7 @@ mod support;
 use serde_json::Value;
 use std::time::Duration;
 use support::daemon::{free_port, Daemon};
-use support::fixtures::{deployment, shop_image, shop_repo};
+use support::fixtures::{deployment, shop_image, shop_replicas, shop_repo};
 use support::{eventually, TestFleet};
 
 const CLUSTERS: [&str; 3] = ["c1", "c2", "c3"];
@@ -35,22 +35,13 @@ fn placement(after: &str, min_clusters: usize) -> String {
     )
 }
 
-/// `spec.replicas` of the shop Deployment on `cluster` (0: none there).
-async fn replicas(fleet: &TestFleet, cluster: &str) -> u64 {
-    fleet
-        .get(cluster, "apps/v1", "Deployment", Some("shop"), "web")
-        .await
-        .and_then(|d| d["spec"]["replicas"].as_u64())
-        .unwrap_or(0)
-}
-
 /// Waits until the shop runs `want` replicas on each cluster (in order of
 /// [`CLUSTERS`], `None`: not looked at) with `image` where given.
 async fn wait_split(fleet: &TestFleet, want: [Option<u64>; 3], image: Option<&str>, what: &str) {
     eventually(what, WAIT, || async move {
         for (c, n) in CLUSTERS.iter().zip(want) {
             let Some(n) = n else { continue };
-            if replicas(fleet, c).await != n {
+            if shop_replicas(fleet, c).await != n {
                 return None;
             }
             if let Some(image) = image {
@@ -99,30 +90,6 @@ async fn wait_last_good(daemon: &Daemon, commit: &str) {
     .await;
 }
 
-/// Audit index of every cluster now.
-async fn marks(fleet: &TestFleet) -> Vec<usize> {
-    let mut m = Vec::new();
-    for c in CLUSTERS {
-        m.push(fleet.audit_len(c).await);
-    }
-    m
-}
-
-/// tranche's writes in the shop namespace of every cluster since `marks`.
-async fn shop_writes(fleet: &TestFleet, marks: &[usize]) -> Vec<String> {
-    let mut all = Vec::new();
-    for (c, since) in CLUSTERS.iter().zip(marks) {
-        for e in fleet.mutating_requests_in(c, "shop", *since).await {
-            let o = &e["objectRef"];
-            all.push(format!(
-                "{c}: {} {} {}",
-                e["verb"], o["resource"], o["name"]
-            ));
-        }
-    }
-    all
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dead_cluster_is_failed_over_staged_and_taken_back_first() {
     let fleet = TestFleet::start(&CLUSTERS).await;
@@ -148,7 +115,7 @@ async fn a_dead_cluster_is_failed_over_staged_and_taken_back_first() {
 
     // c1 dies for longer than `after`: its 2 replicas move (3 + 3),
     // batch by batch (c2, then c3 once c2 is healthy).
-    let m = marks(&fleet).await;
+    let m = fleet.audit_marks().await;
     fleet.stop("c1");
     let stopped = std::time::Instant::now();
     wait_split(
@@ -193,7 +160,7 @@ async fn a_dead_cluster_is_failed_over_staged_and_taken_back_first() {
 
     // c1 back: after `after` up, git's split returns, c1 first (it gets
     // v2 and its 2 replicas), then c2 and c3 shrink to 2.
-    let m = marks(&fleet).await;
+    let m = fleet.audit_marks().await;
     fleet.restart("c1").await;
     let restarted = std::time::Instant::now();
     wait_split(
@@ -219,13 +186,13 @@ async fn a_dead_cluster_is_failed_over_staged_and_taken_back_first() {
         "c1 refilled ({c1:?}) before the others shrink ({shrink:?})"
     );
     assert!(failover_lines(&daemon).await.is_empty());
-    assert_eq!(replicas(&fleet, "c1").await, 2);
+    assert_eq!(shop_replicas(&fleet, "c1").await, 2);
 
     // minClusters 3: c2 down is not failed over; the refusal is reported.
     repo.write("apps/shop/placement.yaml", &placement("4s", 3));
     let v3 = repo.commit("shop: keep 3 clusters");
     wait_last_good(&daemon, &v3).await;
-    let m = marks(&fleet).await;
+    let m = fleet.audit_marks().await;
     fleet.stop("c2");
     let refused = eventually("the refusal reported", WAIT, || async {
         failover_lines(&daemon)
@@ -239,7 +206,7 @@ async fn a_dead_cluster_is_failed_over_staged_and_taken_back_first() {
         "shop: failover of c2 refused: it would leave 2 cluster(s), below minClusters 3"
     );
     fleet.restart("c2").await;
-    let writes = shop_writes(&fleet, &m).await;
+    let writes = fleet.writes_in_since("shop", &m).await;
     assert!(writes.is_empty(), "nothing moved: {writes:?}");
     eventually("the refusal cleared", WAIT, || async {
         failover_lines(&daemon).await.is_empty().then_some(())
@@ -250,12 +217,12 @@ async fn a_dead_cluster_is_failed_over_staged_and_taken_back_first() {
     repo.write("apps/shop/placement.yaml", &placement("60s", 1));
     let v4 = repo.commit("shop: failover after 60s");
     wait_last_good(&daemon, &v4).await;
-    let m = marks(&fleet).await;
+    let m = fleet.audit_marks().await;
     fleet.stop("c3");
     tokio::time::sleep(Duration::from_secs(3)).await;
     fleet.restart("c3").await;
     tokio::time::sleep(Duration::from_secs(5)).await;
-    let writes = shop_writes(&fleet, &m).await;
+    let writes = fleet.writes_in_since("shop", &m).await;
     assert!(writes.is_empty(), "flapping moved something: {writes:?}");
     assert!(failover_lines(&daemon).await.is_empty());
     wait_split(

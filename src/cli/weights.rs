@@ -6,18 +6,18 @@
 use crate::cluster::capacity::read_capacities;
 use crate::plan::compute::Connections;
 use crate::render::capacity::app::RenderInputs;
-use crate::revision::inputs::explain;
+use crate::revision::inputs::{explain, inputs_change};
 use crate::revision::{Revision, RevisionError};
 
-/// Renders `rev` again with `inputs` when they hold capacities (some app
-/// uses dynamic weights, see [`inputs_for`]) and returns the explanation
+/// Renders `rev` again with `inputs` when they change it (the same rule
+/// as the daemon's, [`inputs_change`]) and returns the explanation
 /// lines: migrations, failovers, weights by free capacity (empty when no
 /// app has any).
 pub fn rerender_explained(
     rev: &mut Revision,
     inputs: &RenderInputs,
 ) -> Result<String, RevisionError> {
-    let notes = if inputs.capacities.is_some() {
+    let notes = if inputs_change(inputs, rev) {
         rev.rerender_with(inputs)?
     } else {
         Default::default()

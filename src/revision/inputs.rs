@@ -67,17 +67,21 @@ impl<'a> InputRevisions<'a> {
         Ok((revision, notes))
     }
 
-    /// Whether the inputs change `rev`'s rendering: capacities were read
-    /// and some app uses them, or some app has a failed-over cluster.
+    /// Whether the inputs change `rev`'s rendering ([`inputs_change`]).
     pub fn changes(&self, rev: &Revision) -> bool {
-        let dynamic = self.inputs.capacities.is_some() && rev.uses_dynamic_weights();
-        let failed = self
-            .inputs
-            .failed
-            .iter()
-            .any(|(app, set)| !set.is_empty() && rev.fleet.apps.contains_key(app));
-        dynamic || failed
+        inputs_change(&self.inputs, rev)
     }
+}
+
+/// Whether `inputs` change `rev`'s rendering: capacities were read and
+/// some app uses them, or some app has a failed-over cluster.
+pub fn inputs_change(inputs: &RenderInputs, rev: &Revision) -> bool {
+    let dynamic = inputs.capacities.is_some() && rev.uses_dynamic_weights();
+    let failed = inputs
+        .failed
+        .iter()
+        .any(|(app, set)| !set.is_empty() && rev.fleet.apps.contains_key(app));
+    dynamic || failed
 }
 
 impl Revisions for InputRevisions<'_> {

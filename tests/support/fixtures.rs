@@ -99,3 +99,12 @@ pub async fn shop_image(fleet: &TestFleet, cluster: &str) -> String {
         .unwrap_or_default()
         .to_string()
 }
+
+/// `spec.replicas` of the shop Deployment on `cluster` (0: none there).
+pub async fn shop_replicas(fleet: &TestFleet, cluster: &str) -> u64 {
+    fleet
+        .get(cluster, "apps/v1", "Deployment", Some("shop"), "web")
+        .await
+        .and_then(|d| d["spec"]["replicas"].as_u64())
+        .unwrap_or(0)
+}

@@ -300,6 +300,33 @@ impl TestFleet {
         events
     }
 
+    /// [`TestFleet::audit_len`] of every cluster, in [`TestFleet::names`]
+    /// order: marks for [`TestFleet::writes_in_since`].
+    pub async fn audit_marks(&self) -> Vec<usize> {
+        let mut marks = Vec::with_capacity(self.names.len());
+        for name in &self.names {
+            marks.push(self.audit_len(name).await);
+        }
+        marks
+    }
+
+    /// Every cluster's writes concerning namespace `ns` since `marks`
+    /// (from [`TestFleet::audit_marks`]), as `<cluster>: <verb> <resource>
+    /// <name>` lines.
+    pub async fn writes_in_since(&self, ns: &str, marks: &[usize]) -> Vec<String> {
+        let mut all = Vec::new();
+        for (name, since) in self.names.iter().zip(marks) {
+            for e in self.mutating_requests_in(name, ns, *since).await {
+                let o = &e["objectRef"];
+                all.push(format!(
+                    "{name}: {} {} {}",
+                    e["verb"], o["resource"], o["name"]
+                ));
+            }
+        }
+        all
+    }
+
     /// Sends a marker request and waits until it is in the audit log: the
     /// apiserver writes an event just after answering, so without this a
     /// test could read the log a moment too early.
