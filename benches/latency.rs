@@ -163,20 +163,39 @@ async fn audit_marks(fleet: &TestFleet, names: &[String]) -> Vec<usize> {
     marks
 }
 
-/// Runs the binary once, returns (wall time, exit code, stderr tail).
-async fn run(args: &[&str]) -> (Duration, i32, String) {
+/// Runs the binary once, returns (wall time, exit code, stderr tail,
+/// the rollout report's step timings when it printed a JSON report).
+async fn run(args: &[&str]) -> (Duration, i32, String, Option<String>) {
     let start = Instant::now();
     let out = support::tranche(args).await;
     let wall = start.elapsed();
     let err = String::from_utf8_lossy(&out.stderr);
     let tail: Vec<&str> = err.lines().rev().take(3).collect();
-    (wall, out.status.code().unwrap_or(-1), tail.join(" | "))
+    let timings = serde_json::from_slice::<serde_json::Value>(&out.stdout)
+        .ok()
+        .and_then(|report| {
+            let t = report.get("timings")?;
+            let ms = |k: &str| t.get(k).and_then(serde_json::Value::as_u64).unwrap_or(0);
+            Some(format!(
+                "tranche's own time {:.2} s (planning {:.2} s, writing {:.2} s), gates {:.2} s",
+                (ms("planningMs") + ms("writingMs")) as f64 / 1000.0,
+                ms("planningMs") as f64 / 1000.0,
+                ms("writingMs") as f64 / 1000.0,
+                ms("gatingMs") as f64 / 1000.0,
+            ))
+        });
+    (
+        wall,
+        out.status.code().unwrap_or(-1),
+        tail.join(" | "),
+        timings,
+    )
 }
 
 async fn step(label: &str, fleet: &TestFleet, proxies: &ProxySet, names: &[String], args: &[&str]) {
     let marks = audit_marks(fleet, names).await;
     let proxied = proxies.count();
-    let (wall, code, tail) = run(args).await;
+    let (wall, code, tail, timings) = run(args).await;
     let audited = admin_requests(fleet, names, &marks).await;
     let server_ms = server_write_ms(fleet, names, &marks).await;
     let through_proxy = proxies.count() - proxied;
@@ -195,6 +214,9 @@ async fn step(label: &str, fleet: &TestFleet, proxies: &ProxySet, names: &[Strin
         "",
         timeline::summary(&proxies.requests(), proxied)
     );
+    if let Some(timings) = timings {
+        println!("  {:<22} {timings}", "");
+    }
 }
 
 async fn measure(shape: Shape, rtt: Duration) {
@@ -222,6 +244,8 @@ async fn measure(shape: Shape, rtt: Duration) {
         state_dir.as_str(),
         "--max-in-flight",
         bound.as_str(),
+        "--output",
+        "json",
     ];
     let plan = [
         "plan",

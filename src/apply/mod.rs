@@ -2,21 +2,28 @@
 //! wave per rank (Namespaces, then CRDs, waiting for them to be
 //! Established, then the rest; module [`waves`]), each wave sent
 //! concurrently up to the cluster's in-flight bound (a free slot is
-//! refilled at once, [`map_bounded`]); prune last, with the app inventories written so that a crash at any point
-//! never leaves an object tranche created untracked:
+//! refilled at once, [`map_bounded`]); prune last, with the app
+//! inventories written so that a crash at any point never leaves an object
+//! tranche created untracked:
 //!
-//! 1. inventory := old ∪ new objects, `pending: <commit>` (before any write);
+//! 1. before any write, one journal in the cluster record: `pending:
+//!    <commit>` and, per app written, old ∪ new objects
+//!    ([`inventory::Journal`]);
 //! 2. create/update objects;
-//! 3. if all succeeded: prune old − new, then the cluster record :=
-//!    `<commit>`, then inventory := new objects, `commit: <commit>`.
+//! 3. if all succeeded: prune old − new, then inventory := new objects,
+//!    `commit: <commit>` per app, then the cluster record := `<commit>`
+//!    with no journal (one write).
 //!
-//! A failure stops before pruning and leaves the inventory pending, so the
-//! next plan of this cluster is never empty and a rollback can finish. The
-//! record is written before the inventories settle, so a failed record
-//! write also leaves them pending: a settled cluster's record always says
-//! what it runs (a stale one would make a later rollback restore the wrong
-//! commit). A rollback to nothing removes the record; an apply with no
-//! object to change still corrects a record that says otherwise.
+//! A failure stops before pruning and leaves the journal, so the apps read
+//! as pending: the next plan of this cluster is never empty and a rollback
+//! can finish. The record settles last and in one write, so a failed
+//! record write also leaves them pending: a settled cluster's record always
+//! says what it runs (a stale one would make a later rollback restore the
+//! wrong commit). A journal too large for the record (over
+//! [`inventory::JOURNAL_LIMIT`]) is replaced by one pending inventory per
+//! app, and the record is then written before the inventories settle. A
+//! rollback to nothing removes the record; an apply with no object to
+//! change still corrects a record that says otherwise.
 
 mod crd;
 mod report;
@@ -95,11 +102,13 @@ pub async fn apply_cluster(
         })
         .collect();
     let at_once = api.max_in_flight().max(1);
-    let tracked = map_bounded(&pending, at_once, |inv| inventory::write(api, inv)).await;
-    if let Some(Err(e)) = tracked.into_iter().find(Result::is_err) {
-        report.fail_cluster(&e);
-        return report;
-    }
+    let journaled = match track(api, plan, &pending, commit).await {
+        Ok(journaled) => journaled,
+        Err(e) => {
+            report.fail_cluster(&e);
+            return report;
+        }
+    };
     // 2. Create and update, a wave per apply rank, each wave concurrently.
     let kinds = KindTable::builtin();
     let force = policy.force_conflicts;
@@ -158,14 +167,13 @@ pub async fn apply_cluster(
         ));
         return report;
     }
-    let recorded = if commit.is_empty() {
-        inventory::clear_cluster_commit(api).await
-    } else {
-        inventory::set_cluster_commit(api, commit).await
-    };
-    if let Err(e) = recorded {
-        report.fail_cluster(&e);
-        return report;
+    // Without a journal the record goes first: the pending inventories
+    // then settle, each in its own write.
+    if !journaled {
+        if let Err(e) = record(api, commit).await {
+            report.fail_cluster(&e);
+            return report;
+        }
     }
     let applied = &applied;
     let settled = map_bounded(&apps, at_once, |app| {
@@ -194,7 +202,44 @@ pub async fn apply_cluster(
         report.fail_cluster(&e);
         return report;
     }
+    if journaled {
+        if let Err(e) = record(api, commit).await {
+            report.fail_cluster(&e);
+        }
+    }
     report
+}
+
+/// Step 1: tracks every object the apply may create before it writes any,
+/// in one journal when it fits in the cluster record (`Ok(true)`), else in
+/// one pending inventory per app (`Ok(false)`).
+async fn track(
+    api: &dyn ClusterApi,
+    plan: &ClusterPlan,
+    pending: &[Inventory],
+    commit: &str,
+) -> Result<bool, ClusterError> {
+    if pending.is_empty() {
+        return Ok(false);
+    }
+    let journal = inventory::Journal::of(pending, commit);
+    if inventory::write_journal(api, &journal, plan.cluster_commit.as_deref()).await? {
+        return Ok(true);
+    }
+    let at_once = api.max_in_flight().max(1);
+    let tracked = map_bounded(pending, at_once, |inv| inventory::write(api, inv)).await;
+    tracked.into_iter().find(Result::is_err).unwrap_or(Ok(()))?;
+    Ok(false)
+}
+
+/// The cluster record := `commit` (removed for an empty one), ending any
+/// journal.
+async fn record(api: &dyn ClusterApi, commit: &str) -> Result<(), ClusterError> {
+    if commit.is_empty() {
+        inventory::clear_cluster_commit(api).await
+    } else {
+        inventory::set_cluster_commit(api, commit).await
+    }
 }
 
 /// Makes the cluster record say `commit` (none for an empty one) when the

@@ -39,6 +39,8 @@ pub struct LiveCache {
     partial: BTreeSet<(String, String)>,
     /// Every namespace on the cluster, when listed (see the module doc).
     namespaces: Option<BTreeSet<String>>,
+    /// Kinds listed, or whose list failed.
+    tried: BTreeSet<(String, String)>,
 }
 
 /// Objects not in the lists from which on the namespaces are listed (one
@@ -54,33 +56,8 @@ impl LiveCache {
         ids: impl IntoIterator<Item = &'a ObjectRef>,
     ) -> LiveCache {
         let ids: Vec<&ObjectRef> = ids.into_iter().collect();
-        let kinds: BTreeSet<(String, String)> = ids
-            .iter()
-            .map(|id| (id.api_version.clone(), id.kind.clone()))
-            .collect();
-        let listed = map_bounded(
-            kinds,
-            api.max_in_flight(),
-            |(api_version, kind)| async move {
-                let items = api.list_managed(&api_version, &kind).await;
-                ((api_version, kind), items)
-            },
-        )
-        .await;
         let mut cache = LiveCache::default();
-        for (kind, items) in listed {
-            match items {
-                Ok(listed) => {
-                    if !listed.bodies {
-                        cache.partial.insert(kind.clone());
-                    }
-                    cache.kinds.insert(kind, index(listed.items));
-                }
-                Err(e) => {
-                    tracing::debug!(cluster = api.name(), kind = %kind.1, error = %e, "list failed; reading objects one by one");
-                }
-            }
-        }
+        cache.widen(api, ids.iter().copied()).await;
         let missing = ids.iter().filter(|id| cache.get(id).is_none()).count();
         // A directory cluster holds objects without their Namespace.
         if missing >= LIST_NAMESPACES_FROM && api.has_controllers() {
@@ -94,6 +71,43 @@ impl LiveCache {
             }
         }
         cache
+    }
+
+    /// Lists the kinds of `ids` not listed (or tried) yet: no request when
+    /// the cache already covers them.
+    pub async fn widen<'a>(
+        &mut self,
+        api: &dyn ClusterApi,
+        ids: impl IntoIterator<Item = &'a ObjectRef>,
+    ) {
+        let kinds: BTreeSet<(String, String)> = ids
+            .into_iter()
+            .map(|id| (id.api_version.clone(), id.kind.clone()))
+            .filter(|kind| !self.tried.contains(kind))
+            .collect();
+        self.tried.extend(kinds.iter().cloned());
+        let listed = map_bounded(
+            kinds,
+            api.max_in_flight(),
+            |(api_version, kind)| async move {
+                let items = api.list_managed(&api_version, &kind).await;
+                ((api_version, kind), items)
+            },
+        )
+        .await;
+        for (kind, items) in listed {
+            match items {
+                Ok(listed) => {
+                    if !listed.bodies {
+                        self.partial.insert(kind.clone());
+                    }
+                    self.kinds.insert(kind, index(listed.items));
+                }
+                Err(e) => {
+                    tracing::debug!(cluster = api.name(), kind = %kind.1, error = %e, "list failed; reading objects one by one");
+                }
+            }
+        }
     }
 
     /// Whether `id` is known not to exist without asking: its namespace

@@ -48,10 +48,13 @@ pub async fn plan_cluster(
     policies: &Policies,
 ) -> ClusterPlan {
     let name = api.name().to_string();
-    if let Err(e) = api.ping().await {
+    // The ping goes beside the first reads instead of a round trip before
+    // them; an unreachable cluster is still reported as such.
+    let (pinged, planned) = futures::join!(api.ping(), plan_reachable(api, rendering, policies));
+    if let Err(e) = pinged {
         return ClusterPlan::unreachable(&name, e.to_string());
     }
-    match plan_reachable(api, rendering, policies).await {
+    match planned {
         Ok(plan) => plan,
         Err(e) if e.is_unreachable() => ClusterPlan::unreachable(&name, e.to_string()),
         Err(e) => ClusterPlan::failed(&name, e.to_string()),
@@ -63,8 +66,6 @@ async fn plan_reachable(
     rendering: &ClusterRendering,
     policies: &Policies,
 ) -> Result<ClusterPlan, ClusterError> {
-    let state = inventory::read_state(api).await?;
-    let inventories = state.inventories;
     let crd_kinds = crd_kinds(rendering);
     // Objects are planned concurrently, as many as the cluster takes at
     // once; results keep rendering order.
@@ -75,15 +76,18 @@ async fn plan_reachable(
         .flat_map(|(app, r)| r.objects.iter().map(move |o| (app, o)))
         .collect();
     let desired_keys: BTreeSet<Key> = objects.iter().map(|(_, o)| o.id.group_kind_key()).collect();
+    // The inventories and the rendered kinds are listed at once; kinds
+    // only an inventory names (objects to prune) are listed after.
+    let (state, mut cache) = futures::join!(
+        inventory::read_state(api),
+        LiveCache::warm(api, objects.iter().map(|(_, o)| &o.id))
+    );
+    let state = state?;
+    let inventories = state.inventories;
+    cache
+        .widen(api, inventories.values().flat_map(|i| &i.objects))
+        .await;
     let (inventories_ref, crd_ref) = (&inventories, &crd_kinds);
-    let cache = LiveCache::warm(
-        api,
-        objects
-            .iter()
-            .map(|(_, o)| &o.id)
-            .chain(inventories.values().flat_map(|i| &i.objects)),
-    )
-    .await;
     let cache = &cache;
     let planned = map_bounded(objects, at_once, |(app, obj)| {
         let inv = inventories_ref.get(app);

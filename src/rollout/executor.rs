@@ -129,6 +129,8 @@ pub struct RolloutReport {
     pub applied: Vec<ClusterReport>,
     /// What rolling back did on each touched cluster (in this run).
     pub rolled_back: Vec<ClusterReport>,
+    /// Where this run's time went, by kind of step.
+    pub timings: super::timings::StepTimings,
 }
 
 /// Everything a rollout needs; borrowed, so callers own the resources.
@@ -163,6 +165,11 @@ pub struct Rollout<'a> {
     pub control: Option<&'a super::inbox::Inbox>,
 }
 
+/// How long after the planning step its plans stand in for the first
+/// batch's: only when the batch follows at once (no wait, no approval, no
+/// restart), so they describe the clusters as they are.
+pub const FRESH_PLANS: Duration = Duration::from_secs(5);
+
 /// What one run of the loop keeps in memory besides the record.
 #[derive(Default)]
 pub struct RunLog {
@@ -175,8 +182,14 @@ pub struct RunLog {
     /// Plans of the batch just prepared (`(index, plans)`), reused by its
     /// apply step when it follows in the same process.
     plans: Option<(usize, Vec<crate::plan::ClusterPlan>)>,
+    /// The planning step's plans and when it made them: the first batch
+    /// prepared right after it reuses them instead of planning again
+    /// ([`FRESH_PLANS`]).
+    planned: Option<(std::time::Instant, Vec<crate::plan::ClusterPlan>)>,
     /// Batch whose start was announced to the observer.
     announced: Option<usize>,
+    /// Time spent per kind of step.
+    timings: super::timings::StepTimings,
 }
 
 impl Rollout<'_> {
@@ -259,6 +272,7 @@ impl Rollout<'_> {
                     left_behind: record.left_behind(),
                     applied: log.applied,
                     rolled_back: log.rolled_back,
+                    timings: log.timings,
                 });
             }
             if self.halted() {
@@ -278,9 +292,11 @@ impl Rollout<'_> {
             }
             held.clear();
             self.announce(&record, &step, &mut log);
+            let started = std::time::Instant::now();
             let Some(result) = self.perform(&step, &record, rev, &mut log).await else {
                 return Err(stopped(&record, StopCause::Halted));
             };
+            log.timings.add(&step, started.elapsed());
             let before = record.clone();
             let (after, next) = machine::advance(record, result, &terms);
             self.state
@@ -333,7 +349,7 @@ impl Rollout<'_> {
         log: &mut RunLog,
     ) -> Option<StepResult> {
         match step {
-            Step::PlanRollout => Some(self.plan_rollout(rev).await),
+            Step::PlanRollout => Some(self.plan_rollout(rev, log).await),
             Step::Wait { index, until } => match until {
                 None => Some(StepResult::WaitStarted {
                     at: self.clock.now(),

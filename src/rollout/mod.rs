@@ -24,6 +24,7 @@ pub mod record;
 pub mod restore;
 pub mod state;
 pub mod store;
+pub mod timings;
 
 pub use batch::{batch_sizes, order_clusters, plan_batches};
 pub use executor::{Rollout, RolloutError, RolloutReport};

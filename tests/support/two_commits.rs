@@ -98,6 +98,9 @@ impl TwoCommits {
 pub struct Truth {
     /// `tranche-system/tranche.cluster`'s commit.
     pub record: Option<String>,
+    /// The commit of an apply journal still in the record (an apply that
+    /// did not settle).
+    pub journal: Option<String>,
     /// The app inventory's `(commit, pending)`.
     pub inventory: Option<(Option<String>, Option<String>)>,
     /// ConfigMaps and Secrets of the namespace: name → (uid, data.v).
@@ -127,6 +130,7 @@ pub async fn truth(fleet: &TestFleet, cluster: &str) -> Truth {
         Some(cm["data"][key].as_str().map(str::to_string))
     };
     let record = data("tranche.cluster", "commit").flatten();
+    let journal = data("tranche.cluster", "pending").flatten();
     let inventory = system
         .iter()
         .find(|c| c["data"]["app"] == "sweep")
@@ -163,6 +167,7 @@ pub async fn truth(fleet: &TestFleet, cluster: &str) -> Truth {
     }
     Truth {
         record,
+        journal,
         inventory,
         objects,
         foreign,
@@ -196,6 +201,11 @@ pub fn not_on(t: &Truth, commits: &TwoCommits, commit: &str) -> Vec<String> {
     }
     if t.inventory != Some((Some(commit.to_string()), None)) {
         p.push(format!("inventory (commit, pending) is {:?}", t.inventory));
+    }
+    if let Some(pending) = &t.journal {
+        p.push(format!(
+            "an apply journal of {pending} is left in the record"
+        ));
     }
     p.extend(objects_off(t, commits, commit));
     p

@@ -4,9 +4,9 @@
 //! kube-rs's watcher lists, then watches from the list's resourceVersion,
 //! resumes from the last version it saw when the connection drops, and
 //! relists when the apiserver answers 410 Gone; errors are retried with
-//! its default backoff. The first list holds a permit of the cluster's
-//! in-flight bound; the watch streams that follow do not (they would hold
-//! it for ever).
+//! its default backoff. The first list and every relist hold a permit of
+//! the cluster's in-flight bound; the watch streams that follow do not
+//! (they would hold it for ever).
 
 use super::selector::Selector;
 use super::store::{Entry, WatchStore};
@@ -135,7 +135,8 @@ pub async fn run(
     let key = watched.key.clone();
     let mut stream = events(api, &key);
     // Never closed, so this always holds a permit.
-    let mut first_list = Some(permits.acquire_owned().await);
+    let mut first_list = Some(permits.clone().acquire_owned().await);
+    let mut relist = None;
     let bump = |s: &signal::Sender<u64>| s.send_modify(|n| *n = n.wrapping_add(1));
     while let Some(item) = stream.next().await {
         let event = match item {
@@ -151,6 +152,12 @@ pub async fn run(
             }
         };
         watched.healthy.store(true, Ordering::Release);
+        // A relist (after 410 Gone) holds a permit too: kube-rs's watcher
+        // announces it before sending the list, which goes out only when
+        // the stream is polled again.
+        if matches!(event, Event::Init) && first_list.is_none() {
+            relist = Some(permits.clone().acquire_owned().await);
+        }
         let full = key.full;
         let drifted = {
             let mut store = watched.write();
@@ -170,6 +177,7 @@ pub async fn run(
                 Event::InitDone => {
                     let drifted = store.init_done();
                     first_list = None;
+                    drop(relist.take());
                     watched.sync.send_replace(Sync::Synced);
                     drifted
                 }

@@ -50,7 +50,7 @@ impl Rollout<'_> {
     }
 
     /// Plans the fleet's clusters; those whose plan is not empty take part.
-    pub(super) async fn plan_rollout(&self, rev: &Revision) -> StepResult {
+    pub(super) async fn plan_rollout(&self, rev: &Revision, log: &mut RunLog) -> StepResult {
         let names: Vec<String> = self
             .clusters
             .keys()
@@ -65,9 +65,9 @@ impl Rollout<'_> {
             policies,
             self.parallel,
         );
-        let participants: Vec<ClusterPlan> =
+        let changing: Vec<ClusterPlan> =
             plans.await.into_iter().filter(|p| !p.is_empty()).collect();
-        let participants = futures::stream::iter(participants)
+        let participants: Vec<Participant> = futures::stream::iter(&changing)
             .map(|p| async move {
                 let previous = if p.reachable {
                     self.read_previous(&p.name).await
@@ -78,13 +78,14 @@ impl Rollout<'_> {
                 let cluster = rev.fleet.clusters.get(&p.name);
                 Participant {
                     rank: crate::rollout::batch::Rank::of(cluster, &policies.rollout.cohorts),
-                    cluster: p.name,
+                    cluster: p.name.clone(),
                     previous,
                 }
             })
             .buffered(self.parallel.max(1))
             .collect()
             .await;
+        log.planned = Some((std::time::Instant::now(), changing));
         StepResult::Planned(participants)
     }
 
@@ -100,8 +101,14 @@ impl Rollout<'_> {
     ) -> StepResult {
         let policies = &rev.fleet.policies;
         let parallel = self.batch_parallel(&policies.rollout);
-        let plans =
-            plan_clusters(self.clusters, clusters, &rev.rendering, policies, parallel).await;
+        let (fresh, left) = fresh_plans(log.planned.take(), clusters);
+        let planned = plan_clusters(self.clusters, &left, &rev.rendering, policies, parallel).await;
+        let mut by_name: BTreeMap<String, ClusterPlan> = fresh
+            .into_iter()
+            .chain(planned)
+            .map(|p| (p.name.clone(), p))
+            .collect();
+        let plans: Vec<ClusterPlan> = clusters.iter().filter_map(|c| by_name.remove(c)).collect();
         let mut prepared = Vec::new();
         for plan in &plans {
             let plan_verdict = if !plan.reachable || plan.error.is_some() {
@@ -333,4 +340,28 @@ fn failure_of(r: &ClusterReport) -> Failure {
             reason: r.error.clone().unwrap_or_else(|| "failed".into()),
         },
     }
+}
+
+/// The planning step's plans of `clusters` when they are fresh (made less
+/// than [`super::FRESH_PLANS`] ago), in `clusters`' order, and the clusters
+/// still to plan.
+fn fresh_plans(
+    planned: Option<(std::time::Instant, Vec<ClusterPlan>)>,
+    clusters: &[String],
+) -> (Vec<ClusterPlan>, Vec<String>) {
+    let mut fresh: BTreeMap<String, ClusterPlan> = match planned {
+        Some((at, plans)) if at.elapsed() < super::FRESH_PLANS => {
+            plans.into_iter().map(|p| (p.name.clone(), p)).collect()
+        }
+        _ => BTreeMap::new(),
+    };
+    let mut reused = Vec::new();
+    let mut left = Vec::new();
+    for name in clusters {
+        match fresh.remove(name) {
+            Some(plan) => reused.push(plan),
+            None => left.push(name.clone()),
+        }
+    }
+    (reused, left)
 }

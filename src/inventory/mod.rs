@@ -8,7 +8,12 @@
 //! what it looked like when last applied (digests, for plans that ask
 //! nothing when nothing changed). One more
 //! ConfigMap, `tranche.cluster` (a dot keeps it apart from app names),
-//! records the last commit applied to the whole cluster.
+//! records the last commit applied to the whole cluster and, while an
+//! apply is under way, its journal (module [`journal`]).
+
+mod journal;
+
+pub use journal::{Journal, JOURNAL_LIMIT};
 
 use crate::cluster::{ApplyOptions, ClusterApi, ClusterError};
 use crate::object::{ObjectRef, LABEL_APP, LABEL_MANAGED_BY, MANAGED_BY_VALUE, SYSTEM_NAMESPACE};
@@ -145,6 +150,7 @@ pub async fn read_state(api: &dyn ClusterApi) -> Result<ClusterState, ClusterErr
         .map(str::to_string)
     };
     let mut state = ClusterState::default();
+    let mut journal = None;
     for cm in &items {
         match kind(cm).as_deref() {
             Some("app") => {
@@ -154,9 +160,13 @@ pub async fn read_state(api: &dyn ClusterApi) -> Result<ClusterState, ClusterErr
             }
             Some("cluster") if cm.pointer("/metadata/name") == Some(&json!(CLUSTER_RECORD)) => {
                 state.commit = record_commit(cm);
+                journal = Journal::from_record(cm);
             }
             _ => {}
         }
+    }
+    if let Some(journal) = journal {
+        journal.merge_into(&mut state.inventories);
     }
     Ok(state)
 }
@@ -217,9 +227,33 @@ pub async fn clear_cluster_commit(api: &dyn ClusterApi) -> Result<(), ClusterErr
     api.delete(&cluster_record_id()).await
 }
 
-/// Records that the whole cluster now runs `commit`.
+/// Records that the whole cluster now runs `commit` (ending any journal).
 pub async fn set_cluster_commit(api: &dyn ClusterApi, commit: &str) -> Result<(), ClusterError> {
-    let cm = json!({
+    write_system(api, &cluster_record(Some(commit))).await
+}
+
+/// Writes `journal` into the cluster record, which keeps `completed` as
+/// its commit. `Ok(false)`: the journal is too large for the record and
+/// nothing was written (write pending inventories instead).
+pub async fn write_journal(
+    api: &dyn ClusterApi,
+    journal: &Journal,
+    completed: Option<&str>,
+) -> Result<bool, ClusterError> {
+    match journal.to_record(completed) {
+        Some(record) => write_system(api, &record).await.map(|()| true),
+        None => Ok(false),
+    }
+}
+
+/// The cluster record saying the cluster completed `commit` (none: no
+/// commit key).
+fn cluster_record(commit: Option<&str>) -> Value {
+    let mut data = serde_json::Map::new();
+    if let Some(c) = commit {
+        data.insert("commit".into(), json!(c));
+    }
+    json!({
         "apiVersion": "v1",
         "kind": "ConfigMap",
         "metadata": {
@@ -227,14 +261,57 @@ pub async fn set_cluster_commit(api: &dyn ClusterApi, commit: &str) -> Result<()
             "namespace": SYSTEM_NAMESPACE,
             "labels": {LABEL_MANAGED_BY: MANAGED_BY_VALUE, LABEL_INVENTORY: "cluster"},
         },
-        "data": {"commit": commit},
-    });
-    write_system(api, &cm).await
+        "data": data,
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cluster::DirCluster;
+
+    #[tokio::test]
+    async fn a_journal_reads_as_pending_until_the_record_settles() {
+        let dir = tempfile::tempdir().unwrap();
+        let api = DirCluster::new(dir.path(), "c").unwrap();
+        ensure_namespace(&api).await.unwrap();
+        set_cluster_commit(&api, "old").await.unwrap();
+        let web = ObjectRef {
+            api_version: "v1".into(),
+            kind: "ConfigMap".into(),
+            namespace: Some("shop".into()),
+            name: "web".into(),
+        };
+        let pending = Inventory {
+            app: "shop".into(),
+            pending: Some("new".into()),
+            objects: [web.clone()].into_iter().collect(),
+            ..Inventory::default()
+        };
+        let journal = Journal::of(&[pending], "new");
+        assert!(write_journal(&api, &journal, Some("old")).await.unwrap());
+        let state = read_state(&api).await.unwrap();
+        assert_eq!(
+            state.commit.as_deref(),
+            Some("old"),
+            "the completed commit stays"
+        );
+        let shop = &state.inventories["shop"];
+        assert_eq!(shop.pending.as_deref(), Some("new"));
+        assert!(shop.objects.contains(&web), "the new object is tracked");
+        assert_eq!(cluster_commit(&api).await.unwrap().as_deref(), Some("old"));
+        // Settling: the inventory, then the record (which ends the journal).
+        let settled = Inventory {
+            commit: Some("new".into()),
+            pending: None,
+            ..shop.clone()
+        };
+        write(&api, &settled).await.unwrap();
+        set_cluster_commit(&api, "new").await.unwrap();
+        let state = read_state(&api).await.unwrap();
+        assert_eq!(state.commit.as_deref(), Some("new"));
+        assert_eq!(state.inventories["shop"], settled);
+    }
 
     #[test]
     fn configmap_round_trip() {
