@@ -80,9 +80,14 @@ pub async fn apply_cluster(
         .into_iter()
         .filter(|a| needs_write(plan, a, &new_sets))
         .collect();
-    if let Err(e) = inventory::ensure_namespace(api).await {
-        report.fail_cluster(&e);
-        return report;
+    // `tranche-system` exists when the plan read tranche's state there; a
+    // round trip is spent on it only for a cluster new to tranche.
+    let system_known = plan.cluster_commit.is_some() || !plan.inventories.is_empty();
+    if !system_known {
+        if let Err(e) = inventory::ensure_namespace(api).await {
+            report.fail_cluster(&e);
+            return report;
+        }
     }
     // 1. Track everything before writing anything (apps concurrently).
     let pending: Vec<Inventory> = apps
@@ -102,7 +107,7 @@ pub async fn apply_cluster(
         })
         .collect();
     let at_once = api.max_in_flight().max(1);
-    let journaled = match track(api, plan, &pending, commit).await {
+    let journaled = match track(api, plan, &pending, commit, system_known).await {
         Ok(journaled) => journaled,
         Err(e) => {
             report.fail_cluster(&e);
@@ -212,18 +217,31 @@ pub async fn apply_cluster(
 
 /// Step 1: tracks every object the apply may create before it writes any,
 /// in one journal when it fits in the cluster record (`Ok(true)`), else in
-/// one pending inventory per app (`Ok(false)`).
+/// one pending inventory per app (`Ok(false)`). When the namespace was
+/// taken to exist (`system_known`) and the journal write fails, the
+/// namespace is made sure of and the journal written once more (it may have
+/// been deleted since the plan).
 async fn track(
     api: &dyn ClusterApi,
     plan: &ClusterPlan,
     pending: &[Inventory],
     commit: &str,
+    system_known: bool,
 ) -> Result<bool, ClusterError> {
     if pending.is_empty() {
         return Ok(false);
     }
     let journal = inventory::Journal::of(pending, commit);
-    if inventory::write_journal(api, &journal, plan.cluster_commit.as_deref()).await? {
+    let completed = plan.cluster_commit.as_deref();
+    let written = match inventory::write_journal(api, &journal, completed).await {
+        Err(e) if system_known && !e.is_unreachable() => {
+            tracing::debug!(cluster = api.name(), error = %e, "journal write failed; making sure of tranche-system");
+            inventory::ensure_namespace(api).await?;
+            inventory::write_journal(api, &journal, completed).await?
+        }
+        written => written?,
+    };
+    if written {
         return Ok(true);
     }
     let at_once = api.max_in_flight().max(1);

@@ -5,7 +5,8 @@
 //! `autoscaling/v1`, `v2beta1` and `v2beta2`, a newer one `autoscaling/v2`).
 //! Each group/version is fetched once (one request) and kept; a miss (an
 //! unknown group/version or kind) fetches again once, so a CRD applied a
-//! moment ago is found. Misses are never cached.
+//! moment ago is found. Misses are never cached. Concurrent misses of one
+//! group/version share a fetch.
 
 use ::kube::core::gvk::GroupVersion;
 use ::kube::discovery::{self, ApiCapabilities, ApiResource, Scope};
@@ -38,6 +39,10 @@ type Resources = Arc<Vec<(ApiResource, ApiCapabilities)>>;
 #[derive(Debug, Default)]
 pub(crate) struct DiscoveryCache {
     versions: Mutex<HashMap<String, Resources>>,
+    /// One lock per apiVersion being fetched: requests that miss the same
+    /// group/version at once (a plan lists its kinds concurrently) wait for
+    /// one fetch instead of each sending their own.
+    fetching: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl DiscoveryCache {
@@ -73,6 +78,15 @@ impl DiscoveryCache {
         };
         if gv.version.is_empty() || gv.version.contains('/') {
             return Ok(Lookup::Unknown);
+        }
+        let gate = {
+            let mut fetching = self.fetching.lock().unwrap_or_else(|p| p.into_inner());
+            fetching.entry(api_version.to_string()).or_default().clone()
+        };
+        let _fetch = gate.lock().await;
+        // Another request may have fetched it while this one waited.
+        if let Some(found) = self.cached(api_version, kind) {
+            return Ok(Lookup::Found(found));
         }
         tracing::debug!(api_version, kind, "discovering group/version");
         let group = match discovery::pinned_group(client, &gv).await {
