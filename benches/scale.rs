@@ -6,8 +6,10 @@
 //! Prints, for N from `TRANCHE_SCALE_CLUSTERS` (default 1000):
 //! load + validate time, full render time, peak memory (VmHWM from
 //! /proc/self/status, which only grows, so each figure is the peak so far),
-//! and the time of a commit that changes one app's image, rendered with a
-//! [`tranche::render::RenderCache`] warmed by the previous commit.
+//! and the time of a commit that changes one app's image, loaded with a
+//! [`tranche::model::load::LoadCache`] and rendered with a
+//! [`tranche::render::RenderCache`], both warmed by the previous commit
+//! (and, beside it, the same commit loaded and rendered in full).
 //!
 //! Then the daemon's path: the same two commits in a real git repository
 //! on disk, read through [`tranche::revision::RepoRevisions`] with the
@@ -37,7 +39,8 @@ fn main() {
     );
 
     let start = Instant::now();
-    let fleet = tranche::model::load::load(&snapshot)
+    let mut loads = tranche::model::load::LoadCache::default();
+    let fleet = (loads.load(&snapshot))
         .unwrap_or_else(|e| panic!("the generated fleet must validate:\n{e}"));
     let load = start.elapsed();
     println!("    load + validate: {:.0} ms, peak {}", ms(load), peak());
@@ -60,19 +63,28 @@ fn main() {
     // A commit that changes one app's image.
     let next = snapshot_with_image(snapshot, &commit(2), "v2");
     let start = Instant::now();
-    let fleet = tranche::model::load::load(&next)
-        .unwrap_or_else(|e| panic!("the changed fleet must validate:\n{e}"));
+    let fleet =
+        (loads.load(&next)).unwrap_or_else(|e| panic!("the changed fleet must validate:\n{e}"));
     let reload = start.elapsed();
+    let read = loads.read().len();
+    drop(loads);
     let start = Instant::now();
     let rendered = cache.render(&fleet).map(count);
     let rerender = start.elapsed();
     assert!(rendered.is_ok(), "the changed fleet must render");
     println!(
-        "    one-app commit: load + validate {:.0} ms, render (warm cache) {:.1} ms, total {:.0} ms, peak {}",
+        "    one-app commit: load + validate (warm cache, {read} unit(s) read) {:.1} ms, render (warm cache) {:.1} ms, total {:.0} ms, peak {}",
         ms(reload),
         ms(rerender),
         ms(reload + rerender),
         peak()
+    );
+    let start = Instant::now();
+    let full = tranche::model::load::load(&next).map(|f| f.apps.len());
+    println!(
+        "    same commit, full load + validate without cache: {:.0} ms ({} apps)",
+        ms(start.elapsed()),
+        full.unwrap_or_default()
     );
     let start = Instant::now();
     let full = tranche::render::render(&fleet).map(|r| count(&r));
@@ -115,6 +127,15 @@ fn daemon_path(clusters: usize) {
         ms(start.elapsed()),
         count(&rev.rendering),
         peak()
+    );
+    drop(rev);
+    let start = Instant::now();
+    let source = revisions.open().expect("the repository opens");
+    let files = source.snapshot(&c2).map(|s| s.files.len());
+    println!(
+        "    of which the git read of the commit: {:.0} ms ({} files)",
+        ms(start.elapsed()),
+        files.unwrap_or_default()
     );
 }
 

@@ -9,6 +9,7 @@ pub mod inputs;
 pub use cache::{RevisionCache, SharedRevisionCache};
 
 use crate::git::{GitError, RepoSource};
+use crate::model::load::LoadCache;
 use crate::model::{Fleet, ModelErrors};
 use crate::render::{RenderError, Rendering};
 use std::collections::BTreeMap;
@@ -97,7 +98,7 @@ impl Revision {
         rev: &str,
         sources: &crate::sources::Sources,
     ) -> Result<Revision, RevisionError> {
-        let (fleet, renders) = load(source, rev, sources)?;
+        let (fleet, renders) = load(source, rev, sources, None)?;
         let commit = fleet.commit.clone();
         let rendering = crate::render::render(&fleet).map_err(|errors| RevisionError::Render {
             commit: commit.clone(),
@@ -143,12 +144,14 @@ impl Revision {
     }
 }
 
-/// Reads and validates `rev` (its kustomize apps rendered by `sources`):
-/// the model and the tool renders, before the fleet is rendered.
+/// Reads and validates `rev` (its kustomize apps rendered by `sources`,
+/// the model loaded through `cache` when given): the model and the tool
+/// renders, before the fleet is rendered.
 fn load(
     source: &RepoSource,
     rev: &str,
     sources: &crate::sources::Sources,
+    cache: Option<&mut LoadCache>,
 ) -> Result<(Fleet, Vec<crate::sources::Render>), RevisionError> {
     let snapshot = source.snapshot(rev)?;
     let commit = snapshot.commit.clone();
@@ -157,7 +160,11 @@ fn load(
         errors,
     };
     let prepared = sources.prepare(&snapshot).map_err(invalid)?;
-    let fleet = crate::model::load::load(&prepared.snapshot).map_err(invalid)?;
+    let fleet = match cache {
+        Some(cache) => cache.load(&prepared.snapshot),
+        None => crate::model::load::load(&prepared.snapshot),
+    };
+    let fleet = fleet.map_err(invalid)?;
     Ok((fleet, prepared.renders))
 }
 

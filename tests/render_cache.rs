@@ -1,15 +1,19 @@
-//! Incremental rendering ([`tranche::render::RenderCache`]) equals a full
-//! render ([`tranche::render::render`]) after every commit of random
-//! sequences: image bumps, replica changes, cluster labels, placements,
-//! overrides, apps and clusters added and removed, and commits that do not
-//! validate or render, and failed-over clusters (render inputs). The
-//! fleets are loaded from in-memory snapshots by the real model; the
-//! daemon's path (a git repository read through `RepoRevisions` with a
-//! shared cache) is checked against reading each commit afresh.
+//! Incremental loading ([`tranche::model::load::LoadCache`]) equals a full
+//! load ([`tranche::model::load::load`]), errors included, and incremental
+//! rendering ([`tranche::render::RenderCache`]) equals a full render
+//! ([`tranche::render::render`]) after every commit of random sequences:
+//! image bumps, replica changes, cluster labels, placements, overrides,
+//! apps and clusters added and removed, files that break and are fixed
+//! again (commits that do not validate), commits that do not render, and
+//! failed-over clusters (render inputs). The fleets are loaded from
+//! in-memory snapshots by the real model; the daemon's path (a git
+//! repository read through `RepoRevisions` with a shared cache) is checked
+//! against reading each commit afresh.
 
 use proptest::prelude::*;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use tranche::git::Snapshot;
+use tranche::model::load::{load, LoadCache};
 use tranche::render::capacity::app::RenderInputs;
 use tranche::render::{render, render_with, RenderCache};
 
@@ -24,6 +28,8 @@ struct Repo {
     apps: BTreeMap<usize, AppSpec>,
     /// Failed-over clusters per app (`a<app>` → `c<cluster>`).
     failed: tranche::render::Failed,
+    /// Clusters whose file holds an invalid label value.
+    broken_clusters: BTreeSet<usize>,
 }
 
 #[derive(Debug, Clone)]
@@ -37,6 +43,19 @@ struct AppSpec {
     /// Also ships a ConfigMap named like another app's (a duplicate when
     /// both land on one cluster: a render error).
     clash: bool,
+    /// How its files are broken, if they are (a validation error).
+    broken: Option<Breakage>,
+}
+
+/// A mistake in an app's files that fails validation.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Breakage {
+    /// The manifest file is not YAML.
+    Yaml,
+    /// The override file has a field that does not exist.
+    OverrideField,
+    /// The placement names a cluster that does not exist.
+    UnknownCluster,
 }
 
 #[derive(Debug, Clone)]
@@ -53,6 +72,19 @@ enum Change {
     RemoveApp(usize),
     /// Fails cluster over for app, or takes it back.
     Fail(usize, usize),
+    /// Breaks an app's files, or fixes them (`None`).
+    Break(usize, Option<Breakage>),
+    /// Breaks a cluster file, or fixes it.
+    BreakCluster(usize, bool),
+}
+
+fn breakage() -> impl Strategy<Value = Option<Breakage>> {
+    prop_oneof![
+        2 => Just(None),
+        1 => Just(Some(Breakage::Yaml)),
+        1 => Just(Some(Breakage::OverrideField)),
+        1 => Just(Some(Breakage::UnknownCluster)),
+    ]
 }
 
 fn change() -> impl Strategy<Value = Change> {
@@ -68,6 +100,8 @@ fn change() -> impl Strategy<Value = Change> {
         1 => (0..6usize).prop_map(Change::AddApp),
         1 => (0..6usize).prop_map(Change::RemoveApp),
         2 => (0..6usize, 0..8usize).prop_map(|(a, c)| Change::Fail(a, c)),
+        2 => (0..6usize, breakage()).prop_map(|(a, b)| Change::Break(a, b)),
+        1 => (0..8usize, proptest::bool::ANY).prop_map(|(c, b)| Change::BreakCluster(c, b)),
     ]
 }
 
@@ -78,6 +112,7 @@ fn app_spec() -> AppSpec {
         region: None,
         mirror: 0,
         clash: false,
+        broken: None,
     }
 }
 
@@ -87,6 +122,7 @@ impl Repo {
             clusters: (0..5).map(|c| (c, c % 3)).collect(),
             apps: (0..4).map(|a| (a, app_spec())).collect(),
             failed: BTreeMap::new(),
+            broken_clusters: BTreeSet::new(),
         }
     }
 
@@ -125,6 +161,15 @@ impl Repo {
                     set.insert(format!("c{c}"));
                 }
             }
+            Change::Break(a, b) => {
+                self.apps.entry(a).and_modify(|s| s.broken = b);
+            }
+            Change::BreakCluster(c, true) => {
+                self.broken_clusters.insert(c);
+            }
+            Change::BreakCluster(c, false) => {
+                self.broken_clusters.remove(&c);
+            }
         }
     }
 
@@ -136,11 +181,16 @@ impl Repo {
                 .into(),
         )];
         for (c, region) in &self.clusters {
+            let team = if self.broken_clusters.contains(c) {
+                "\"not a label value!\""
+            } else {
+                "shop"
+            };
             files.push((
                 format!("clusters/c{c}.yaml"),
                 format!(
                     "apiVersion: tranche.dev/v1alpha1\nkind: Cluster\nmetadata:\n  name: c{c}\n  \
-                     labels:\n    region: {}\n    tier: \"{}\"\n",
+                     labels:\n    region: {}\n    tier: \"{}\"\n    team: {team}\n",
                     REGIONS[*region],
                     1 + c % 2
                 ),
@@ -151,11 +201,15 @@ impl Repo {
                 Some(r) => format!("{{matchLabels: {{region: {}}}}}", REGIONS[r]),
                 None => "{}".into(),
             };
+            let names = match spec.broken {
+                Some(Breakage::UnknownCluster) => "    clusterNames: [ghost]\n",
+                _ => "",
+            };
             files.push((
                 format!("apps/a{a}/placement.yaml"),
                 format!(
                     "apiVersion: tranche.dev/v1alpha1\nkind: Placement\nmetadata:\n  name: a{a}\n\
-                     spec:\n  clusterAffinity:\n    labelSelector: {selector}\n  replicaScheduling:\n    \
+                     spec:\n  clusterAffinity:\n    labelSelector: {selector}\n{names}  replicaScheduling:\n    \
                      replicaSchedulingType: Divided\n    weightPreference:\n      staticWeightList:\n\
                      \x20       - targetCluster:\n            labelSelector:\n              \
                      matchLabels: {{tier: \"1\"}}\n          weight: 2\n\
@@ -167,18 +221,27 @@ impl Repo {
                 format!("apps/a{a}/overrides/region.yaml"),
                 format!(
                     "apiVersion: tranche.dev/v1alpha1\nkind: Override\nmetadata:\n  name: region\n\
-                     spec:\n  overrideRules:\n    - targetCluster:\n        labelSelector:\n          \
+                     spec:\n{}  overrideRules:\n    - targetCluster:\n        labelSelector:\n          \
                      matchLabels: {{region: eu-west}}\n      overriders:\n        imageOverrider:\n\
                      \x20         - component: Registry\n            operator: replace\n            \
                      value: m{}.example\n",
+                    if spec.broken == Some(Breakage::OverrideField) {
+                        "  overideRules: []\n"
+                    } else {
+                        ""
+                    },
                     spec.mirror
                 ),
             ));
-            let clash = if spec.clash {
+            let mut clash = if spec.clash {
                 "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a0\n  namespace: default\n"
             } else {
                 ""
-            };
+            }
+            .to_string();
+            if spec.broken == Some(Breakage::Yaml) {
+                clash.push_str("---\ndata: [not closed\n");
+            }
             files.push((
                 format!("apps/a{a}/manifests/app.yaml"),
                 format!(
@@ -200,16 +263,19 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
 
     #[test]
-    fn incremental_render_equals_full_render(changes in proptest::collection::vec(
+    fn incremental_load_and_render_equal_full_ones(changes in proptest::collection::vec(
         proptest::collection::vec(change(), 1..3), 1..12)) {
         let mut repo = Repo::new();
+        let mut loads = LoadCache::default();
         let mut cache = RenderCache::default();
         for (n, commit) in std::iter::once(Vec::new()).chain(changes).enumerate() {
             for c in &commit {
                 repo.apply(c);
             }
             let snapshot = repo.snapshot(n + 1);
-            let Ok(fleet) = tranche::model::load::load(&snapshot) else {
+            let loaded = loads.load(&snapshot);
+            prop_assert_eq!(&loaded, &load(&snapshot), "commit {} after {:?}", n, commit);
+            let Ok(fleet) = loaded else {
                 continue;
             };
             let inputs = RenderInputs {
@@ -225,16 +291,22 @@ proptest! {
     }
 }
 
-/// A commit that changes one app's image re-renders that app only.
+/// A commit that changes one app's image loads and re-renders that app
+/// only.
 #[test]
-fn one_app_commit_rerenders_that_app_only() {
+fn one_app_commit_loads_and_rerenders_that_app_only() {
     let mut repo = Repo::new();
+    let mut loads = LoadCache::default();
     let mut cache = RenderCache::default();
-    let fleet = tranche::model::load::load(&repo.snapshot(1)).expect("valid");
+    let fleet = loads.load(&repo.snapshot(1)).expect("valid");
+    assert_eq!(loads.read().len(), 5 + 4, "every cluster file and app");
     cache.render(&fleet).expect("renders");
     assert_eq!(cache.rerendered().len(), 4);
     repo.apply(&Change::Tag(2, 3));
-    let fleet = tranche::model::load::load(&repo.snapshot(2)).expect("valid");
+    let snapshot = repo.snapshot(2);
+    let fleet = loads.load(&snapshot).expect("valid");
+    assert_eq!(loads.read(), ["apps/a2/".to_string()]);
+    assert_eq!(Ok(&fleet), load(&snapshot).as_ref());
     let rendering = cache.render(&fleet).expect("renders").clone();
     assert_eq!(cache.rerendered(), ["a2".to_string()]);
     assert_eq!(Ok(rendering), render(&fleet));
@@ -255,6 +327,12 @@ fn daemon_reads_through_the_cache_equal_fresh_reads() {
         vec![Change::ClusterRegion(0, 1), Change::Replicas(3, 9)],
         vec![Change::AddApp(5), Change::RemoveCluster(4)],
         vec![Change::Mirror(2, 1)],
+        vec![
+            Change::Break(1, Some(Breakage::Yaml)),
+            Change::BreakCluster(2, true),
+        ],
+        vec![Change::Break(1, None), Change::Tag(3, 1)],
+        vec![Change::BreakCluster(2, false)],
     ];
     let mut commits = Vec::new();
     for (n, step) in steps.iter().enumerate() {
@@ -269,14 +347,29 @@ fn daemon_reads_through_the_cache_equal_fresh_reads() {
         cache: Some(SharedRevisionCache::default()),
     };
     let source = tranche::git::RepoSource::open(dir.path()).expect("repository");
-    let order = [0, 1, 2, 3, 4, 2, 4, 0];
+    let order = [0, 1, 2, 3, 4, 2, 4, 5, 6, 7, 5, 0, 7];
+    let mut invalid = 0;
     for i in order {
-        let cached = revisions.read(&commits[i]).expect("reads");
-        let fresh = Revision::read(&source, &commits[i]).expect("reads");
+        let (cached, fresh) = match (
+            revisions.read(&commits[i]),
+            Revision::read(&source, &commits[i]),
+        ) {
+            (Ok(cached), Ok(fresh)) => (cached, fresh),
+            (Err(cached), Err(fresh)) => {
+                assert_eq!(cached.problems(), fresh.problems(), "commit {i}");
+                invalid += 1;
+                continue;
+            }
+            (cached, fresh) => panic!("commit {i}: {:?} but {:?}", cached.err(), fresh.err()),
+        };
         assert_eq!(cached.commit, fresh.commit);
         assert_eq!(cached.fleet, fresh.fleet, "commit {i}");
         assert_eq!(cached.rendering, fresh.rendering, "commit {i}");
     }
+    assert_eq!(
+        invalid, 3,
+        "commits 5 and 6 do not validate (5 is read twice)"
+    );
 }
 
 /// Replaces the work tree of `git` with `snapshot`'s files and commits them.

@@ -8,6 +8,7 @@
 //! and [`apps`] are read. A broken file never hides problems in others.
 
 pub mod apps;
+pub mod cache;
 pub mod clusters;
 pub mod document;
 pub mod layout;
@@ -18,6 +19,8 @@ pub mod repository;
 use super::validate::{Loc, Problems};
 use super::{Fleet, ModelErrors, Policies};
 use crate::git::Snapshot;
+pub use cache::LoadCache;
+use cache::Units;
 use document::Files;
 
 /// Reads and validates the fleet in `snapshot` (paths relative to the fleet
@@ -27,15 +30,23 @@ use document::Files;
 /// On success the fleet holds only valid data; otherwise every problem is
 /// returned, in file order, each naming its file and document or field,
 /// and the field's line where it is found in the file.
+///
+/// [`LoadCache::load`] does the same, reusing what did not change since
+/// the commit it read before.
 pub fn load(snapshot: &Snapshot) -> Result<Fleet, ModelErrors> {
-    check(snapshot).map_err(|mut errors| {
+    load_through(snapshot, None)
+}
+
+/// [`load`], reading clusters and apps through `cache` when given.
+fn load_through(snapshot: &Snapshot, cache: Option<&mut LoadCache>) -> Result<Fleet, ModelErrors> {
+    check(snapshot, Units(cache)).map_err(|mut errors| {
         lines::fill(&mut errors, &snapshot.files);
         errors
     })
 }
 
 /// [`load`] without the lines.
-fn check(snapshot: &Snapshot) -> Result<Fleet, ModelErrors> {
+fn check(snapshot: &Snapshot, mut units: Units<'_>) -> Result<Fleet, ModelErrors> {
     let mut p = Problems::default();
     for (path, why) in &snapshot.refused {
         p.push(Loc::file(path), "", why.as_str());
@@ -51,7 +62,10 @@ fn check(snapshot: &Snapshot) -> Result<Fleet, ModelErrors> {
         .flat_map(|a| a.manifests.clone())
         .collect();
     crate::model::validate::crds::declare(snapshot, &manifests, &mut repo.rules.kinds);
-    let clusters = clusters::load(&source, &layout.clusters, &mut p);
+    let clusters = (layout.clusters.iter())
+        .filter_map(|(stem, path)| units.cluster(&source, stem, path, &mut p))
+        .map(|c| (c.name.clone(), c))
+        .collect();
     let Some(base) = policies::builtin(&mut p) else {
         return Err(p.into_errors());
     };
@@ -69,7 +83,12 @@ fn check(snapshot: &Snapshot) -> Result<Fleet, ModelErrors> {
         rules: &repo.rules,
         access: loaded.access_checkable.then_some(&loaded.policies.access),
     };
-    let apps = apps::load(&source, &layout.apps, &cx, &mut p);
+    units.check_apps_in(&cx);
+    let apps = (layout.apps.iter())
+        .map(|(name, files)| (name.clone(), units.app(&source, name, files, &cx, &mut p)))
+        .collect();
+    let apps = apps::assemble(apps, &mut p);
+    units.finish(&layout);
     p.finish(Fleet {
         commit: snapshot.commit.clone(),
         clusters,

@@ -87,6 +87,18 @@ impl Problems {
         self.list.is_empty()
     }
 
+    /// The problems recorded after the first `start`, each with its file,
+    /// to record again with [`Problems::replay`] (a load reusing what
+    /// reported them).
+    pub fn since(&self, start: usize) -> Vec<(String, ModelError)> {
+        self.list.get(start..).unwrap_or_default().to_vec()
+    }
+
+    /// Records `problems` (from [`Problems::since`]) again, in their order.
+    pub fn replay(&mut self, problems: &[(String, ModelError)]) {
+        self.list.extend_from_slice(problems);
+    }
+
     /// `Ok(value)` when nothing was recorded, else every problem in file
     /// order (problems of one file keep the order they were found in).
     pub fn finish<T>(self, value: T) -> Result<T, ModelErrors> {
@@ -106,7 +118,7 @@ impl Problems {
 
 /// Names that exist in the repository, from its layout: a cluster exists
 /// when `clusters/<name>.yaml` does, an app when `apps/<name>/` does.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Known {
     /// Cluster names (file stems under `clusters/`).
     pub clusters: BTreeSet<String>,

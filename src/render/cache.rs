@@ -9,6 +9,10 @@
 //! fleet-wide inputs every app reads (the policies, the kind table, which
 //! clusters exist). The cache keeps the last inputs and compares them with
 //! the new ones (structural equality, nothing is formatted or hashed).
+//! While the registry is unchanged, an app whose placement is unchanged,
+//! and so is that of every app it follows, keeps its clusters without
+//! placement being worked out again
+//! ([`super::placement::placed_clusters_knowing`]).
 //! When a fleet-wide input changes, everything is rendered again;
 //! otherwise only the apps whose inputs changed (or that appeared or went
 //! away) are, the others keep their objects with the commit annotation
@@ -18,12 +22,15 @@
 //! next commit renders in full.
 
 use super::capacity::app::{RenderInputs, WeightNote};
-use super::fleet::{placed, prepare, render_app};
+use super::fleet::{placed, placed_knowing, prepare, render_app, render_placed};
 use super::{check, AppObjects, RenderError, Rendering};
 use crate::kinds::KindTable;
 use crate::model::{App, Cluster, Fleet, Policies};
 use crate::object::{set_metadata_entry, ANNOTATION_COMMIT};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// The clusters of each app, by app name.
+type Placed = BTreeMap<String, BTreeSet<String>>;
 
 /// The last rendering and the inputs it was made from.
 #[derive(Debug, Default)]
@@ -40,21 +47,28 @@ struct Last {
     policies: Policies,
     kinds: KindTable,
     clusters: BTreeMap<String, Cluster>,
+    placed: Placed,
     apps: BTreeMap<String, AppInputs>,
 }
 
-/// What one app's rendering depends on besides the fleet-wide inputs.
+/// What one app's rendering depends on besides the fleet-wide inputs and
+/// its clusters.
 #[derive(Debug, PartialEq)]
 struct AppInputs {
     app: App,
-    placed: BTreeSet<String>,
+    beside: Beside,
+}
+
+/// What the [`RenderInputs`] hold for one app.
+#[derive(Debug, PartialEq)]
+struct Beside {
     failed: Option<BTreeSet<String>>,
     /// Capacities and previous weights, for `dynamicWeight` apps only.
     dynamic: Option<RenderInputs>,
 }
 
-impl AppInputs {
-    fn of(app: &App, placed: Option<&BTreeSet<String>>, inputs: &RenderInputs) -> AppInputs {
+impl Beside {
+    fn of(app: &App, inputs: &RenderInputs) -> Beside {
         let dynamic = app.placement.dynamic_weight.map(|_| RenderInputs {
             capacities: inputs.capacities.clone(),
             previous_weights: (inputs.previous_weights.get(&app.name).cloned())
@@ -62,11 +76,18 @@ impl AppInputs {
                 .unwrap_or_default(),
             failed: BTreeMap::new(),
         });
-        AppInputs {
-            app: app.clone(),
-            placed: placed.cloned().unwrap_or_default(),
+        Beside {
             failed: inputs.failed.get(&app.name).cloned(),
             dynamic,
+        }
+    }
+}
+
+impl AppInputs {
+    fn of(app: &App, inputs: &RenderInputs) -> AppInputs {
+        AppInputs {
+            app: app.clone(),
+            beside: Beside::of(app, inputs),
         }
     }
 }
@@ -103,12 +124,6 @@ impl RenderCache {
     }
 
     fn update(&mut self, fleet: &Fleet, inputs: &RenderInputs) -> Result<(), Vec<RenderError>> {
-        let placed = placed(fleet)?;
-        let apps: BTreeMap<String, AppInputs> = fleet
-            .apps
-            .iter()
-            .map(|(name, app)| (name.clone(), AppInputs::of(app, placed.get(name), inputs)))
-            .collect();
         let last = match self.last.as_mut() {
             Some(l)
                 if l.policies == fleet.policies
@@ -118,15 +133,19 @@ impl RenderCache {
                 l
             }
             _ => {
-                let (rendering, notes) = super::render_with(fleet, inputs)?;
-                self.rerendered = apps.keys().cloned().collect();
+                let placed = placed(fleet)?;
+                let (rendering, notes) = render_placed(fleet, &placed, inputs)?;
+                self.rerendered = fleet.apps.keys().cloned().collect();
                 self.last = Some(Last {
                     rendering,
                     notes,
                     policies: fleet.policies.clone(),
                     kinds: fleet.kinds.clone(),
                     clusters: fleet.clusters.clone(),
-                    apps,
+                    placed,
+                    apps: (fleet.apps.iter())
+                        .map(|(name, app)| (name.clone(), AppInputs::of(app, inputs)))
+                        .collect(),
                 });
                 return Ok(());
             }
@@ -135,16 +154,39 @@ impl RenderCache {
             .filter(|(name, c)| last.clusters.get(*name) != Some(c))
             .map(|(name, _)| name.as_str())
             .collect();
-        let changed: BTreeSet<&str> = (apps.iter())
-            .filter(|(name, a)| {
-                last.apps.get(*name) != Some(a)
-                    || a.placed.iter().any(|c| moved.contains(c.as_str()))
+        // With the registry unchanged, an app whose placement (and that of
+        // every app it follows) is unchanged keeps its clusters.
+        let mut kept = Placed::new();
+        if moved.is_empty() {
+            let mut memo = BTreeMap::new();
+            for name in fleet.apps.keys() {
+                if steady(name, fleet, &last.apps, &mut memo) {
+                    if let Some((name, set)) = last.placed.remove_entry(name) {
+                        kept.insert(name, set);
+                    }
+                }
+            }
+        }
+        let placed = placed_knowing(fleet, kept)?;
+        let changed: BTreeSet<String> = (fleet.apps.iter())
+            .filter(|(name, app)| {
+                let same = last.apps.get(*name).is_some_and(|l| {
+                    l.app == **app
+                        && l.beside == Beside::of(app, inputs)
+                        && last
+                            .placed
+                            .get(*name)
+                            .is_none_or(|old| placed.get(*name) == Some(old))
+                });
+                let on_moved =
+                    (placed.get(*name).into_iter().flatten()).any(|c| moved.contains(c.as_str()));
+                !same || on_moved
             })
-            .map(|(name, _)| name.as_str())
+            .map(|(name, _)| name.clone())
             .chain(
                 (last.apps.keys())
-                    .filter(|name| !apps.contains_key(*name))
-                    .map(String::as_str),
+                    .filter(|name| !fleet.apps.contains_key(*name))
+                    .cloned(),
             )
             .collect();
         let mut errors = Vec::new();
@@ -204,13 +246,47 @@ impl RenderCache {
                 last.notes.insert(p.app.name.clone(), note.clone());
             }
         }
-        self.rerendered = changed.iter().map(|s| s.to_string()).collect();
-        last.clusters = fleet.clusters.clone();
-        last.apps = apps;
+        drop(prepared);
+        for name in &changed {
+            match fleet.apps.get(name) {
+                Some(app) => last.apps.insert(name.clone(), AppInputs::of(app, inputs)),
+                None => last.apps.remove(name),
+            };
+        }
+        if !moved.is_empty() {
+            last.clusters = fleet.clusters.clone();
+        }
+        last.placed = placed;
+        self.rerendered = changed.into_iter().collect();
         if errors.is_empty() {
             Ok(())
         } else {
             Err(errors)
         }
     }
+}
+
+/// Whether app `name` has the placement it had in `last`, and so have the
+/// apps it follows, transitively (`memo`: the answers so far; an app is
+/// taken as not steady while its answer is worked out, so a cycle of
+/// follows is never steady).
+fn steady<'a>(
+    name: &'a str,
+    fleet: &'a Fleet,
+    last: &BTreeMap<String, AppInputs>,
+    memo: &mut BTreeMap<&'a str, bool>,
+) -> bool {
+    if let Some(known) = memo.get(name) {
+        return *known;
+    }
+    memo.insert(name, false);
+    let Some(app) = fleet.apps.get(name) else {
+        return false;
+    };
+    let same = last
+        .get(name)
+        .is_some_and(|l| l.app.placement == app.placement)
+        && (app.placement.affinity.follow_apps.iter()).all(|f| steady(f, fleet, last, memo));
+    memo.insert(name, same);
+    same
 }

@@ -19,7 +19,7 @@ use crate::render::hpa::set_bounds;
 use crate::render::migration::Split;
 use crate::render::order::sort_objects;
 use crate::render::overrides::{ordered_rules, OrderedRule};
-use crate::render::placement::placed_clusters;
+use crate::render::placement::placed_clusters_knowing;
 use crate::render::split::app_weights;
 use crate::render::spread::{source, spread_app, Shape, Spread};
 use crate::render::stamp::{policy_name, stamp};
@@ -57,9 +57,17 @@ pub fn render_with(
     fleet: &Fleet,
     inputs: &RenderInputs,
 ) -> Result<(Rendering, BTreeMap<String, WeightNote>), Vec<RenderError>> {
-    let placed = placed(fleet)?;
+    render_placed(fleet, &placed(fleet)?, inputs)
+}
+
+/// [`render_with`], the apps' clusters being `placed`.
+pub(super) fn render_placed(
+    fleet: &Fleet,
+    placed: &BTreeMap<String, BTreeSet<String>>,
+    inputs: &RenderInputs,
+) -> Result<(Rendering, BTreeMap<String, WeightNote>), Vec<RenderError>> {
     let mut errors = Vec::new();
-    let apps = prepare(fleet, &placed, |_, _| true, inputs, &mut errors);
+    let apps = prepare(fleet, placed, |_, _| true, inputs, &mut errors);
     let notes = apps
         .iter()
         .filter_map(|a| a.note.clone().map(|n| (a.app.name.clone(), n)))
@@ -163,7 +171,17 @@ struct PreparedObject<'a> {
 pub(super) fn placed(
     fleet: &Fleet,
 ) -> Result<BTreeMap<String, BTreeSet<String>>, Vec<RenderError>> {
-    placed_clusters(fleet).map_err(|errors| errors.iter().map(|e| e.to_render_error()).collect())
+    placed_knowing(fleet, BTreeMap::new())
+}
+
+/// [`placed`] with some apps' clusters known
+/// ([`crate::render::placement::placed_clusters_knowing`]).
+pub(super) fn placed_knowing(
+    fleet: &Fleet,
+    known: BTreeMap<String, BTreeSet<String>>,
+) -> Result<BTreeMap<String, BTreeSet<String>>, Vec<RenderError>> {
+    placed_clusters_knowing(fleet, known)
+        .map_err(|errors| errors.iter().map(|e| e.to_render_error()).collect())
 }
 
 /// Prepares the apps whose name and cluster set pass `wanted`; apps that

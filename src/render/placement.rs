@@ -48,6 +48,18 @@ impl PlacementError {
 pub fn placed_clusters(
     fleet: &Fleet,
 ) -> Result<BTreeMap<String, BTreeSet<String>>, Vec<PlacementError>> {
+    placed_clusters_knowing(fleet, BTreeMap::new())
+}
+
+/// [`placed_clusters`], with the clusters of some apps already known
+/// (what the last commit's placement gave them, when neither the registry
+/// nor their placement nor that of any app they follow changed since: the
+/// caller vouches for it). The others are worked out as usual, every
+/// name is checked, and cycles through any app not in `known` are found.
+pub fn placed_clusters_knowing(
+    fleet: &Fleet,
+    known: BTreeMap<String, BTreeSet<String>>,
+) -> Result<BTreeMap<String, BTreeSet<String>>, Vec<PlacementError>> {
     let mut errors: Vec<PlacementError> = fleet
         .apps
         .values()
@@ -56,9 +68,13 @@ pub fn placed_clusters(
     if !errors.is_empty() {
         return Err(errors);
     }
+    let done = known
+        .into_iter()
+        .filter_map(|(name, set)| Some((fleet.apps.get_key_value(&name)?.0.as_str(), set)))
+        .collect();
     let mut resolver = Resolver {
         fleet,
-        done: BTreeMap::new(),
+        done,
         path: Vec::new(),
     };
     for name in fleet.apps.keys() {
@@ -137,8 +153,13 @@ impl<'a> Resolver<'a> {
             return Ok(());
         };
         let affinity = &app.placement.affinity;
-        let candidates: BTreeSet<String> = if affinity.follow_apps.is_empty() {
-            fleet.clusters.keys().cloned().collect()
+        let selected = |c: &String| fleet.clusters.get(c).is_some_and(|c| affinity.selects(c));
+        let mut set: BTreeSet<String> = if affinity.follow_apps.is_empty() {
+            // Only the names selected are copied (the registry is large).
+            (fleet.clusters.iter())
+                .filter(|(_, c)| affinity.selects(c))
+                .map(|(name, _)| name.clone())
+                .collect()
         } else {
             self.path.push(name);
             let mut union = BTreeSet::new();
@@ -152,12 +173,8 @@ impl<'a> Resolver<'a> {
                 }
             }
             self.path.pop();
-            union
+            union.into_iter().filter(selected).collect()
         };
-        let mut set = candidates
-            .into_iter()
-            .filter(|c| fleet.clusters.get(c).is_some_and(|c| affinity.selects(c)))
-            .collect();
         if let Some(m) = &app.placement.migration {
             crate::render::migration::trim(&mut set, m).map_err(|(field, message)| {
                 PlacementError {

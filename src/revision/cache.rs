@@ -1,18 +1,21 @@
 //! [`RevisionCache`]: what consecutive reads of commits share, so that a
-//! commit that changes one app re-renders that app only
+//! commit that changes one app reads and checks that app's files only
+//! ([`crate::model::load::LoadCache`]) and re-renders that app only
 //! ([`crate::render::RenderCache`]). The daemon reads every commit through
 //! one (its [`super::RepoRevisions`] carry a [`SharedRevisionCache`]);
 //! what comes out equals [`super::Revision::read`] of the same commit.
 
 use super::{Revision, RevisionError};
 use crate::git::RepoSource;
+use crate::model::load::LoadCache;
 use crate::render::RenderCache;
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-/// The last rendering, reused by the next read.
+/// The last model and rendering, reused by the next read.
 #[derive(Default)]
 pub struct RevisionCache {
+    load: LoadCache,
     render: RenderCache,
 }
 
@@ -29,7 +32,7 @@ impl RevisionCache {
         rev: &str,
         sources: &crate::sources::Sources,
     ) -> Result<Revision, RevisionError> {
-        let (fleet, renders) = super::load(source, rev, sources)?;
+        let (fleet, renders) = super::load(source, rev, sources, Some(&mut self.load))?;
         let rendering = match self.render.render(&fleet) {
             Ok(r) => r.clone(),
             Err(errors) => {
@@ -45,6 +48,12 @@ impl RevisionCache {
             rendering,
             renders,
         })
+    }
+
+    /// Cluster files and app directories (`apps/<app>/`) the last read
+    /// loaded afresh.
+    pub fn reloaded(&self) -> &[String] {
+        self.load.read()
     }
 
     /// Apps the last read rendered again, by name.

@@ -19,40 +19,63 @@ pub struct AppContext<'a> {
     pub access: Option<&'a AccessPolicy>,
 }
 
-/// Reads every app; apps without a valid placement are reported and left out.
-pub fn load(
+/// One app as its directory says it, before the checks across apps.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AppRead {
+    /// The placement, when `placement.yaml` is valid.
+    pub placement: Option<Placement>,
+    /// Objects of `manifests/*.yaml`, in file then document order.
+    pub manifests: Vec<Manifest>,
+    /// Files of `overrides/*.yaml`, in path order.
+    pub overrides: Vec<OverrideFile>,
+}
+
+/// Reads one app directory: everything about the app that its own files
+/// (and `cx`) decide, with the problems found there.
+pub fn read(
     source: &Files<'_>,
-    apps: &BTreeMap<String, AppFiles<'_>>,
+    name: &str,
+    files: &AppFiles<'_>,
     cx: &AppContext<'_>,
     p: &mut Problems,
-) -> BTreeMap<String, App> {
+) -> AppRead {
+    let dir = format!("apps/{name}/");
+    if let Err(why) = names::dns1123_label(name) {
+        p.push(
+            Loc::file(&dir),
+            "",
+            format!("invalid app name {name:?}: {why}"),
+        );
+    }
+    let placement = read_placement(source, name, files.placement, cx.known, p);
+    let namespace = placement
+        .as_ref()
+        .and_then(|pl| pl.namespace.as_deref())
+        .unwrap_or(&cx.rules.default_namespace);
+    let manifests = read_manifests(source, &files.manifests, cx.rules, namespace, p);
+    if let Some(access) = cx.access {
+        fleet::access(name, &manifests, access, p);
+    }
+    let overrides = read_overrides(source, name, &files.overrides, &manifests, cx.known, p);
+    AppRead {
+        placement,
+        manifests,
+        overrides,
+    }
+}
+
+/// The checks across apps (followApps cycles, objects claimed twice) over
+/// every app read, then the apps that have a valid placement.
+pub fn assemble(apps: BTreeMap<String, AppRead>, p: &mut Problems) -> BTreeMap<String, App> {
     let mut placements = BTreeMap::new();
     let mut manifests = BTreeMap::new();
     let mut overrides = BTreeMap::new();
-    for (name, files) in apps {
-        let dir = format!("apps/{name}/");
-        if let Err(why) = names::dns1123_label(name) {
-            p.push(
-                Loc::file(&dir),
-                "",
-                format!("invalid app name {name:?}: {why}"),
-            );
-        }
-        let placement = read_placement(source, name, files.placement, cx.known, p);
-        let namespace = placement
-            .as_ref()
-            .and_then(|pl| pl.namespace.as_deref())
-            .unwrap_or(&cx.rules.default_namespace);
-        let objects = read_manifests(source, &files.manifests, cx.rules, namespace, p);
-        if let Some(pl) = placement {
+    for (name, read) in apps {
+        if let Some(pl) = read.placement {
             placements.insert(name.clone(), pl);
         }
-        if let Some(access) = cx.access {
-            fleet::access(name, &objects, access, p);
-        }
-        let files = read_overrides(source, name, &files.overrides, &objects, cx.known, p);
-        manifests.insert(name.clone(), objects);
-        overrides.insert(name.clone(), files);
+        manifests.insert(name.clone(), read.manifests);
+        overrides.insert(name, read.overrides);
     }
     fleet::follow_cycles(&placements, p);
     fleet::duplicate_objects(&manifests, p);

@@ -6,25 +6,10 @@ use crate::model::raw::{ClusterSpec, Document};
 use crate::model::validate::selector::{check_key, check_value};
 use crate::model::validate::{Loc, Problems};
 use crate::model::{names, Cluster};
-use std::collections::BTreeMap;
 
-/// Reads every cluster file (`files`: name → path); only clusters whose
-/// file is entirely valid are returned.
-pub fn load(
-    source: &Files<'_>,
-    files: &BTreeMap<String, &str>,
-    p: &mut Problems,
-) -> BTreeMap<String, Cluster> {
-    let mut clusters = BTreeMap::new();
-    for (stem, path) in files {
-        if let Some(cluster) = cluster(source, stem, path, p) {
-            clusters.insert(cluster.name.clone(), cluster);
-        }
-    }
-    clusters
-}
-
-fn cluster(source: &Files<'_>, stem: &str, path: &str, p: &mut Problems) -> Option<Cluster> {
+/// Reads one cluster file (`stem`: its name without the extension): the
+/// cluster when the file is entirely valid.
+pub fn read(source: &Files<'_>, stem: &str, path: &str, p: &mut Problems) -> Option<Cluster> {
     let loc = Loc::file(path);
     let value = source.single_document(path, "Cluster", p)?;
     header(loc, &value, &["Cluster"], "clusters/", p)?;
@@ -80,15 +65,18 @@ mod tests {
     use super::*;
     use crate::git::Snapshot;
     use crate::model::ModelError;
+    use std::collections::BTreeMap;
 
     fn load_one(path: &str, yaml: &str) -> (BTreeMap<String, Cluster>, Vec<ModelError>) {
         let snapshot = Snapshot::from_files("c0ffee", [(path, yaml)]);
         let stem = path
             .trim_start_matches("clusters/")
             .trim_end_matches(".yaml");
-        let files: BTreeMap<String, &str> = [(stem.to_string(), path)].into();
         let mut p = Problems::default();
-        let clusters = load(&Files::new(&snapshot), &files, &mut p);
+        let clusters = read(&Files::new(&snapshot), stem, path, &mut p)
+            .map(|c| (c.name.clone(), c))
+            .into_iter()
+            .collect();
         (
             clusters,
             p.finish(()).err().map(|e| e.0).unwrap_or_default(),

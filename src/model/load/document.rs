@@ -36,6 +36,39 @@ impl<'s> Files<'s> {
         }
     }
 
+    /// What the YAML parsed so far expands to.
+    pub fn used(&self) -> Size {
+        self.used.get()
+    }
+
+    /// Whether the commit's limit was reached: no further file is parsed.
+    pub fn exhausted(&self) -> bool {
+        self.exhausted.get()
+    }
+
+    /// Charges `size`, what files read for an earlier commit expanded to,
+    /// when that stays within the commit's limits: then their reading
+    /// holds for this commit too, and it is not read again. Otherwise
+    /// nothing is charged and `false` says to read them here.
+    pub fn charge(&self, size: Size) -> bool {
+        let mut used = self.used.get();
+        used += size;
+        if self.exhausted.get()
+            || used
+                .over(MAX_COMMIT_TEXT, MAX_COMMIT_NODES, "per commit")
+                .is_some()
+        {
+            return false;
+        }
+        self.used.set(used);
+        true
+    }
+
+    /// The bytes of `path` in the snapshot (`None`: not read, or refused).
+    pub fn bytes(&self, path: &str) -> Option<&'s [u8]> {
+        self.snapshot.files.get(path).map(Vec::as_slice)
+    }
+
     /// Every non-empty document of a multi-document file with its index.
     /// A YAML error is reported at its document (the message has the
     /// line) and yields no documents.

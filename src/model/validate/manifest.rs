@@ -10,7 +10,7 @@ use crate::model::Manifest;
 use serde_json::Value;
 
 /// Repository settings that shape objects.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ObjectRules {
     /// Namespace given to namespaced objects that set none (`default`
     /// unless `tranche.yaml` says otherwise).
