@@ -159,13 +159,19 @@ async fn the_daemon_reconciles_from_watches_with_zero_requests_and_corrects_drif
     assert_eq!(last.last().unwrap().state, "success", "{}", daemon.log());
     let seen = checks(&daemon, 0, 2).await;
     let since = env.fleet.audit_len(C).await;
+    let quiet_from = std::time::Instant::now();
     checks(&daemon, seen, 3).await;
+    // Past the client's 30 s read timeout too: a quiet watch stays open
+    // (it is not broken and sent again).
+    let quiet = Duration::from_secs(tranche::cluster::kube::READ_TIMEOUT.as_secs() + 5);
+    tokio::time::sleep(quiet.saturating_sub(quiet_from.elapsed())).await;
     let sent = env.sent_since(since).await;
     let what: Vec<String> = sent.iter().map(support::object_ref).collect();
     assert_eq!(
         what,
         Vec::<String>::new(),
-        "no request in 3 no-op reconciles"
+        "no request in {} s of no-op reconciles",
+        quiet.as_secs()
     );
     daemon.terminate().await;
 

@@ -61,6 +61,11 @@ pub const FIELD_MANAGER: &str = "tranche";
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long to wait for a response.
 pub const READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a watch stream may stay silent: longer than the 290 s the
+/// watcher asks the apiserver to keep it open (`timeoutSeconds`), so an
+/// idle watch ends when the server closes it, not every [`READ_TIMEOUT`]
+/// (which would re-send each quiet watch twice a minute).
+pub const WATCH_READ_TIMEOUT: Duration = Duration::from_secs(300);
 /// Requests in flight to one apiserver at most, unless configured
 /// (`--max-in-flight`, `clusters.maxInFlight`).
 pub const DEFAULT_MAX_IN_FLIGHT: usize = 16;
@@ -71,6 +76,8 @@ pub struct KubeCluster {
     /// kubeconfig context, or `in-cluster`; named in unreachable errors.
     context: String,
     client: Client,
+    /// The same connection settings with [`WATCH_READ_TIMEOUT`], for watches.
+    watch_client: Client,
     discovery: DiscoveryCache,
     backoff: Backoff,
     /// Whether applies need client-side port protocols (read once from
@@ -156,29 +163,39 @@ impl KubeCluster {
         config.reset_reader_on_write = true;
         config.default_retry = false;
         let retry_after = RetryAfter::default();
-        let noted = retry_after.clone();
-        let client = ::kube::client::ClientBuilder::try_from(config)
-            .map_err(|e| {
-                classify(
-                    Target {
-                        cluster: name,
-                        context,
-                        object: "client",
-                    },
-                    &e,
-                )
-            })?
-            .with_layer(&tower::util::MapResponseLayer::new(
-                move |response: http::Response<Box<::kube::client::DynBody>>| {
-                    noted.observe(&response);
-                    response
-                },
-            ))
-            .build();
+        let mut watch_config = config.clone();
+        watch_config.read_timeout = Some(WATCH_READ_TIMEOUT);
+        let build = |config: Config| {
+            let noted = retry_after.clone();
+            ::kube::client::ClientBuilder::try_from(config)
+                .map_err(|e| {
+                    classify(
+                        Target {
+                            cluster: name,
+                            context,
+                            object: "client",
+                        },
+                        &e,
+                    )
+                })
+                .map(|builder| {
+                    builder
+                        .with_layer(&tower::util::MapResponseLayer::new(
+                            move |response: http::Response<Box<::kube::client::DynBody>>| {
+                                noted.observe(&response);
+                                response
+                            },
+                        ))
+                        .build()
+                })
+        };
+        let client = build(config)?;
+        let watch_client = build(watch_config)?;
         Ok(KubeCluster {
             name: name.to_string(),
             context: context.to_string(),
             client,
+            watch_client,
             discovery: DiscoveryCache::default(),
             backoff: Backoff::default(),
             port_protocols: tokio::sync::OnceCell::new(),
@@ -207,13 +224,14 @@ impl KubeCluster {
         namespace: Option<&str>,
     ) -> Result<Api<DynamicObject>, ClusterError> {
         let r = self.resolve(api_version, kind).await?;
+        let client = self.watch_client.clone();
         Ok(match (r.namespaced, namespace) {
-            (true, Some(ns)) => Api::namespaced_with(self.client.clone(), ns, &r.resource),
+            (true, Some(ns)) => Api::namespaced_with(client, ns, &r.resource),
             (false, Some(_)) => {
                 let what = format!("watch {kind}");
                 return Err(self.wrong_scope(&r, false, namespace, &what));
             }
-            (_, None) => Api::all_with(self.client.clone(), &r.resource),
+            (_, None) => Api::all_with(client, &r.resource),
         })
     }
 
