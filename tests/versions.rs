@@ -146,7 +146,7 @@ async fn discovery_resolves_the_versions_each_apiserver_serves() {
         // 1.23 added v2. The driver must invent neither.
         let (served, missing) = match version {
             K8s::V1_20 => ("autoscaling/v2beta2", "autoscaling/v2"),
-            K8s::Current => ("autoscaling/v2", "autoscaling/v2beta2"),
+            K8s::Current | K8s::Sim => ("autoscaling/v2", "autoscaling/v2beta2"),
         };
         assert!(c
             .is_namespaced(served, "HorizontalPodAutoscaler")

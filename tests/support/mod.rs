@@ -77,6 +77,7 @@ pub mod proxy;
 pub mod repo;
 mod requests;
 pub mod two_commits;
+pub mod sim;
 pub mod versions;
 
 pub use audit::{
