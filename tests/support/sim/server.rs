@@ -143,6 +143,7 @@ fn failure(f: &Failure) -> Response<Body> {
 
 /// Answers one request and logs it.
 pub async fn handle(cluster: Arc<SimCluster>, req: Request<Incoming>) -> Result<Response<Body>, Infallible> {
+    let received = jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%S%.6fZ").to_string();
     let (parts, body) = req.into_parts();
     let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
     let uri = parts.uri.clone();
@@ -181,6 +182,7 @@ pub async fn handle(cluster: Arc<SimCluster>, req: Request<Incoming>) -> Result<
         "stage": "ResponseComplete", "requestURI": request_uri, "verb": verb,
         "user": {"username": user.as_ref().map(|u| u.name.as_str()).unwrap_or("")},
         "userAgent": header("user-agent"), "responseStatus": {"code": code},
+        "requestReceivedTimestamp": received,
     });
     if !target.plural.is_empty() {
         let mut o = json!({"resource": target.plural, "apiGroup": target.group, "apiVersion": target.version});

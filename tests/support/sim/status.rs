@@ -2,8 +2,13 @@
 //! controller runs, so every workload is healthy at once (observed
 //! generation = generation, every replica updated, ready and available),
 //! CustomResourceDefinitions are Established, Namespaces Active, claims
-//! Bound and Jobs Complete. Also which kinds keep `metadata.generation`
-//! and which own `status` through a subresource. Pure.
+//! Bound and Jobs Complete. One exception mirrors the real test clusters'
+//! kwok stages: a Deployment whose pod template has an image ending in
+//! `:broken` fails at once (no replica available, `Progressing=False`,
+//! reason `ProgressDeadlineExceeded`), as the real controller reports
+//! after `progressDeadlineSeconds`. Also which kinds keep
+//! `metadata.generation` and which own `status` through a subresource.
+//! Pure.
 
 use serde_json::{json, Value};
 
@@ -86,6 +91,17 @@ pub fn settled(obj: &Value) -> Option<Value> {
     let replicas = obj.pointer("/spec/replicas").and_then(Value::as_i64).unwrap_or(1);
     let condition = |t: &str, reason: &str| json!({"type": t, "status": "True", "reason": reason, "message": ""});
     Some(match kind {
+        "Deployment" if is_broken(obj) => json!({
+            "observedGeneration": generation,
+            "replicas": replicas, "updatedReplicas": replicas,
+            "readyReplicas": 0, "availableReplicas": 0, "unavailableReplicas": replicas,
+            "conditions": [
+                {"type": "Available", "status": "False", "reason": "MinimumReplicasUnavailable",
+                 "message": "Deployment does not have minimum availability."},
+                {"type": "Progressing", "status": "False", "reason": "ProgressDeadlineExceeded",
+                 "message": format!("ReplicaSet \"{name}\" has timed out progressing.")},
+            ],
+        }),
         "Deployment" => json!({
             "observedGeneration": generation,
             "replicas": replicas, "updatedReplicas": replicas,
@@ -145,4 +161,13 @@ pub fn settled(obj: &Value) -> Option<Value> {
         "Service" => json!({"loadBalancer": {}}),
         _ => return None,
     })
+}
+
+/// Whether a pod template runs an image tagged `broken`.
+fn is_broken(obj: &Value) -> bool {
+    obj.pointer("/spec/template/spec/containers")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .any(|c| c["image"].as_str().is_some_and(|i| i.ends_with(":broken")))
 }
