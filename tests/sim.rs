@@ -16,7 +16,12 @@ const CLUSTERS: [&str; 3] = ["s1", "s2", "s3"];
 const V1: &str = "registry.example.com/shop/web:1.0.0";
 const V2: &str = "registry.example.com/shop/web:1.1.0";
 
-async fn run(fleet: &TestFleet, repo: &support::FixtureRepo, state: &std::path::Path, verb: &str) -> (i32, String, String) {
+async fn run(
+    fleet: &TestFleet,
+    repo: &support::FixtureRepo,
+    state: &std::path::Path,
+    verb: &str,
+) -> (i32, String, String) {
     let repo = repo.path().display().to_string();
     let kc = fleet.kubeconfig_path().display().to_string();
     let state = state.display().to_string();
@@ -60,7 +65,10 @@ async fn a_first_rollout_a_no_op_plan_and_an_image_change_on_simulated_clusters(
         assert_eq!(d["metadata"]["generation"], 1);
         assert_eq!(d["status"]["observedGeneration"], 1);
         assert_eq!(d["status"]["availableReplicas"], 2);
-        assert_eq!(d["metadata"]["labels"]["app.kubernetes.io/managed-by"], "tranche");
+        assert_eq!(
+            d["metadata"]["labels"]["app.kubernetes.io/managed-by"],
+            "tranche"
+        );
         let owners: Vec<&str> = d["metadata"]["managedFields"]
             .as_array()
             .unwrap()
@@ -72,7 +80,10 @@ async fn a_first_rollout_a_no_op_plan_and_an_image_change_on_simulated_clusters(
             .get(c, "v1", "Secret", Some("shop"), "db")
             .await
             .expect("the Secret");
-        assert!(secret.get("stringData").is_none(), "stringData goes into data");
+        assert!(
+            secret.get("stringData").is_none(),
+            "stringData goes into data"
+        );
         assert!(secret["data"]["password"].is_string());
         let inventory = fleet
             .get(c, "v1", "ConfigMap", Some("tranche-system"), "shop")
@@ -92,7 +103,10 @@ async fn a_first_rollout_a_no_op_plan_and_an_image_change_on_simulated_clusters(
             "patch configmaps shop/web-config",
             "patch secrets shop/db",
         ] {
-            assert!(writes.contains(&w.to_string()), "{c}: no {w:?} in {writes:?}");
+            assert!(
+                writes.contains(&w.to_string()),
+                "{c}: no {w:?} in {writes:?}"
+            );
         }
     }
 
@@ -102,7 +116,11 @@ async fn a_first_rollout_a_no_op_plan_and_an_image_change_on_simulated_clusters(
     assert_eq!(code, 0, "nothing to change → exit 0\n{out}\n{err}");
     for (c, since) in CLUSTERS.iter().zip(&marks) {
         let writes = fleet.mutating_requests(c, *since).await;
-        assert!(writes.is_empty(), "{c}: the no-op plan wrote {:?}", writes.iter().map(object_ref).collect::<Vec<_>>());
+        assert!(
+            writes.is_empty(),
+            "{c}: the no-op plan wrote {:?}",
+            writes.iter().map(object_ref).collect::<Vec<_>>()
+        );
     }
 
     // An image change: one patch per cluster, a new generation, healthy.
@@ -118,7 +136,11 @@ async fn a_first_rollout_a_no_op_plan_and_an_image_change_on_simulated_clusters(
             .iter()
             .map(object_ref)
             .collect();
-        assert_eq!(writes, vec!["patch deployments shop/web".to_string()], "{c}");
+        assert_eq!(
+            writes,
+            vec!["patch deployments shop/web".to_string()],
+            "{c}"
+        );
         let d = fleet
             .get(c, "apps/v1", "Deployment", Some("shop"), "web")
             .await
@@ -140,22 +162,37 @@ fn config_map(value: &str) -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn server_side_apply_conflicts_between_managers_and_force_moves_ownership() {
     let fleet = TestFleet::start_on(K8s::Sim, &["f1"]).await;
-    let first = fleet.apply_as("f1", "alice", &config_map("a"), false).await.unwrap();
+    let first = fleet
+        .apply_as("f1", "alice", &config_map("a"), false)
+        .await
+        .unwrap();
     let rv = first["metadata"]["resourceVersion"].clone();
     // The same apply again changes nothing: no new resourceVersion.
-    let again = fleet.apply_as("f1", "alice", &config_map("a"), false).await.unwrap();
+    let again = fleet
+        .apply_as("f1", "alice", &config_map("a"), false)
+        .await
+        .unwrap();
     assert_eq!(again["metadata"]["resourceVersion"], rv);
     // Same value by another manager: shared, no conflict.
-    fleet.apply_as("f1", "bob", &config_map("a"), false).await.unwrap();
+    fleet
+        .apply_as("f1", "bob", &config_map("a"), false)
+        .await
+        .unwrap();
     let (code, status) = fleet
         .apply_as("f1", "carol", &config_map("c"), false)
         .await
         .unwrap_err();
     assert_eq!(code, 409, "{status}");
     let message = status["message"].as_str().unwrap();
-    assert!(message.contains("conflict with \"alice\": .data.key"), "{message}");
+    assert!(
+        message.contains("conflict with \"alice\": .data.key"),
+        "{message}"
+    );
     assert!(message.contains("conflict with \"bob\""), "{message}");
-    let forced = fleet.apply_as("f1", "carol", &config_map("c"), true).await.unwrap();
+    let forced = fleet
+        .apply_as("f1", "carol", &config_map("c"), true)
+        .await
+        .unwrap();
     assert_eq!(forced["data"]["key"], "c");
     let owners: Vec<&str> = forced["metadata"]["managedFields"]
         .as_array()
@@ -171,7 +208,9 @@ async fn server_side_apply_conflicts_between_managers_and_force_moves_ownership(
     let after = fleet.apply_as("f1", "carol", &less, false).await.unwrap();
     assert_eq!(after["data"], json!({"other": "x"}));
     // Dry-runs change nothing.
-    let path = fleet.object_path("f1", "v1", "ConfigMap", Some("default"), "owned").await;
+    let path = fleet
+        .object_path("f1", "v1", "ConfigMap", Some("default"), "owned")
+        .await;
     let (code, _) = fleet
         .request(
             "f1",
@@ -182,7 +221,10 @@ async fn server_side_apply_conflicts_between_managers_and_force_moves_ownership(
         )
         .await;
     assert_eq!(code, 200);
-    let live = fleet.get("f1", "v1", "ConfigMap", Some("default"), "owned").await.unwrap();
+    let live = fleet
+        .get("f1", "v1", "ConfigMap", Some("default"), "owned")
+        .await
+        .unwrap();
     assert_eq!(live["data"], json!({"other": "x"}));
 }
 
@@ -206,11 +248,21 @@ async fn first_watch_line(fleet: &TestFleet, path: &str) -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn watches_resume_from_a_resource_version_and_expire_when_it_is_too_old() {
     let fleet = TestFleet::start_on(K8s::Sim, &["w1"]).await;
-    let created = fleet.apply_as("w1", "t", &config_map("1"), false).await.unwrap();
-    let rv = created["metadata"]["resourceVersion"].as_str().unwrap().to_string();
-    fleet.apply_as("w1", "t", &config_map("2"), false).await.unwrap();
+    let created = fleet
+        .apply_as("w1", "t", &config_map("1"), false)
+        .await
+        .unwrap();
+    let rv = created["metadata"]["resourceVersion"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    fleet
+        .apply_as("w1", "t", &config_map("2"), false)
+        .await
+        .unwrap();
     let list = "/api/v1/namespaces/default/configmaps";
-    let resumed = first_watch_line(&fleet, &format!("{list}?watch=true&resourceVersion={rv}")).await;
+    let resumed =
+        first_watch_line(&fleet, &format!("{list}?watch=true&resourceVersion={rv}")).await;
     assert_eq!(resumed["type"], "MODIFIED");
     assert_eq!(resumed["object"]["data"]["key"], "2");
     // Leaving a selector is a DELETED for that watch.
@@ -221,7 +273,8 @@ async fn watches_resume_from_a_resource_version_and_expire_when_it_is_too_old() 
     let entered = first_watch_line(&fleet, &selected).await;
     assert_eq!(entered["type"], "ADDED");
     fleet.sim().unwrap().cluster("w1").store().compact();
-    let expired = first_watch_line(&fleet, &format!("{list}?watch=true&resourceVersion={rv}")).await;
+    let expired =
+        first_watch_line(&fleet, &format!("{list}?watch=true&resourceVersion={rv}")).await;
     assert_eq!(expired["type"], "ERROR");
     assert_eq!(expired["object"]["code"], 410);
     // Metadata only, as tranche's watches of managed objects ask.
@@ -229,7 +282,10 @@ async fn watches_resume_from_a_resource_version_and_expire_when_it_is_too_old() 
     let meta: Value = reqwest::Client::new()
         .get(url)
         .bearer_auth(fleet.admin_token())
-        .header("Accept", "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1")
+        .header(
+            "Accept",
+            "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1",
+        )
         .send()
         .await
         .unwrap()

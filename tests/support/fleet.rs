@@ -308,8 +308,12 @@ impl TestFleet {
             .collect();
         write_kubeconfig(&kubeconfig, &entries, &tokens);
         let startup = started.elapsed();
+        let shown = match names.len() {
+            n if n <= 12 => format!("{names:?}"),
+            n => format!("{} … {}", names[0], names[n - 1]),
+        };
         eprintln!(
-            "[test fleet] {} simulated cluster(s) ready in {startup:.1?}: {names:?}",
+            "[test fleet] {} simulated cluster(s) ready in {startup:.1?}: {shown}",
             names.len()
         );
         TestFleet {

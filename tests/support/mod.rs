@@ -76,8 +76,8 @@ pub mod prometheus;
 pub mod proxy;
 pub mod repo;
 mod requests;
-pub mod two_commits;
 pub mod sim;
+pub mod two_commits;
 pub mod versions;
 
 pub use audit::{

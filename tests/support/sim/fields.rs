@@ -267,7 +267,10 @@ pub fn apply(
         operation: "Apply".into(),
         paths: now,
     });
-    let api_version = config["apiVersion"].as_str().unwrap_or_default().to_string();
+    let api_version = config["apiVersion"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     set_managers(&mut merged, &owners, &api_version, "");
     Ok(merged)
 }

@@ -41,8 +41,22 @@ const BUILT_IN: &[(&str, &str, &str, &str, bool, bool)] = &[
     ("", "v1", "Service", "services", true, true),
     ("", "v1", "ServiceAccount", "serviceaccounts", true, false),
     ("", "v1", "Pod", "pods", true, true),
-    ("", "v1", "PersistentVolumeClaim", "persistentvolumeclaims", true, true),
-    ("", "v1", "PersistentVolume", "persistentvolumes", false, true),
+    (
+        "",
+        "v1",
+        "PersistentVolumeClaim",
+        "persistentvolumeclaims",
+        true,
+        true,
+    ),
+    (
+        "",
+        "v1",
+        "PersistentVolume",
+        "persistentvolumes",
+        false,
+        true,
+    ),
     ("", "v1", "Node", "nodes", false, true),
     ("", "v1", "Endpoints", "endpoints", true, false),
     ("", "v1", "Event", "events", true, false),
@@ -52,43 +66,143 @@ const BUILT_IN: &[(&str, &str, &str, &str, bool, bool)] = &[
     ("apps", "v1", "StatefulSet", "statefulsets", true, true),
     ("apps", "v1", "DaemonSet", "daemonsets", true, true),
     ("apps", "v1", "ReplicaSet", "replicasets", true, true),
-    ("apps", "v1", "ControllerRevision", "controllerrevisions", true, false),
+    (
+        "apps",
+        "v1",
+        "ControllerRevision",
+        "controllerrevisions",
+        true,
+        false,
+    ),
     ("batch", "v1", "Job", "jobs", true, true),
     ("batch", "v1", "CronJob", "cronjobs", true, true),
-    ("autoscaling", "v1", "HorizontalPodAutoscaler", "horizontalpodautoscalers", true, true),
-    ("autoscaling", "v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers", true, true),
-    ("policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets", true, true),
-    ("networking.k8s.io", "v1", "Ingress", "ingresses", true, true),
-    ("networking.k8s.io", "v1", "IngressClass", "ingressclasses", false, false),
-    ("networking.k8s.io", "v1", "NetworkPolicy", "networkpolicies", true, false),
-    ("rbac.authorization.k8s.io", "v1", "Role", "roles", true, false),
-    ("rbac.authorization.k8s.io", "v1", "RoleBinding", "rolebindings", true, false),
-    ("rbac.authorization.k8s.io", "v1", "ClusterRole", "clusterroles", false, false),
-    ("rbac.authorization.k8s.io", "v1", "ClusterRoleBinding", "clusterrolebindings", false, false),
-    ("apiextensions.k8s.io", "v1", "CustomResourceDefinition", "customresourcedefinitions", false, true),
+    (
+        "autoscaling",
+        "v1",
+        "HorizontalPodAutoscaler",
+        "horizontalpodautoscalers",
+        true,
+        true,
+    ),
+    (
+        "autoscaling",
+        "v2",
+        "HorizontalPodAutoscaler",
+        "horizontalpodautoscalers",
+        true,
+        true,
+    ),
+    (
+        "policy",
+        "v1",
+        "PodDisruptionBudget",
+        "poddisruptionbudgets",
+        true,
+        true,
+    ),
+    (
+        "networking.k8s.io",
+        "v1",
+        "Ingress",
+        "ingresses",
+        true,
+        true,
+    ),
+    (
+        "networking.k8s.io",
+        "v1",
+        "IngressClass",
+        "ingressclasses",
+        false,
+        false,
+    ),
+    (
+        "networking.k8s.io",
+        "v1",
+        "NetworkPolicy",
+        "networkpolicies",
+        true,
+        false,
+    ),
+    (
+        "rbac.authorization.k8s.io",
+        "v1",
+        "Role",
+        "roles",
+        true,
+        false,
+    ),
+    (
+        "rbac.authorization.k8s.io",
+        "v1",
+        "RoleBinding",
+        "rolebindings",
+        true,
+        false,
+    ),
+    (
+        "rbac.authorization.k8s.io",
+        "v1",
+        "ClusterRole",
+        "clusterroles",
+        false,
+        false,
+    ),
+    (
+        "rbac.authorization.k8s.io",
+        "v1",
+        "ClusterRoleBinding",
+        "clusterrolebindings",
+        false,
+        false,
+    ),
+    (
+        "apiextensions.k8s.io",
+        "v1",
+        "CustomResourceDefinition",
+        "customresourcedefinitions",
+        false,
+        true,
+    ),
     ("coordination.k8s.io", "v1", "Lease", "leases", true, false),
-    ("storage.k8s.io", "v1", "StorageClass", "storageclasses", false, false),
-    ("scheduling.k8s.io", "v1", "PriorityClass", "priorityclasses", false, false),
+    (
+        "storage.k8s.io",
+        "v1",
+        "StorageClass",
+        "storageclasses",
+        false,
+        false,
+    ),
+    (
+        "scheduling.k8s.io",
+        "v1",
+        "PriorityClass",
+        "priorityclasses",
+        false,
+        false,
+    ),
 ];
 
 /// The built-in resources.
 pub fn built_in() -> Vec<Resource> {
     BUILT_IN
         .iter()
-        .map(|(group, version, kind, plural, namespaced, status)| Resource {
-            group: group.to_string(),
-            version: version.to_string(),
-            kind: kind.to_string(),
-            plural: plural.to_string(),
-            namespaced: *namespaced,
-            subresources: match (*status, *kind) {
-                (true, "Deployment" | "StatefulSet" | "ReplicaSet") => {
-                    vec!["status".into(), "scale".into()]
-                }
-                (true, _) => vec!["status".into()],
-                (false, _) => vec![],
+        .map(
+            |(group, version, kind, plural, namespaced, status)| Resource {
+                group: group.to_string(),
+                version: version.to_string(),
+                kind: kind.to_string(),
+                plural: plural.to_string(),
+                namespaced: *namespaced,
+                subresources: match (*status, *kind) {
+                    (true, "Deployment" | "StatefulSet" | "ReplicaSet") => {
+                        vec!["status".into(), "scale".into()]
+                    }
+                    (true, _) => vec!["status".into()],
+                    (false, _) => vec![],
+                },
             },
-        })
+        )
         .collect()
 }
 
@@ -129,7 +243,14 @@ pub fn of_crd(crd: &Value) -> Vec<Resource> {
 /// served there.
 pub fn resource_list(resources: &[Resource], api_version: &str) -> Option<Value> {
     let verbs = json!([
-        "create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"
+        "create",
+        "delete",
+        "deletecollection",
+        "get",
+        "list",
+        "patch",
+        "update",
+        "watch"
     ]);
     let mut items = Vec::new();
     for r in resources.iter().filter(|r| r.api_version() == api_version) {
@@ -155,7 +276,9 @@ pub fn group_list(resources: &[Resource]) -> Value {
     let mut groups: Vec<(String, Vec<String>)> = Vec::new();
     for r in resources.iter().filter(|r| !r.group.is_empty()) {
         match groups.iter_mut().find(|(g, _)| *g == r.group) {
-            Some((_, versions)) if !versions.contains(&r.version) => versions.push(r.version.clone()),
+            Some((_, versions)) if !versions.contains(&r.version) => {
+                versions.push(r.version.clone())
+            }
             Some(_) => {}
             None => groups.push((r.group.clone(), vec![r.version.clone()])),
         }

@@ -86,7 +86,11 @@ pub struct SimFleet {
 impl SimFleet {
     /// Starts one cluster per name, each on a free loopback port, with an
     /// audit log `<audit_dir>/<name>/audit.log` when `audit_dir` is given.
-    pub fn start(names: &[String], users: Arc<BTreeMap<String, User>>, audit_dir: Option<&Path>) -> SimFleet {
+    pub fn start(
+        names: &[String],
+        users: Arc<BTreeMap<String, User>>,
+        audit_dir: Option<&Path>,
+    ) -> SimFleet {
         let threads = std::env::var("TRANCHE_SIM_THREADS")
             .ok()
             .and_then(|t| t.parse().ok())
@@ -101,7 +105,8 @@ impl SimFleet {
         for name in names {
             let audit = audit_dir.map(|d| {
                 let dir = d.join(name);
-                std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
+                std::fs::create_dir_all(&dir)
+                    .unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
                 dir.join("audit.log")
             });
             let cluster = Arc::new(SimCluster::new(name, users.clone(), audit.as_deref()));
@@ -148,14 +153,24 @@ impl SimFleet {
     /// Closes the cluster's port and drops its connections (watches end);
     /// its objects stay.
     pub fn stop(&self, name: &str) {
-        if let Some(task) = self.served(name).task.lock().unwrap_or_else(|p| p.into_inner()).take() {
+        if let Some(task) = self
+            .served(name)
+            .task
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+        {
             task.abort();
         }
     }
 
     /// Whether the cluster answers (not stopped).
     pub fn is_running(&self, name: &str) -> bool {
-        self.served(name).task.lock().unwrap_or_else(|p| p.into_inner()).is_some()
+        self.served(name)
+            .task
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_some()
     }
 
     /// Serves a stopped cluster again on its port.
@@ -175,7 +190,10 @@ impl SimFleet {
                     let _ = e;
                     std::thread::sleep(Duration::from_millis(20));
                 }
-                Err(e) => panic!("simulated cluster {name}: port {} stays taken: {e}", served.port),
+                Err(e) => panic!(
+                    "simulated cluster {name}: port {} stays taken: {e}",
+                    served.port
+                ),
             }
         };
         let runtime = self.runtime.as_ref().expect("running");
@@ -199,7 +217,9 @@ impl Drop for SimFleet {
 
 /// Accepts connections until aborted; aborting drops every connection.
 async fn serve(listener: std::net::TcpListener, cluster: Arc<SimCluster>) {
-    listener.set_nonblocking(true).expect("a non-blocking listener");
+    listener
+        .set_nonblocking(true)
+        .expect("a non-blocking listener");
     let listener = tokio::net::TcpListener::from_std(listener).expect("a tokio listener");
     let mut connections = JoinSet::new();
     loop {

@@ -49,7 +49,11 @@ pub struct SimCluster {
 
 impl SimCluster {
     /// A new cluster; `audit` is the log file to append to, if any.
-    pub fn new(name: &str, users: Arc<BTreeMap<String, User>>, audit: Option<&std::path::Path>) -> SimCluster {
+    pub fn new(
+        name: &str,
+        users: Arc<BTreeMap<String, User>>,
+        audit: Option<&std::path::Path>,
+    ) -> SimCluster {
         let audit = audit.map(|p| {
             let file = std::fs::OpenOptions::new()
                 .create(true)
@@ -101,15 +105,13 @@ fn decode(text: &str) -> String {
     while i < bytes.len() {
         match bytes[i] {
             b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => {
-                match u8::from_str_radix(&text[i + 1..i + 3], 16) {
-                    Ok(b) => {
-                        out.push(b);
-                        i += 2;
-                    }
-                    Err(_) => out.push(b'%'),
+            b'%' if i + 2 < bytes.len() => match u8::from_str_radix(&text[i + 1..i + 3], 16) {
+                Ok(b) => {
+                    out.push(b);
+                    i += 2;
                 }
-            }
+                Err(_) => out.push(b'%'),
+            },
             b => out.push(b),
         }
         i += 1;
@@ -142,12 +144,24 @@ fn failure(f: &Failure) -> Response<Body> {
 }
 
 /// Answers one request and logs it.
-pub async fn handle(cluster: Arc<SimCluster>, req: Request<Incoming>) -> Result<Response<Body>, Infallible> {
-    let received = jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%S%.6fZ").to_string();
+pub async fn handle(
+    cluster: Arc<SimCluster>,
+    req: Request<Incoming>,
+) -> Result<Response<Body>, Infallible> {
+    let received = jiff::Timestamp::now()
+        .strftime("%Y-%m-%dT%H:%M:%S%.6fZ")
+        .to_string();
     let (parts, body) = req.into_parts();
-    let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+    let body = body
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
     let uri = parts.uri.clone();
-    let request_uri = uri.path_and_query().map(|p| p.as_str().to_string()).unwrap_or_default();
+    let request_uri = uri
+        .path_and_query()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_default();
     let header = |name: &str| {
         parts
             .headers
@@ -156,7 +170,10 @@ pub async fn handle(cluster: Arc<SimCluster>, req: Request<Incoming>) -> Result<
             .unwrap_or_default()
             .to_string()
     };
-    let token = header("authorization").strip_prefix("Bearer ").unwrap_or_default().to_string();
+    let token = header("authorization")
+        .strip_prefix("Bearer ")
+        .unwrap_or_default()
+        .to_string();
     let user = cluster.users.get(&token).cloned();
     let params = query(&uri);
     let path = uri.path().trim_end_matches('/').to_string();
@@ -168,11 +185,28 @@ pub async fn handle(cluster: Arc<SimCluster>, req: Request<Incoming>) -> Result<
     let verb = verb_of(&parts.method, &target, watching);
     let (response, code) = match &user {
         None => {
-            let f = Failure { code: 401, reason: "Unauthorized", message: "Unauthorized".into() };
+            let f = Failure {
+                code: 401,
+                reason: "Unauthorized",
+                message: "Unauthorized".into(),
+            };
             (failure(&f), 401)
         }
         Some(u) => {
-            let response = respond(&cluster, u, &parts.method, &path, &target, &params, &header("accept"), &header("content-type"), &header("user-agent"), &body, watching, verb);
+            let response = respond(
+                &cluster,
+                u,
+                &parts.method,
+                &path,
+                &target,
+                &params,
+                &header("accept"),
+                &header("content-type"),
+                &header("user-agent"),
+                &body,
+                watching,
+                verb,
+            );
             let code = response.status().as_u16();
             (response, code)
         }
@@ -228,14 +262,20 @@ fn parse_target(store: &Store, path: &str) -> Target {
     if rest.is_empty() {
         return Target::default();
     }
-    let api_version = if group.is_empty() { version.to_string() } else { format!("{group}/{version}") };
+    let api_version = if group.is_empty() {
+        version.to_string()
+    } else {
+        format!("{group}/{version}")
+    };
     let served = |plural: &str| store.resource(&api_version, plural);
     let (namespace, rest) = match rest {
-        ["namespaces", ns, plural, rest @ ..] if served(plural).is_some() => (Some(ns.to_string()), {
-            let mut v = vec![*plural];
-            v.extend(rest);
-            v
-        }),
+        ["namespaces", ns, plural, rest @ ..] if served(plural).is_some() => {
+            (Some(ns.to_string()), {
+                let mut v = vec![*plural];
+                v.extend(rest);
+                v
+            })
+        }
         other => (None, other.to_vec()),
     };
     let plural = rest[0].to_string();
@@ -268,29 +308,49 @@ fn respond(
 ) -> Response<Body> {
     match path {
         "/version" => {
-            return json_response(200, &json!({
-                "major": "1", "minor": "34", "gitVersion": "v1.34.0-sim", "platform": "linux/amd64",
-                "gitCommit": "", "gitTreeState": "clean", "buildDate": "", "goVersion": "", "compiler": "gc",
-            }))
+            return json_response(
+                200,
+                &json!({
+                    "major": "1", "minor": "34", "gitVersion": "v1.34.0-sim", "platform": "linux/amd64",
+                    "gitCommit": "", "gitTreeState": "clean", "buildDate": "", "goVersion": "", "compiler": "gc",
+                }),
+            )
         }
         "/readyz" | "/livez" | "/healthz" => {
-            return Response::builder().status(200).body(Full::new(Bytes::from_static(b"ok")).boxed()).expect("a response")
+            return Response::builder()
+                .status(200)
+                .body(Full::new(Bytes::from_static(b"ok")).boxed())
+                .expect("a response")
         }
         "/api" => {
-            return json_response(200, &json!({"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": []}))
+            return json_response(
+                200,
+                &json!({"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": []}),
+            )
         }
         "/apis" => return json_response(200, &kinds::group_list(cluster.store().resources())),
         _ => {}
     }
     if target.plural.is_empty() {
-        let api_version = path.strip_prefix("/api/").or_else(|| path.strip_prefix("/apis/"));
-        return match api_version.and_then(|v| kinds::resource_list(cluster.store().resources(), v)) {
+        let api_version = path
+            .strip_prefix("/api/")
+            .or_else(|| path.strip_prefix("/apis/"));
+        return match api_version.and_then(|v| kinds::resource_list(cluster.store().resources(), v))
+        {
             Some(list) => json_response(200, &list),
-            None => failure(&Failure { code: 404, reason: "NotFound", message: "the server could not find the requested resource".into() }),
+            None => failure(&Failure {
+                code: 404,
+                reason: "NotFound",
+                message: "the server could not find the requested resource".into(),
+            }),
         };
     }
     let Some(r) = target.resource.clone() else {
-        return failure(&Failure { code: 404, reason: "NotFound", message: "the server could not find the requested resource".into() });
+        return failure(&Failure {
+            code: 404,
+            reason: "NotFound",
+            message: "the server could not find the requested resource".into(),
+        });
     };
     if !user.admin {
         let scope = match &target.namespace {
@@ -311,22 +371,52 @@ fn respond(
         });
     }
     if r.namespaced && target.namespace.is_none() && target.name.is_some() {
-        return failure(&Failure { code: 404, reason: "NotFound", message: "the server could not find the requested resource".into() });
+        return failure(&Failure {
+            code: 404,
+            reason: "NotFound",
+            message: "the server could not find the requested resource".into(),
+        });
     }
     let namespace = target.namespace.as_deref();
     let dry_run = params.get("dryRun").is_some_and(|d| d == "All");
-    let manager = params
-        .get("fieldManager")
-        .cloned()
-        .unwrap_or_else(|| user_agent.split('/').next().filter(|s| !s.is_empty()).unwrap_or("unknown").to_string());
+    let manager = params.get("fieldManager").cloned().unwrap_or_else(|| {
+        user_agent
+            .split('/')
+            .next()
+            .filter(|s| !s.is_empty())
+            .unwrap_or("unknown")
+            .to_string()
+    });
     let metadata_only = accept.contains("as=PartialObjectMetadata");
-    let labels = match Labels::parse(params.get("labelSelector").map(String::as_str).unwrap_or("")) {
+    let labels = match Labels::parse(
+        params
+            .get("labelSelector")
+            .map(String::as_str)
+            .unwrap_or(""),
+    ) {
         Ok(l) => l,
-        Err(e) => return failure(&Failure { code: 400, reason: "BadRequest", message: e }),
+        Err(e) => {
+            return failure(&Failure {
+                code: 400,
+                reason: "BadRequest",
+                message: e,
+            })
+        }
     };
-    let fields = match Fields::parse(params.get("fieldSelector").map(String::as_str).unwrap_or("")) {
+    let fields = match Fields::parse(
+        params
+            .get("fieldSelector")
+            .map(String::as_str)
+            .unwrap_or(""),
+    ) {
         Ok(f) => f,
-        Err(e) => return failure(&Failure { code: 400, reason: "BadRequest", message: e }),
+        Err(e) => {
+            return failure(&Failure {
+                code: 400,
+                reason: "BadRequest",
+                message: e,
+            })
+        }
     };
     let parse_body = || -> Result<Value, Failure> {
         let text = String::from_utf8_lossy(body);
@@ -335,15 +425,31 @@ fn respond(
         } else {
             serde_json::from_str::<Value>(&text).map_err(|e| e.to_string())
         };
-        parsed.map_err(|e| Failure { code: 400, reason: "BadRequest", message: format!("the body does not parse: {e}") })
+        parsed.map_err(|e| Failure {
+            code: 400,
+            reason: "BadRequest",
+            message: format!("the body does not parse: {e}"),
+        })
     };
     let name = target.name.clone();
     let sub = target.subresource.as_deref();
     if sub.is_some_and(|s| s != "status" || !r.subresources.iter().any(|x| x == "status")) {
-        return failure(&Failure { code: 404, reason: "NotFound", message: "the server could not find the requested resource".into() });
+        return failure(&Failure {
+            code: 404,
+            reason: "NotFound",
+            message: "the server could not find the requested resource".into(),
+        });
     }
     if *method == Method::GET && target.name.is_none() && watching {
-        return watch(cluster.clone(), r, namespace.map(str::to_string), labels, fields, params, metadata_only);
+        return watch(
+            cluster.clone(),
+            r,
+            namespace.map(str::to_string),
+            labels,
+            fields,
+            params,
+            metadata_only,
+        );
     }
     let result: Result<(u16, Value), Failure> = (|| match (method.clone(), name) {
         (Method::GET, Some(name)) => {
@@ -354,25 +460,51 @@ fn respond(
             let store = cluster.store();
             let items = store.list(&r, namespace, |o| labels.matches(o) && fields.matches(o));
             let rv = store.resource_version().to_string();
-            Ok((200, if metadata_only {
-                json!({"kind": "PartialObjectMetadataList", "apiVersion": "meta.k8s.io/v1",
+            Ok((
+                200,
+                if metadata_only {
+                    json!({"kind": "PartialObjectMetadataList", "apiVersion": "meta.k8s.io/v1",
                        "metadata": {"resourceVersion": rv}, "items": items.iter().map(partial).collect::<Vec<_>>()})
-            } else {
-                json!({"kind": format!("{}List", r.kind), "apiVersion": r.api_version(),
+                } else {
+                    json!({"kind": format!("{}List", r.kind), "apiVersion": r.api_version(),
                        "metadata": {"resourceVersion": rv}, "items": items})
-            }))
+                },
+            ))
         }
         (Method::POST, None) => {
             let obj = parse_body()?;
-            let Some(name) = obj.pointer("/metadata/name").and_then(Value::as_str).map(str::to_string) else {
-                return Err(Failure { code: 422, reason: "Invalid", message: format!("{} is invalid: metadata.name: Required value", r.kind) });
+            let Some(name) = obj
+                .pointer("/metadata/name")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+            else {
+                return Err(Failure {
+                    code: 422,
+                    reason: "Invalid",
+                    message: format!("{} is invalid: metadata.name: Required value", r.kind),
+                });
             };
-            let created = cluster.store().write(&r, namespace, &name, Write::Create(obj), &manager, dry_run)?;
+            let created = cluster.store().write(
+                &r,
+                namespace,
+                &name,
+                Write::Create(obj),
+                &manager,
+                dry_run,
+            )?;
             Ok((201, created))
         }
         (Method::PUT, Some(name)) => {
             let obj = parse_body()?;
-            let stored = cluster.store().write_sub(&r, namespace, &name, sub, Write::Update(obj), &manager, dry_run)?;
+            let stored = cluster.store().write_sub(
+                &r,
+                namespace,
+                &name,
+                sub,
+                Write::Update(obj),
+                &manager,
+                dry_run,
+            )?;
             Ok((200, stored))
         }
         (Method::PATCH, Some(name)) => {
@@ -382,7 +514,10 @@ fn respond(
                     return Err(Failure { code: 400, reason: "BadRequest", message: "PATCH, application/apply-patch+yaml: is not supported without fieldManager".into() });
                 }
                 let force = params.get("force").is_some_and(|f| f == "true");
-                Write::Apply { config: patch, force }
+                Write::Apply {
+                    config: patch,
+                    force,
+                }
             } else if content_type.starts_with("application/merge-patch") {
                 Write::Merge(patch)
             } else if content_type.starts_with("application/strategic-merge-patch") {
@@ -390,16 +525,30 @@ fn respond(
             } else if content_type.starts_with("application/json-patch") {
                 Write::JsonPatch(patch)
             } else {
-                return Err(Failure { code: 415, reason: "UnsupportedMediaType", message: format!("the body of the request was in an unknown format: {content_type}") });
+                return Err(Failure {
+                    code: 415,
+                    reason: "UnsupportedMediaType",
+                    message: format!(
+                        "the body of the request was in an unknown format: {content_type}"
+                    ),
+                });
             };
             let existed = cluster.store().get(&r, namespace, &name).is_ok();
-            let stored = cluster.store().write_sub(&r, namespace, &name, sub, write, &manager, dry_run)?;
+            let stored = cluster
+                .store()
+                .write_sub(&r, namespace, &name, sub, write, &manager, dry_run)?;
             Ok((if existed { 200 } else { 201 }, stored))
         }
         (Method::DELETE, Some(name)) => {
-            let options = if body.is_empty() { json!({}) } else { parse_body()? };
+            let options = if body.is_empty() {
+                json!({})
+            } else {
+                parse_body()?
+            };
             let pre = options.get("preconditions").cloned().unwrap_or(json!({}));
-            let gone = cluster.store().delete(&r, namespace, &name, &pre, dry_run)?;
+            let gone = cluster
+                .store()
+                .delete(&r, namespace, &name, &pre, dry_run)?;
             Ok((200, gone))
         }
         (Method::DELETE, None) => {
@@ -407,16 +556,32 @@ fn respond(
             let names: Vec<(Option<String>, String)> = store
                 .list(&r, namespace, |o| labels.matches(o) && fields.matches(o))
                 .iter()
-                .map(|o| (o.pointer("/metadata/namespace").and_then(Value::as_str).map(str::to_string),
-                          o.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default().to_string()))
+                .map(|o| {
+                    (
+                        o.pointer("/metadata/namespace")
+                            .and_then(Value::as_str)
+                            .map(str::to_string),
+                        o.pointer("/metadata/name")
+                            .and_then(Value::as_str)
+                            .unwrap_or_default()
+                            .to_string(),
+                    )
+                })
                 .collect();
             let mut items = Vec::new();
             for (ns, n) in names {
                 items.push(store.delete(&r, ns.as_deref(), &n, &json!({}), dry_run)?);
             }
-            Ok((200, json!({"kind": format!("{}List", r.kind), "apiVersion": r.api_version(), "metadata": {}, "items": items})))
+            Ok((
+                200,
+                json!({"kind": format!("{}List", r.kind), "apiVersion": r.api_version(), "metadata": {}, "items": items}),
+            ))
         }
-        _ => Err(Failure { code: 405, reason: "MethodNotAllowed", message: format!("{method} is not supported here") }),
+        _ => Err(Failure {
+            code: 405,
+            reason: "MethodNotAllowed",
+            message: format!("{method} is not supported here"),
+        }),
     })();
     match result {
         Ok((code, v)) => json_response(code, &v),
@@ -448,28 +613,40 @@ fn watch(
     params: &BTreeMap<String, String>,
     metadata_only: bool,
 ) -> Response<Body> {
-    let since = params.get("resourceVersion").and_then(|v| v.parse::<u64>().ok()).filter(|v| *v > 0);
+    let since = params
+        .get("resourceVersion")
+        .and_then(|v| v.parse::<u64>().ok())
+        .filter(|v| *v > 0);
     let timeout = params
         .get("timeoutSeconds")
         .and_then(|t| t.parse::<u64>().ok())
         .map(Duration::from_secs)
         .unwrap_or(DEFAULT_WATCH);
-    let bookmarks = params.get("allowWatchBookmarks").is_some_and(|b| b == "true");
+    let bookmarks = params
+        .get("allowWatchBookmarks")
+        .is_some_and(|b| b == "true");
     let shape = move |o: &Value| if metadata_only { partial(o) } else { o.clone() };
     let mut pending: VecDeque<Bytes> = VecDeque::new();
     let receiver = {
         let store = cluster.store();
         match since {
             None => {
-                for o in store.list(&r, namespace.as_deref(), |o| labels.matches(o) && fields.matches(o)) {
+                for o in store.list(&r, namespace.as_deref(), |o| {
+                    labels.matches(o) && fields.matches(o)
+                }) {
                     pending.push_back(line("ADDED", &shape(&o)));
                 }
-                store.subscribe(store.resource_version()).ok().map(|(_, rx)| rx)
+                store
+                    .subscribe(store.resource_version())
+                    .ok()
+                    .map(|(_, rx)| rx)
             }
             Some(since) => match store.subscribe(since) {
                 Ok((replay, rx)) => {
                     for e in &replay {
-                        if let Some(l) = event_line(e, &r, namespace.as_deref(), &labels, &fields, &shape) {
+                        if let Some(l) =
+                            event_line(e, &r, namespace.as_deref(), &labels, &fields, &shape)
+                        {
                             pending.push_back(l);
                         }
                     }
@@ -494,9 +671,20 @@ fn watch(
     let start = tokio::time::Instant::now();
     let mut bookmark = tokio::time::interval_at(start + BOOKMARK_EVERY, BOOKMARK_EVERY);
     bookmark.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let state = State { pending, rx: receiver, deadline: start + timeout, bookmark };
+    let state = State {
+        pending,
+        rx: receiver,
+        deadline: start + timeout,
+        bookmark,
+    };
     let stream = futures::stream::unfold(state, move |mut s| {
-        let (cluster, r, namespace, labels, fields) = (cluster.clone(), r.clone(), namespace.clone(), labels.clone(), fields.clone());
+        let (cluster, r, namespace, labels, fields) = (
+            cluster.clone(),
+            r.clone(),
+            namespace.clone(),
+            labels.clone(),
+            fields.clone(),
+        );
         async move {
             loop {
                 if let Some(b) = s.pending.pop_front() {

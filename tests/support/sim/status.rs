@@ -86,9 +86,18 @@ pub fn default_spec(obj: &mut Value) {
 /// what the object has (kinds without a simulated controller).
 pub fn settled(obj: &Value) -> Option<Value> {
     let kind = obj["kind"].as_str().unwrap_or_default();
-    let generation = obj.pointer("/metadata/generation").cloned().unwrap_or(json!(1));
-    let name = obj.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default();
-    let replicas = obj.pointer("/spec/replicas").and_then(Value::as_i64).unwrap_or(1);
+    let generation = obj
+        .pointer("/metadata/generation")
+        .cloned()
+        .unwrap_or(json!(1));
+    let name = obj
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let replicas = obj
+        .pointer("/spec/replicas")
+        .and_then(Value::as_i64)
+        .unwrap_or(1);
     let condition = |t: &str, reason: &str| json!({"type": t, "status": "True", "reason": reason, "message": ""});
     Some(match kind {
         "Deployment" if is_broken(obj) => json!({
@@ -130,14 +139,20 @@ pub fn settled(obj: &Value) -> Option<Value> {
             "numberReady": 2, "updatedNumberScheduled": 2, "numberAvailable": 2,
         }),
         "Job" => {
-            let completions = obj.pointer("/spec/completions").and_then(Value::as_i64).unwrap_or(1);
+            let completions = obj
+                .pointer("/spec/completions")
+                .and_then(Value::as_i64)
+                .unwrap_or(1);
             json!({
                 "succeeded": completions,
                 "conditions": [condition("Complete", "CompletionsReached")],
             })
         }
         "HorizontalPodAutoscaler" => {
-            let min = obj.pointer("/spec/minReplicas").and_then(Value::as_i64).unwrap_or(1);
+            let min = obj
+                .pointer("/spec/minReplicas")
+                .and_then(Value::as_i64)
+                .unwrap_or(1);
             json!({
                 "observedGeneration": generation, "currentReplicas": min, "desiredReplicas": min,
                 "conditions": [condition("AbleToScale", "ReadyForNewScale")],

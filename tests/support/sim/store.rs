@@ -67,7 +67,11 @@ impl Failure {
 
     /// `deployments.apps "web" not found`.
     pub fn not_found(r: &Resource, name: &str) -> Failure {
-        Failure::new(404, "NotFound", format!("{} \"{name}\" not found", qualified(r)))
+        Failure::new(
+            404,
+            "NotFound",
+            format!("{} \"{name}\" not found", qualified(r)),
+        )
     }
 
     /// The Kubernetes `Status` object of this failure.
@@ -122,7 +126,9 @@ pub struct Store {
 const INITIAL_NAMESPACES: [&str; 4] = ["default", "kube-system", "kube-public", "kube-node-lease"];
 
 fn now() -> String {
-    jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
+    jiff::Timestamp::now()
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
 }
 
 impl Store {
@@ -174,7 +180,12 @@ impl Store {
         if since < self.compacted {
             return Err(());
         }
-        let replay = self.history.iter().filter(|e| e.rv > since).cloned().collect();
+        let replay = self
+            .history
+            .iter()
+            .filter(|e| e.rv > since)
+            .cloned()
+            .collect();
         Ok((replay, self.events.subscribe()))
     }
 
@@ -210,7 +221,12 @@ impl Store {
     }
 
     /// Every object of `r` (in `namespace`, or all) that `keep` accepts.
-    pub fn list(&self, r: &Resource, namespace: Option<&str>, keep: impl Fn(&Value) -> bool) -> Vec<Value> {
+    pub fn list(
+        &self,
+        r: &Resource,
+        namespace: Option<&str>,
+        keep: impl Fn(&Value) -> bool,
+    ) -> Vec<Value> {
         self.objects
             .iter()
             .filter(|(k, _)| k.group == r.group && k.plural == r.plural)
@@ -257,7 +273,11 @@ impl Store {
             };
             let exists = self.objects.contains_key(&ns_key);
             if !exists && !matches!(write, Write::Update(_)) && !self.objects.contains_key(&key) {
-                return Err(Failure::new(404, "NotFound", format!("namespaces \"{ns}\" not found")));
+                return Err(Failure::new(
+                    404,
+                    "NotFound",
+                    format!("namespaces \"{ns}\" not found"),
+                ));
             }
         }
         let old = self.objects.get(&key).cloned();
@@ -285,8 +305,12 @@ impl Store {
                 let mut new = match write {
                     Write::Create(_) => unreachable!("handled above"),
                     Write::Update(mut obj) => {
-                        let asked = obj.pointer("/metadata/resourceVersion").and_then(Value::as_str);
-                        let current = old.pointer("/metadata/resourceVersion").and_then(Value::as_str);
+                        let asked = obj
+                            .pointer("/metadata/resourceVersion")
+                            .and_then(Value::as_str);
+                        let current = old
+                            .pointer("/metadata/resourceVersion")
+                            .and_then(Value::as_str);
                         if asked.is_some_and(|a| !a.is_empty() && Some(a) != current) {
                             return Err(Failure::new(409, "Conflict", format!(
                                 "Operation cannot be fulfilled on {} \"{name}\": the object has been modified; please apply your changes to the latest version and try again",
@@ -302,24 +326,38 @@ impl Store {
                         prepare(&mut config, r, namespace, name);
                         fields::apply(Some(old), &config, manager, force).map_err(conflict)?
                     }
-                    Write::Merge(patch) => patched(old, manager, |o| fields::merge_patch(o, &patch)),
+                    Write::Merge(patch) => {
+                        patched(old, manager, |o| fields::merge_patch(o, &patch))
+                    }
                     Write::Strategic(patch) => {
                         patched(old, manager, |o| fields::strategic_merge_patch(o, &patch))
                     }
                     Write::JsonPatch(patch) => {
-                        let ops: json_patch::Patch = serde_json::from_value(patch).map_err(|e| {
-                            Failure::new(400, "BadRequest", format!("invalid JSON patch: {e}"))
-                        })?;
+                        let ops: json_patch::Patch =
+                            serde_json::from_value(patch).map_err(|e| {
+                                Failure::new(400, "BadRequest", format!("invalid JSON patch: {e}"))
+                            })?;
                         let mut obj = old.clone();
                         json_patch::patch(&mut obj, &ops).map_err(|e| {
-                            Failure::new(422, "Invalid", format!("the JSON patch does not apply: {e}"))
+                            Failure::new(
+                                422,
+                                "Invalid",
+                                format!("the JSON patch does not apply: {e}"),
+                            )
                         })?;
                         fields::record_update(Some(old), &mut obj, manager);
                         obj
                     }
                 };
                 // Identity stays the server's.
-                for k in ["uid", "creationTimestamp", "name", "namespace", "generation", "deletionTimestamp"] {
+                for k in [
+                    "uid",
+                    "creationTimestamp",
+                    "name",
+                    "namespace",
+                    "generation",
+                    "deletionTimestamp",
+                ] {
                     match old["metadata"].get(k) {
                         Some(v) => new["metadata"][k] = v.clone(),
                         None => {
@@ -335,7 +373,11 @@ impl Store {
         let custom = !self.is_built_in(r);
         let custom_status = custom && r.subresources.iter().any(|s| s == "status");
         if status::has_status_subresource(&r.kind, custom_status) {
-            let kept = if status_only { new.get("status").cloned() } else { old.as_ref().and_then(|o| o.get("status").cloned()) };
+            let kept = if status_only {
+                new.get("status").cloned()
+            } else {
+                old.as_ref().and_then(|o| o.get("status").cloned())
+            };
             if status_only {
                 // Only the status moves.
                 if let Some(old) = &old {
@@ -361,8 +403,15 @@ impl Store {
             let generation = match &old {
                 None => 1,
                 Some(o) => {
-                    let g = o.pointer("/metadata/generation").and_then(Value::as_i64).unwrap_or(1);
-                    if status::spec_part(o) != status::spec_part(&new) { g + 1 } else { g }
+                    let g = o
+                        .pointer("/metadata/generation")
+                        .and_then(Value::as_i64)
+                        .unwrap_or(1);
+                    if status::spec_part(o) != status::spec_part(&new) {
+                        g + 1
+                    } else {
+                        g
+                    }
                 }
             };
             new["metadata"]["generation"] = json!(generation);
@@ -374,7 +423,12 @@ impl Store {
         }
         if old.is_none() {
             self.uids += 1;
-            let uid = format!("{:08x}-{:04x}-4000-8000-{:012x}", hash(&self.cluster), self.uids >> 16, self.uids);
+            let uid = format!(
+                "{:08x}-{:04x}-4000-8000-{:012x}",
+                hash(&self.cluster),
+                self.uids >> 16,
+                self.uids
+            );
             new["metadata"]["uid"] = Value::String(uid);
             new["metadata"]["creationTimestamp"] = Value::String(now());
         }
@@ -394,7 +448,10 @@ impl Store {
         }
         // Objects with finalizers left that were being deleted go now.
         let finished = new.pointer("/metadata/deletionTimestamp").is_some()
-            && new.pointer("/metadata/finalizers").and_then(Value::as_array).is_none_or(|f| f.is_empty());
+            && new
+                .pointer("/metadata/finalizers")
+                .and_then(Value::as_array)
+                .is_none_or(|f| f.is_empty());
         if finished {
             self.remove(&key, r);
             return Ok(Store::served(r, &new));
@@ -408,7 +465,9 @@ impl Store {
     }
 
     fn is_built_in(&self, r: &Resource) -> bool {
-        kinds::built_in().iter().any(|b| b.group == r.group && b.plural == r.plural)
+        kinds::built_in()
+            .iter()
+            .any(|b| b.group == r.group && b.plural == r.plural)
     }
 
     /// Stores `obj` at a new resourceVersion and tells the watches.
@@ -457,14 +516,27 @@ impl Store {
                 .cloned()
                 .collect();
             for k in inside {
-                if let Some(rr) = self.resources.iter().find(|x| x.group == k.group && x.plural == k.plural).cloned() {
+                if let Some(rr) = self
+                    .resources
+                    .iter()
+                    .find(|x| x.group == k.group && x.plural == k.plural)
+                    .cloned()
+                {
                     self.remove(&k, &rr);
                 }
             }
         }
         if r.kind == "CustomResourceDefinition" {
-            let group = obj.pointer("/spec/group").and_then(Value::as_str).unwrap_or_default().to_string();
-            let plural = obj.pointer("/spec/names/plural").and_then(Value::as_str).unwrap_or_default().to_string();
+            let group = obj
+                .pointer("/spec/group")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string();
+            let plural = obj
+                .pointer("/spec/names/plural")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string();
             let instances: Vec<Key> = self
                 .objects
                 .keys()
@@ -494,7 +566,10 @@ impl Store {
         let Some(obj) = self.objects.get(&key).cloned() else {
             return Err(Failure::not_found(r, name));
         };
-        for (field, pointer) in [("uid", "/metadata/uid"), ("resourceVersion", "/metadata/resourceVersion")] {
+        for (field, pointer) in [
+            ("uid", "/metadata/uid"),
+            ("resourceVersion", "/metadata/resourceVersion"),
+        ] {
             if let Some(want) = preconditions.get(field).and_then(Value::as_str) {
                 if obj.pointer(pointer).and_then(Value::as_str) != Some(want) {
                     return Err(Failure::new(409, "Conflict", format!(
@@ -507,7 +582,10 @@ impl Store {
         if dry_run {
             return Ok(Store::served(r, &obj));
         }
-        let has_finalizers = obj.pointer("/metadata/finalizers").and_then(Value::as_array).is_some_and(|f| !f.is_empty());
+        let has_finalizers = obj
+            .pointer("/metadata/finalizers")
+            .and_then(Value::as_array)
+            .is_some_and(|f| !f.is_empty());
         if has_finalizers {
             if obj.pointer("/metadata/deletionTimestamp").is_some() {
                 return Ok(Store::served(r, &obj));
@@ -539,7 +617,8 @@ impl Store {
 
 /// A small stable hash of a name, for uids.
 fn hash(text: &str) -> u32 {
-    text.bytes().fold(2166136261u32, |h, b| (h ^ b as u32).wrapping_mul(16777619))
+    text.bytes()
+        .fold(2166136261u32, |h, b| (h ^ b as u32).wrapping_mul(16777619))
 }
 
 /// apiVersion, kind, name and namespace as the URL says.
@@ -556,7 +635,9 @@ fn prepare(obj: &mut Value, r: &Resource, namespace: Option<&str>, name: &str) {
     match namespace {
         Some(ns) => obj["metadata"]["namespace"] = Value::String(ns.to_string()),
         None => {
-            obj["metadata"].as_object_mut().map(|m| m.remove("namespace"));
+            obj["metadata"]
+                .as_object_mut()
+                .map(|m| m.remove("namespace"));
         }
     }
     secret_string_data(obj);
@@ -592,8 +673,21 @@ fn conflict(conflicts: Vec<Conflict>) -> Failure {
     let n = conflicts.len();
     let parts: Vec<String> = conflicts
         .iter()
-        .map(|c| format!("conflict with \"{}\": {}", c.manager, fields::dotted(&c.path)))
+        .map(|c| {
+            format!(
+                "conflict with \"{}\": {}",
+                c.manager,
+                fields::dotted(&c.path)
+            )
+        })
         .collect();
     let plural = if n == 1 { "" } else { "s" };
-    Failure::new(409, "Conflict", format!("Apply failed with {n} conflict{plural}: {}", parts.join(", ")))
+    Failure::new(
+        409,
+        "Conflict",
+        format!(
+            "Apply failed with {n} conflict{plural}: {}",
+            parts.join(", ")
+        ),
+    )
 }
