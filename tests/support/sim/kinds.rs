@@ -206,6 +206,11 @@ pub fn built_in() -> Vec<Resource> {
         .collect()
 }
 
+/// Whether `group`/`plural` is a built-in resource (not from a CRD).
+pub fn is_built_in(group: &str, plural: &str) -> bool {
+    BUILT_IN.iter().any(|(g, _, _, p, _, _)| *g == group && *p == plural)
+}
+
 /// The resources a CustomResourceDefinition serves: one per served version.
 pub fn of_crd(crd: &Value) -> Vec<Resource> {
     let spec = &crd["spec"];
@@ -296,6 +301,3 @@ pub fn group_list(resources: &[Resource]) -> Value {
         .collect();
     json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
 }
-
-#[cfg(test)]
-mod tests {}

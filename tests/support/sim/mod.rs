@@ -34,6 +34,9 @@
 //!   is all or nothing per token ([`User::admin`]).
 //! * Every request is written to the cluster's audit log (if given) in
 //!   the real apiserver's format, so `TestFleet`'s audit helpers work.
+//! * Environment: `TRANCHE_SIM_THREADS` (worker threads, default 2),
+//!   `TRANCHE_SIM_BOOKMARK_SECS` (how often watches get a bookmark,
+//!   default 60, about what the real apiserver does).
 
 mod fields;
 mod kinds;

@@ -23,8 +23,20 @@ use tokio::sync::broadcast;
 /// A response body: whole, or a watch stream.
 pub type Body = BoxBody<Bytes, Infallible>;
 
-/// How often a watch that asked for bookmarks gets one.
-const BOOKMARK_EVERY: Duration = Duration::from_secs(60);
+/// How often a watch that asked for bookmarks gets one: about once a
+/// minute, as the real apiserver's watch cache sends them, unless
+/// `TRANCHE_SIM_BOOKMARK_SECS` says otherwise.
+fn bookmark_every() -> Duration {
+    static EVERY: std::sync::OnceLock<Duration> = std::sync::OnceLock::new();
+    *EVERY.get_or_init(|| {
+        let secs = std::env::var("TRANCHE_SIM_BOOKMARK_SECS")
+            .ok()
+            .and_then(|s| s.parse::<u64>().ok())
+            .filter(|s| *s > 0)
+            .unwrap_or(60);
+        Duration::from_secs(secs)
+    })
+}
 /// Longest watch when the client gives no `timeoutSeconds`.
 const DEFAULT_WATCH: Duration = Duration::from_secs(1800);
 
@@ -669,7 +681,7 @@ fn watch(
         bookmark: tokio::time::Interval,
     }
     let start = tokio::time::Instant::now();
-    let mut bookmark = tokio::time::interval_at(start + BOOKMARK_EVERY, BOOKMARK_EVERY);
+    let mut bookmark = tokio::time::interval_at(start + bookmark_every(), bookmark_every());
     bookmark.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let state = State {
         pending,

@@ -16,6 +16,10 @@ use tokio::sync::broadcast;
 
 /// Watch events kept for resuming watches.
 pub const HISTORY: usize = 5_000;
+/// Events a watch may fall behind before it is ended (it then resumes
+/// from the history). tokio preallocates the slots: keep it small, it is
+/// paid per cluster.
+const WATCH_BUFFER: usize = 256;
 
 /// Where an object lives: group, plural, namespace, name.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -141,7 +145,7 @@ impl Store {
             uids: 0,
             history: VecDeque::new(),
             compacted: 0,
-            events: broadcast::channel(4096).0,
+            events: broadcast::channel(WATCH_BUFFER).0,
             cluster: cluster.to_string(),
         };
         let ns = store.resource("v1", "namespaces").expect("namespaces");
