@@ -208,7 +208,9 @@ pub fn built_in() -> Vec<Resource> {
 
 /// Whether `group`/`plural` is a built-in resource (not from a CRD).
 pub fn is_built_in(group: &str, plural: &str) -> bool {
-    BUILT_IN.iter().any(|(g, _, _, p, _, _)| *g == group && *p == plural)
+    BUILT_IN
+        .iter()
+        .any(|(g, _, _, p, _, _)| *g == group && *p == plural)
 }
 
 /// The resources a CustomResourceDefinition serves: one per served version.
