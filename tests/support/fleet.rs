@@ -347,13 +347,13 @@ impl TestFleet {
     }
 
     /// `false` (printing why `test` is skipped) when this fleet is
-    /// simulated: `what` needs real controllers (a Deployment that fails,
-    /// garbage collection, ...), which only the real clusters run. The
-    /// real apiserver stays the truth for behaviour.
-    pub fn needs_controllers(&self, test: &str, what: &str) -> bool {
+    /// simulated: `what` is something only a real cluster does (its
+    /// controllers, defaulting, validation, ...), which the stand-in does
+    /// not. The real apiserver stays the truth for behaviour.
+    pub fn needs_real_cluster(&self, test: &str, what: &str) -> bool {
         if self.is_sim() {
             eprintln!(
-                "[test fleet] {test}: skipped on the simulated clusters: it needs real controllers ({what})"
+                "[test fleet] {test}: skipped on the simulated clusters: it needs what only a real cluster does ({what})"
             );
             return false;
         }

@@ -15,7 +15,7 @@
 //!   `TRANCHE_K8S=sim`, it stands in for the current release: every fleet
 //!   a test asks of [`K8s::Current`] is simulated instead, and tests that
 //!   need real controllers for what they check skip, saying why
-//!   (`TestFleet::needs_controllers`). No Kubernetes build is needed.
+//!   (`TestFleet::needs_real_cluster`). No Kubernetes build is needed.
 //!
 //! `TRANCHE_K8S` (comma-separated: `current`, `1.20`, `sim`, or `all`;
 //! default `all`, which is `current,1.20`) selects the versions the
