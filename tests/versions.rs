@@ -246,6 +246,8 @@ fn tranche_k8s_names_versions() {
         parse(" 1.20 , current,1.20").unwrap(),
         vec![K8s::V1_20, K8s::Current]
     );
+    assert_eq!(parse("sim").unwrap(), vec![K8s::Sim]);
+    assert!(!parse("all").unwrap().contains(&K8s::Sim), "sim is opt-in");
     assert!(parse("1.19").unwrap_err().contains("\"1.19\""));
     assert!(parse(",").is_err());
 }
