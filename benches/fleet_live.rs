@@ -62,7 +62,7 @@ fn app(repo: &FixtureRepo, i: usize, version: &str) {
 }
 
 /// Raises the soft open-file limit to the hard one; returns both.
-fn raise_fd_limit() -> (u64, u64) {
+fn raise_fd_limit() -> (libc::rlim_t, libc::rlim_t) {
     let mut limit = libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,
@@ -74,7 +74,7 @@ fn raise_fd_limit() -> (u64, u64) {
             libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
         }
     }
-    (limit.rlim_cur as u64, limit.rlim_max as u64)
+    (limit.rlim_cur, limit.rlim_max)
 }
 
 /// `VmHWM` and `VmRSS` of a process, as printed by /proc.
