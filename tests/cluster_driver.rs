@@ -130,6 +130,9 @@ async fn writes_reach_only_the_cluster_they_target() {
 #[tokio::test]
 async fn dry_run_returns_defaults_and_creates_nothing() {
     let fleet = TestFleet::shared(FLEET).await;
+    if !fleet.needs_real_cluster("dry_run_returns_defaults_and_creates_nothing", "defaulting") {
+        return;
+    }
     fleet.create_namespace("c1", "dry-run").await;
     let c1 = fleet.cluster("c1").await;
     let since = fleet.audit_len("c1").await;
@@ -237,6 +240,10 @@ async fn rbac_denials_are_forbidden() {
 #[tokio::test]
 async fn unknown_kinds_and_invalid_objects_are_classified() {
     let fleet = TestFleet::shared(FLEET).await;
+    let test = "unknown_kinds_and_invalid_objects_are_classified";
+    if !fleet.needs_real_cluster(test, "validation of objects") {
+        return;
+    }
     fleet.create_namespace("c3", "bad").await;
     let c3 = fleet.cluster("c3").await;
     for (api_version, kind) in [

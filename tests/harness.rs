@@ -53,6 +53,12 @@ async fn list(fleet: &TestFleet, path: &str) -> Vec<Value> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_deployment_is_made_available_by_the_real_controllers() {
     let fleet = TestFleet::shared(FLEET).await;
+    if !fleet.needs_real_cluster(
+        "a_deployment_is_made_available_by_the_real_controllers",
+        "the controllers, scheduler and kwok",
+    ) {
+        return;
+    }
     fleet.create_namespace("h1", "available").await;
     let api = fleet.cluster("h1").await;
     let since = fleet.audit_len("h1").await;
@@ -103,6 +109,12 @@ async fn a_deployment_is_made_available_by_the_real_controllers() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_broken_image_crash_loops_until_the_progress_deadline_is_exceeded() {
     let fleet = TestFleet::shared(FLEET).await;
+    if !fleet.needs_real_cluster(
+        "a_broken_image_crash_loops_until_the_progress_deadline_is_exceeded",
+        "the controllers, scheduler and kwok",
+    ) {
+        return;
+    }
     fleet.create_namespace("h1", "broken").await;
     let api = fleet.cluster("h1").await;
     let d = deployment("broken", "web", "example.com/web:broken", 2, 3);
@@ -141,6 +153,12 @@ async fn a_broken_image_crash_loops_until_the_progress_deadline_is_exceeded() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deletes_garbage_collect_dependents_and_namespaces_finalize() {
     let fleet = TestFleet::shared(FLEET).await;
+    if !fleet.needs_real_cluster(
+        "deletes_garbage_collect_dependents_and_namespaces_finalize",
+        "the controllers, scheduler and kwok",
+    ) {
+        return;
+    }
     fleet.create_namespace("h1", "doomed").await;
     let api = fleet.cluster("h1").await;
     let d = deployment("doomed", "web", "example.com/web:1", 2, 600);
@@ -182,6 +200,12 @@ async fn deletes_garbage_collect_dependents_and_namespaces_finalize() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pods_beyond_node_capacity_stay_pending() {
     let fleet = TestFleet::shared(FLEET).await;
+    if !fleet.needs_real_cluster(
+        "pods_beyond_node_capacity_stay_pending",
+        "the controllers, scheduler and kwok",
+    ) {
+        return;
+    }
     fleet.create_namespace("h1", "capacity").await;
     let api = fleet.cluster("h1").await;
     let cpu: u32 = NODE_CAPACITY.0.parse().unwrap();

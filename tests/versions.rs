@@ -146,7 +146,7 @@ async fn discovery_resolves_the_versions_each_apiserver_serves() {
         // 1.23 added v2. The driver must invent neither.
         let (served, missing) = match version {
             K8s::V1_20 => ("autoscaling/v2beta2", "autoscaling/v2"),
-            K8s::Current => ("autoscaling/v2", "autoscaling/v2beta2"),
+            K8s::Current | K8s::Sim => ("autoscaling/v2", "autoscaling/v2beta2"),
         };
         assert!(c
             .is_namespaced(served, "HorizontalPodAutoscaler")
@@ -246,6 +246,8 @@ fn tranche_k8s_names_versions() {
         parse(" 1.20 , current,1.20").unwrap(),
         vec![K8s::V1_20, K8s::Current]
     );
+    assert_eq!(parse("sim").unwrap(), vec![K8s::Sim]);
+    assert!(!parse("all").unwrap().contains(&K8s::Sim), "sim is opt-in");
     assert!(parse("1.19").unwrap_err().contains("\"1.19\""));
     assert!(parse(",").is_err());
 }

@@ -127,6 +127,7 @@ impl LaunchSpec<'_> {
             // With --advertise-address=127.0.0.1 the default reconciler
             // refuses to start (a loopback address).
             K8s::Current => cmd.arg("--endpoint-reconciler-type=none"),
+            K8s::Sim => panic!("simulated clusters run no kube-apiserver"),
         };
         let proc = Proc::spawn(
             &format!("kube-apiserver {}", self.name),

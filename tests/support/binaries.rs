@@ -48,6 +48,10 @@ pub fn program(version: K8s, program: Program) -> PathBuf {
             "{} is not built for Kubernetes 1.20: its fleets run kube-apiserver only",
             other.file_name()
         ),
+        (K8s::Sim, p) => panic!(
+            "simulated clusters run no {}: they are served in this process",
+            p.file_name()
+        ),
         (K8s::Current, p) => {
             let path = current_dir().join(p.file_name());
             assert!(

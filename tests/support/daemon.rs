@@ -80,6 +80,11 @@ impl Daemon {
         .await;
     }
 
+    /// Process id while it runs (e.g. to read its memory from /proc).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().and_then(|c| c.id())
+    }
+
     /// SIGKILL, then wait for the process to end.
     pub async fn kill(&mut self) {
         if let Some(mut c) = self.child.take() {

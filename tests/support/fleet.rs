@@ -1,12 +1,15 @@
 //! [`TestFleet`]: one etcd and, per cluster name, a kube-apiserver (plus,
 //! on the current release, controller-manager, scheduler and kwok with
 //! fake Nodes), started concurrently, torn down on drop (or by the reaper).
+//! On [`K8s::Sim`] the clusters are simulated in this process instead
+//! (module `sim`): no etcd, no processes.
 
 use super::apiserver::{start_etcd, wait_ready, LaunchSpec};
 use super::binaries::{etcd, program, Program};
 use super::control_plane::{write_stages, ComponentSpec, Components, NODES};
 use super::files::{write_fleet_files, write_kubeconfig, ContextEntry, FleetFiles, Tokens};
 use super::process::{free_ports, Proc, Reaper};
+use super::sim::{self, SimFleet};
 use super::versions::K8s;
 use futures::future::join_all;
 use std::collections::BTreeMap;
@@ -26,9 +29,13 @@ pub struct TestFleet {
     pub(super) kubeconfig: PathBuf,
     pub(super) dir_path: PathBuf,
     components: BTreeMap<String, Mutex<Components>>,
-    etcd: Mutex<Proc>,
+    /// `None` on the simulation.
+    etcd: Option<Mutex<Proc>>,
     etcd_url: String,
-    files: FleetFiles,
+    /// `None` on the simulation.
+    files: Option<FleetFiles>,
+    /// The simulated clusters, on [`K8s::Sim`].
+    sim: Option<SimFleet>,
     reaper: Reaper,
     startup: Duration,
     _budget: Option<OwnedSemaphorePermit>,
@@ -40,9 +47,12 @@ pub struct TestFleet {
 /// One apiserver of the fleet.
 pub(super) struct Apiserver {
     pub(super) port: u16,
+    /// `https://127.0.0.1:<port>` (`http://` on the simulation).
+    pub(super) url: String,
     pub(super) dir: PathBuf,
     pub(super) audit_log: PathBuf,
-    pub(super) proc: Mutex<Proc>,
+    /// `None` on the simulation (it runs in this process).
+    pub(super) proc: Option<Mutex<Proc>>,
 }
 
 /// How many current-release clusters owned fleets of one test binary may
@@ -118,6 +128,10 @@ impl TestFleet {
 
     async fn launch(version: K8s, names: &[&str], counted: bool) -> TestFleet {
         assert!(!names.is_empty(), "a fleet needs at least one cluster");
+        let version = version.fleet_version();
+        if version == K8s::Sim {
+            return TestFleet::launch_sim(names);
+        }
         let budget = match (counted, version.has_controllers()) {
             (true, true) => {
                 let (semaphore, total) = budget();
@@ -180,9 +194,10 @@ impl TestFleet {
                 name.to_string(),
                 Apiserver {
                     port,
+                    url: format!("https://127.0.0.1:{port}"),
                     dir: d,
                     audit_log,
-                    proc: Mutex::new(proc),
+                    proc: Some(Mutex::new(proc)),
                 },
             );
         }
@@ -240,15 +255,109 @@ impl TestFleet {
             kubeconfig,
             dir_path: dir.path().to_path_buf(),
             components,
-            etcd: Mutex::new(etcd_proc),
+            etcd: Some(Mutex::new(etcd_proc)),
             etcd_url,
-            files,
+            files: Some(files),
+            sim: None,
             reaper,
             startup,
             _budget: budget,
             dir: Some(dir),
             etcd_dir: Some(etcd_dir),
         }
+    }
+
+    /// Simulated clusters (module `sim`) with the same tokens, contexts
+    /// and audit logs as real ones; HTTP instead of HTTPS.
+    fn launch_sim(names: &[&str]) -> TestFleet {
+        let started = Instant::now();
+        let dir = tempfile::Builder::new()
+            .prefix("tranche-sim-")
+            .tempdir()
+            .unwrap_or_else(|e| panic!("cannot create a temp dir: {e}"));
+        let reaper = Reaper::start(&dir.path().join("pids"), &[dir.path()]);
+        let tokens = Tokens::new();
+        let users = sim::users(&[
+            (&tokens.admin, super::files::ADMIN_USER, true),
+            (&tokens.limited, super::files::LIMITED_USER, false),
+        ]);
+        let owned: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+        let fleet = SimFleet::start(&owned, users, Some(dir.path()));
+        let apiservers: BTreeMap<String, Apiserver> = owned
+            .iter()
+            .map(|n| {
+                let d = dir.path().join(n);
+                let a = Apiserver {
+                    port: fleet.port(n),
+                    url: fleet.url(n),
+                    audit_log: d.join("audit.log"),
+                    dir: d,
+                    proc: None,
+                };
+                (n.clone(), a)
+            })
+            .collect();
+        let kubeconfig = dir.path().join("kubeconfig");
+        let entries: Vec<ContextEntry> = owned
+            .iter()
+            .map(|n| ContextEntry {
+                context: n.clone(),
+                cluster: n.clone(),
+                server: fleet.url(n),
+            })
+            .collect();
+        write_kubeconfig(&kubeconfig, &entries, &tokens);
+        let startup = started.elapsed();
+        let shown = match names.len() {
+            n if n <= 12 => format!("{names:?}"),
+            n => format!("{} … {}", names[0], names[n - 1]),
+        };
+        eprintln!(
+            "[test fleet] {} simulated cluster(s) ready in {startup:.1?}: {shown}",
+            names.len()
+        );
+        TestFleet {
+            version: K8s::Sim,
+            names: owned,
+            apiservers,
+            tokens,
+            kubeconfig,
+            dir_path: dir.path().to_path_buf(),
+            components: BTreeMap::new(),
+            etcd: None,
+            etcd_url: String::new(),
+            files: None,
+            sim: Some(fleet),
+            reaper,
+            startup,
+            _budget: None,
+            dir: Some(dir),
+            etcd_dir: None,
+        }
+    }
+
+    /// Whether this fleet is simulated (module `sim`).
+    pub fn is_sim(&self) -> bool {
+        self.sim.is_some()
+    }
+
+    /// The simulated clusters, on [`K8s::Sim`].
+    pub fn sim(&self) -> Option<&SimFleet> {
+        self.sim.as_ref()
+    }
+
+    /// `false` (printing why `test` is skipped) when this fleet is
+    /// simulated: `what` is something only a real cluster does (its
+    /// controllers, defaulting, validation, ...), which the stand-in does
+    /// not. The real apiserver stays the truth for behaviour.
+    pub fn needs_real_cluster(&self, test: &str, what: &str) -> bool {
+        if self.is_sim() {
+            eprintln!(
+                "[test fleet] {test}: skipped on the simulated clusters: it needs what only a real cluster does ({what})"
+            );
+            return false;
+        }
+        true
     }
 
     /// The Kubernetes version of every cluster of this fleet.
@@ -265,24 +374,29 @@ impl TestFleet {
     /// clusters and this cluster's controllers keep running (they retry
     /// until the apiserver is back).
     pub fn stop(&self, name: &str) {
-        self.apiserver(name)
-            .proc
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .kill();
+        match (&self.sim, &self.apiserver(name).proc) {
+            (Some(sim), _) => sim.stop(name),
+            (None, Some(proc)) => proc.lock().unwrap_or_else(|p| p.into_inner()).kill(),
+            (None, None) => {}
+        }
     }
 
     /// Starts a stopped apiserver again on its port (its data is in etcd)
     /// and waits until it is ready.
     pub async fn restart(&self, name: &str) {
+        if let Some(sim) = &self.sim {
+            sim.restart(name);
+            return;
+        }
         let a = self.apiserver(name);
+        let files = self.files.as_ref().expect("a real fleet has its files");
         let spec = LaunchSpec {
             version: self.version,
             bin: &program(self.version, Program::Apiserver),
             name,
             dir: a.dir.clone(),
             etcd_url: &self.etcd_url,
-            files: &self.files,
+            files,
             reaper: &self.reaper,
             admin_token: &self.tokens.admin,
         };
@@ -294,30 +408,29 @@ impl TestFleet {
             Duration::from_secs(60),
         )
         .await
-        .map(|proc| *a.proc.lock().unwrap_or_else(|p| p.into_inner()) = proc)
+        .map(|proc| {
+            if let Some(slot) = &a.proc {
+                *slot.lock().unwrap_or_else(|p| p.into_inner()) = proc;
+            }
+        })
         .unwrap_or_else(|(why, _)| panic!("{why}"));
     }
 
     /// Process id of the apiserver `name` while it runs (e.g. to read its
     /// memory use from /proc).
     pub fn apiserver_pid(&self, name: &str) -> Option<u32> {
-        self.apiserver(name)
-            .proc
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .pid()
+        let proc = self.apiserver(name).proc.as_ref()?;
+        proc.lock().unwrap_or_else(|p| p.into_inner()).pid()
     }
 
     /// `(label, pid)` of every running process of cluster `name`: its
     /// apiserver, then controller-manager, scheduler and kwok if any.
     pub fn process_ids(&self, name: &str) -> Vec<(String, u32)> {
         let mut pids: Vec<(String, u32)> = Vec::new();
-        let a = self
-            .apiserver(name)
-            .proc
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        pids.extend(a.pid().map(|p| (a.label.clone(), p)));
+        if let Some(proc) = &self.apiserver(name).proc {
+            let a = proc.lock().unwrap_or_else(|p| p.into_inner());
+            pids.extend(a.pid().map(|p| (a.label.clone(), p)));
+        }
         if let Some(c) = self.components.get(name) {
             let c = c.lock().unwrap_or_else(|p| p.into_inner());
             pids.extend(
@@ -331,16 +444,17 @@ impl TestFleet {
 
     /// Process id of the fleet's etcd.
     pub fn etcd_pid(&self) -> Option<u32> {
-        self.etcd.lock().unwrap_or_else(|p| p.into_inner()).pid()
+        let etcd = self.etcd.as_ref()?;
+        etcd.lock().unwrap_or_else(|p| p.into_inner()).pid()
     }
 
     /// Whether the apiserver `name` is running (not stopped).
     pub fn is_running(&self, name: &str) -> bool {
-        self.apiserver(name)
-            .proc
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .is_running()
+        match (&self.sim, &self.apiserver(name).proc) {
+            (Some(sim), _) => sim.is_running(name),
+            (None, Some(proc)) => proc.lock().unwrap_or_else(|p| p.into_inner()).is_running(),
+            (None, None) => false,
+        }
     }
 
     pub(super) fn apiserver(&self, name: &str) -> &Apiserver {
@@ -357,10 +471,13 @@ impl Drop for TestFleet {
                 p.kill();
             }
         }
-        for a in self.apiservers.values() {
-            a.proc.lock().unwrap_or_else(|p| p.into_inner()).kill();
+        for proc in self.apiservers.values().filter_map(|a| a.proc.as_ref()) {
+            proc.lock().unwrap_or_else(|p| p.into_inner()).kill();
         }
-        self.etcd.lock().unwrap_or_else(|p| p.into_inner()).kill();
+        if let Some(etcd) = &self.etcd {
+            etcd.lock().unwrap_or_else(|p| p.into_inner()).kill();
+        }
+        drop(self.sim.take());
         drop(self.dir.take());
         drop(self.etcd_dir.take());
         self.reaper.dismiss();

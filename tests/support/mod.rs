@@ -76,6 +76,7 @@ pub mod prometheus;
 pub mod proxy;
 pub mod repo;
 mod requests;
+pub mod sim;
 pub mod two_commits;
 pub mod versions;
 

@@ -44,9 +44,10 @@ impl TestFleet {
         path
     }
 
-    /// `https://127.0.0.1:<port>` of one apiserver.
+    /// `https://127.0.0.1:<port>` of one apiserver (`http://` on the
+    /// simulation).
     pub fn server_url(&self, name: &str) -> String {
-        format!("https://127.0.0.1:{}", self.apiserver(name).port)
+        self.apiserver(name).url.clone()
     }
 
     /// Bearer token of `admin` (`system:masters`).

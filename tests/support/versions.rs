@@ -10,10 +10,18 @@
 //!   only, for the smaller set of tests about what differs there (server-side
 //!   apply without list-map key defaults, `autoscaling/v2beta2`).
 //!
-//! `TRANCHE_K8S` (comma-separated: `current`, `1.20`, or `all`; default
-//! `all`) selects the versions the version-specific tests use. Tests of a
-//! version left out print that they were skipped and pass; the build of that
-//! version is then not needed (`scripts/test.sh` skips it too).
+//! * [`K8s::Sim`]: the simulated clusters of module `sim`, many in this
+//!   process, no controllers (workloads are healthy at once). Selected with
+//!   `TRANCHE_K8S=sim`, it stands in for the current release: every fleet
+//!   a test asks of [`K8s::Current`] is simulated instead, and tests that
+//!   need real controllers for what they check skip, saying why
+//!   (`TestFleet::needs_real_cluster`). No Kubernetes build is needed.
+//!
+//! `TRANCHE_K8S` (comma-separated: `current`, `1.20`, `sim`, or `all`;
+//! default `all`, which is `current,1.20`) selects the versions the
+//! version-specific tests use. Tests of a version left out print that they
+//! were skipped and pass; the build of that version is then not needed
+//! (`scripts/test.sh` skips it too).
 
 use std::fmt;
 
@@ -24,6 +32,8 @@ pub enum K8s {
     Current,
     /// v1.20.2, kube-apiserver only.
     V1_20,
+    /// Simulated clusters (module `sim`), standing in for `Current`.
+    Sim,
 }
 
 /// The environment variable selecting versions.
@@ -38,6 +48,7 @@ impl K8s {
         match self {
             K8s::Current => "current",
             K8s::V1_20 => "1.20",
+            K8s::Sim => "sim",
         }
     }
 
@@ -47,14 +58,20 @@ impl K8s {
         self == K8s::Current
     }
 
-    /// Whether `TRANCHE_K8S` selects this version.
+    /// Whether `TRANCHE_K8S` selects this version (`Current` is selected
+    /// by `sim` too: the simulation stands in for it).
     pub fn is_selected(self) -> bool {
-        match std::env::var(SELECT_VAR) {
-            Ok(spec) => match parse(&spec) {
-                Ok(versions) => versions.contains(&self),
-                Err(e) => panic!("{SELECT_VAR}={spec:?}: {e}"),
-            },
-            Err(_) => true,
+        let selected = selection();
+        selected.contains(&self) || (self == K8s::Current && selected.contains(&K8s::Sim))
+    }
+
+    /// The version a fleet asked of `self` really runs: `Sim` for
+    /// `Current` when `TRANCHE_K8S` selects `sim`.
+    pub fn fleet_version(self) -> K8s {
+        if self == K8s::Current && selection().contains(&K8s::Sim) {
+            K8s::Sim
+        } else {
+            self
         }
     }
 
@@ -76,6 +93,14 @@ impl fmt::Display for K8s {
     }
 }
 
+/// The versions `TRANCHE_K8S` selects (default: [`K8s::ALL`]).
+fn selection() -> Vec<K8s> {
+    match std::env::var(SELECT_VAR) {
+        Ok(spec) => parse(&spec).unwrap_or_else(|e| panic!("{SELECT_VAR}={spec:?}: {e}")),
+        Err(_) => K8s::ALL.to_vec(),
+    }
+}
+
 /// Parses a `TRANCHE_K8S` value: versions separated by commas.
 pub fn parse(spec: &str) -> Result<Vec<K8s>, String> {
     let mut versions = Vec::new();
@@ -84,9 +109,10 @@ pub fn parse(spec: &str) -> Result<Vec<K8s>, String> {
             "all" => &K8s::ALL,
             "current" | "latest" => &[K8s::Current],
             "1.20" | "v1.20" | "v1.20.2" | "oldest" => &[K8s::V1_20],
+            "sim" | "simulated" => &[K8s::Sim],
             other => {
                 return Err(format!(
-                    "unknown Kubernetes version {other:?} (use current, 1.20 or all)"
+                    "unknown Kubernetes version {other:?} (use current, 1.20, sim or all)"
                 ))
             }
         };
@@ -97,7 +123,7 @@ pub fn parse(spec: &str) -> Result<Vec<K8s>, String> {
         }
     }
     if versions.is_empty() {
-        return Err("no version selected (use current, 1.20 or all)".to_string());
+        return Err("no version selected (use current, 1.20, sim or all)".to_string());
     }
     Ok(versions)
 }
