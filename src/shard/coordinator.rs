@@ -7,7 +7,7 @@
 
 use super::config::ShardingConfig;
 use super::objects::{ObjectError, Objects};
-use super::protocol::{coordinate, BatchPlan, PlanPhase};
+use super::protocol::{coordinate, BatchPlan, PlanPhase, ShardStatus};
 use crate::revision::{short, Revision, Revisions};
 use crate::rollout::batch::{order_clusters, plan_batches, Rank};
 
@@ -31,13 +31,19 @@ pub fn batches_of(rev: &Revision) -> Vec<Vec<String>> {
     plan_batches(&order_clusters(ranked), &policy.steps)
 }
 
+/// What a round leaves: the plan after it and the shards' statuses read
+/// (by shard; none read for a plan written just now).
+#[derive(Debug, Clone)]
+pub struct Round {
+    /// The plan.
+    pub plan: BatchPlan,
+    /// Each shard's status (`None`: not written yet).
+    pub statuses: Vec<Option<ShardStatus>>,
+}
+
 impl Coordinator {
-    /// One round with the branch at `head`; the plan after it.
-    pub async fn round(
-        &self,
-        head: &str,
-        revisions: &dyn Revisions,
-    ) -> Result<Option<BatchPlan>, ObjectError> {
+    /// One round with the branch at `head`.
+    pub async fn round(&self, head: &str, revisions: &dyn Revisions) -> Result<Round, ObjectError> {
         let name = &self.sharding.plan_name;
         let plan = self.objects.plan(name).await?;
         let plan = match plan {
@@ -46,18 +52,21 @@ impl Coordinator {
                 let plan = self.plan(head, revisions);
                 self.objects.put_plan(name, &plan).await?;
                 tracing::info!(commit = %short(head), batches = ?plan.batches, "batch plan written");
-                return Ok(Some(plan));
+                return Ok(Round {
+                    plan,
+                    statuses: vec![],
+                });
             }
         };
-        if plan.phase.is_finished() {
-            return Ok(Some(plan));
-        }
         let mut statuses = Vec::with_capacity(plan.shards);
         for i in 0..plan.shards {
             statuses.push(self.objects.status(&self.sharding.status_name(i)).await?);
         }
+        if plan.phase.is_finished() {
+            return Ok(Round { plan, statuses });
+        }
         let Some(next) = coordinate(&plan, &statuses) else {
-            return Ok(Some(plan));
+            return Ok(Round { plan, statuses });
         };
         self.objects.put_plan(name, &next).await?;
         match next.phase {
@@ -69,7 +78,10 @@ impl Coordinator {
             PlanPhase::Deployed => tracing::info!(commit = %short(&next.commit), "deployed"),
             PlanPhase::Failed => tracing::warn!(commit = %short(&next.commit), "rolled back"),
         }
-        Ok(Some(next))
+        Ok(Round {
+            plan: next,
+            statuses,
+        })
     }
 
     /// A new plan for `commit`; a commit that cannot be read gets a failed

@@ -235,13 +235,23 @@ pub fn shard_tasks(plan: &BatchPlan, shard: usize, status: &ShardStatus) -> Vec<
     }
 }
 
+/// `cluster`'s entry for the plan's commit in the status of the shard
+/// that owns it (`statuses` by shard; `None`: not written yet).
+pub fn entry_of<'a>(
+    plan: &BatchPlan,
+    statuses: &'a [Option<ShardStatus>],
+    cluster: &str,
+) -> Option<&'a ClusterEntry> {
+    let s = statuses
+        .get(super::shard_of(cluster, plan.shards))?
+        .as_ref()?;
+    s.for_commit(&plan.commit)?.get(cluster)
+}
+
 /// The coordinator's decision: the next plan, or `None` to wait. `status`
 /// holds the status of each shard (`None`: none written yet).
 pub fn coordinate(plan: &BatchPlan, statuses: &[Option<ShardStatus>]) -> Option<BatchPlan> {
-    let entry = |c: &String| {
-        let s = statuses.get(super::shard_of(c, plan.shards))?.as_ref()?;
-        s.for_commit(&plan.commit)?.get(c)
-    };
+    let entry = |c: &String| entry_of(plan, statuses, c);
     let mut next = plan.clone();
     next.generation += 1;
     match plan.phase {
