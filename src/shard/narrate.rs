@@ -71,6 +71,10 @@ impl Narrator {
             out.push(finished(plan, statuses));
             return out;
         }
+        // Shards are still finding the clusters with changes.
+        if plan.phase == PlanPhase::Planning {
+            return out;
+        }
         if !told.planned {
             told.planned = true;
             out.push(RolloutEvent::Planned {
@@ -162,7 +166,7 @@ fn failure_of(plan: &BatchPlan) -> Failure {
 /// How a finished plan ended: `None` while it runs.
 pub fn outcome_of(plan: &BatchPlan, statuses: &[Option<ShardStatus>]) -> Option<RolloutOutcome> {
     let outcome = match plan.phase {
-        PlanPhase::Rolling | PlanPhase::RollingBack => return None,
+        PlanPhase::Planning | PlanPhase::Rolling | PlanPhase::RollingBack => return None,
         PlanPhase::Deployed if plan.batches.iter().all(Vec::is_empty) => {
             RolloutOutcome::NothingToDo
         }

@@ -277,3 +277,19 @@ fn a_new_commit_starts_a_new_story() {
     let kinds: Vec<String> = n.tell(&second, &[None, None]).iter().map(kind).collect();
     assert_eq!(kinds, ["planned", "started 0"]);
 }
+
+#[test]
+fn nothing_is_told_while_the_shards_plan() {
+    let mut n = Narrator::default();
+    let planning = BatchPlan::planning("v2", 2);
+    assert!(n.tell(&planning, &[None, None]).is_empty());
+    let batched = planning.batched(plan10().batches);
+    let kinds: Vec<String> = n.tell(&batched, &[None, None]).iter().map(kind).collect();
+    assert_eq!(kinds, ["planned", "started 0"]);
+    // No cluster has changes: no changes, deployed at once.
+    let mut n = Narrator::default();
+    n.tell(&planning, &[None, None]);
+    let events = n.tell(&planning.batched(vec![]), &[None, None]);
+    let kinds: Vec<String> = events.iter().map(kind).collect();
+    assert_eq!(kinds, ["planned", "finished nothing_to_do"]);
+}
