@@ -19,7 +19,7 @@
 
 use super::capacity::app::{RenderInputs, WeightNote};
 use super::fleet::{placed, prepare, render_app};
-use super::{check, AppObjects, RenderError, Rendering};
+use super::{check, AppObjects, RenderError, Rendering, Scope};
 use crate::kinds::KindTable;
 use crate::model::{App, Cluster, Fleet, Policies};
 use crate::object::{set_metadata_entry, ANNOTATION_COMMIT};
@@ -30,6 +30,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 pub struct RenderCache {
     last: Option<Last>,
     rerendered: Vec<String>,
+    /// The clusters rendered (all by default).
+    scope: Scope,
 }
 
 /// One successful rendering with its inputs.
@@ -72,6 +74,14 @@ impl AppInputs {
 }
 
 impl RenderCache {
+    /// A cache rendering only the clusters of `scope` ([`super::render_scoped`]).
+    pub fn scoped(scope: Scope) -> RenderCache {
+        RenderCache {
+            scope,
+            ..RenderCache::default()
+        }
+    }
+
     /// Renders `fleet` (as [`super::render`] would), reusing the apps whose
     /// inputs are unchanged since the last successful call.
     pub fn render(&mut self, fleet: &Fleet) -> Result<&Rendering, Vec<RenderError>> {
@@ -87,7 +97,7 @@ impl RenderCache {
         inputs: &RenderInputs,
     ) -> Result<(&Rendering, &BTreeMap<String, WeightNote>), Vec<RenderError>> {
         if let Err(errors) = self.update(fleet, inputs) {
-            *self = RenderCache::default();
+            *self = RenderCache::scoped(self.scope.clone());
             return Err(errors);
         }
         self.last
@@ -118,7 +128,7 @@ impl RenderCache {
                 l
             }
             _ => {
-                let (rendering, notes) = super::render_with(fleet, inputs)?;
+                let (rendering, notes) = super::render_scoped(fleet, inputs, &self.scope)?;
                 self.rerendered = apps.keys().cloned().collect();
                 self.last = Some(Last {
                     rendering,
@@ -151,7 +161,7 @@ impl RenderCache {
         let prepared = prepare(
             fleet,
             &placed,
-            |name, _| changed.contains(name),
+            |name, set| changed.contains(name) && self.scope.touches(set),
             inputs,
             &mut errors,
         );

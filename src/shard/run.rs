@@ -19,7 +19,9 @@ use crate::daemon::source::GitSource;
 use crate::daemon::status::LiveStatus;
 use crate::daemon::trigger::Trigger;
 use crate::daemon::{commits, web, DaemonError};
+use crate::render::Scope;
 use crate::report::Metrics;
+use crate::revision::{RepoRevisions, RevisionCache};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::json;
@@ -102,10 +104,13 @@ pub async fn run(config: DaemonConfig) -> Result<(), DaemonError> {
             crate::daemon::status_url(&config),
             config.per_cluster_statuses,
         );
+        // The coordinator needs the registry and the policies, no objects.
+        let revisions = scoped(&source, Scope::none());
         let source = source.clone();
         tokio::spawn(coordinate(
             coordinator,
             source,
+            revisions,
             reporting,
             leader_rx,
             wake_rx,
@@ -141,11 +146,22 @@ pub async fn run(config: DaemonConfig) -> Result<(), DaemonError> {
     });
     let signal = crate::daemon::wait_for_signal();
     tokio::pin!(signal);
+    // Rendered for the shard held only, with a cache of its own.
+    let mut rendered: Option<(usize, RepoRevisions)> = None;
     loop {
         let held = *shard_rx.borrow();
         if let Some(shard) = held {
             halt.store(false, Ordering::Release);
-            let revisions = source.revisions();
+            let revisions = match &rendered {
+                Some((s, r)) if *s == shard => r.clone(),
+                _ => {
+                    let shards = sharding.shards;
+                    let mine = Scope::only(move |c| super::shard_of(c, shards) == shard);
+                    let r = scoped(&source, mine);
+                    rendered = Some((shard, r.clone()));
+                    r
+                }
+            };
             let status = sharding.status_name(shard);
             let pass = tokio::select! {
                 p = worker.pass(shard, &status, &revisions, &halt) => p,
@@ -166,6 +182,16 @@ pub async fn run(config: DaemonConfig) -> Result<(), DaemonError> {
     Ok(())
 }
 
+/// `source`'s revisions rendered for `scope` only, through a render cache
+/// of their own (a shard's memory then grows with its clusters).
+fn scoped(source: &GitSource, scope: Scope) -> RepoRevisions {
+    let cache = RevisionCache::scoped(scope);
+    RepoRevisions {
+        cache: Some(Arc::new(std::sync::Mutex::new(cache))),
+        ..source.revisions()
+    }
+}
+
 /// Sends the statuses still queued (at most 5 s) before exiting.
 async fn flush(reporter: &Option<crate::report::StatusReporter>) {
     if let Some(r) = reporter {
@@ -179,6 +205,7 @@ async fn flush(reporter: &Option<crate::report::StatusReporter>) {
 async fn coordinate(
     coordinator: Coordinator,
     source: Arc<GitSource>,
+    revisions: RepoRevisions,
     mut reporting: Reporting,
     leader: watch::Receiver<bool>,
     mut wake: mpsc::UnboundedReceiver<Trigger>,
@@ -186,7 +213,7 @@ async fn coordinate(
 ) {
     loop {
         if *leader.borrow() {
-            coordinate_once(&coordinator, &source, &mut reporting).await;
+            coordinate_once(&coordinator, &source, &revisions, &mut reporting).await;
         } else {
             reporting.lost_lead();
         }
@@ -229,7 +256,12 @@ fn role(coordinator: bool, leading: bool, shard: Option<usize>) -> String {
 }
 
 /// One coordinator round at the branch head (errors are logged).
-async fn coordinate_once(coordinator: &Coordinator, source: &GitSource, reporting: &mut Reporting) {
+async fn coordinate_once(
+    coordinator: &Coordinator,
+    source: &GitSource,
+    revisions: &RepoRevisions,
+    reporting: &mut Reporting,
+) {
     if let Err(e) = source.fetch() {
         tracing::warn!(error = %e, "fetch failed");
     }
@@ -240,7 +272,7 @@ async fn coordinate_once(coordinator: &Coordinator, source: &GitSource, reportin
             return;
         }
     };
-    match coordinator.round(&head, &source.revisions()).await {
+    match coordinator.round(&head, revisions).await {
         Ok(round) => reporting.round(&head, &round.plan, &round.statuses),
         Err(e) => tracing::warn!(error = %e, "coordinator round failed"),
     }

@@ -219,6 +219,11 @@ impl ShardWorker {
             .filter(|c| super::shard_of(c, plan.shards) == shard)
             .cloned()
             .collect();
+        // One this replica did not render takes part, to fail visibly
+        // (planned against nothing it would look empty).
+        let (names, unrendered): (Vec<String>, Vec<String>) = names
+            .into_iter()
+            .partition(|c| super::work::rendered(&rev.rendering, c));
         let connections = self.connect(&names, &rev).await;
         let policies = &rev.fleet.policies;
         let plans = plan_clusters(
@@ -233,6 +238,7 @@ impl ShardWorker {
             .into_iter()
             .filter(|p| !p.is_empty())
             .map(|p| p.name)
+            .chain(unrendered)
             .collect();
         tracing::info!(shard, commit = %short(&plan.commit), clusters = names.len(),
             changed = changed.len(), "planned");
