@@ -444,7 +444,7 @@ async fn a_standby_coordinator_carries_the_plan_on() {
 /// does: `tranche/rollout` pending batch by batch, then success with the
 /// engine's description; `tranche/cluster/<name>`; and `/api/status`
 /// (last outcome, last good commit, what each cluster runs, each
-/// cluster's state). A later commit whose batch 2 fails ends `failure`,
+/// cluster's state). A later commit whose last batch fails ends `failure`,
 /// rolled back, and the view keeps the last good commit. On the current
 /// release (two workload clusters, one per shard).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -525,7 +525,7 @@ async fn the_coordinator_posts_statuses_and_serves_the_status_view() {
     let (code, page) = a.daemon.text("/").await;
     assert_eq!(code, 200, "{page}");
 
-    // Batch 2 of the next commit cannot be reached: rolled back.
+    // The next commit's last batch (w03) cannot be reached: rolled back.
     commits.repo.write(
         "clusters/w03.yaml",
         "apiVersion: tranche.dev/v1alpha1\nkind: Cluster\nmetadata:\n  name: w03\n  labels: {env: test}\nspec:\n  context: nowhere\n",

@@ -11,9 +11,12 @@ use std::collections::BTreeSet;
 use std::fmt;
 use std::sync::Arc;
 
+/// Says whether a cluster is in scope.
+type Wanted = dyn Fn(&str) -> bool + Send + Sync;
+
 /// The clusters a rendering holds.
 #[derive(Clone, Default)]
-pub struct Scope(Option<Arc<dyn Fn(&str) -> bool + Send + Sync>>);
+pub struct Scope(Option<Arc<Wanted>>);
 
 impl Scope {
     /// Every cluster of the registry.
