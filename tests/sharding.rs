@@ -3,7 +3,9 @@
 //! workload clusters are split over two shards by `shard_of`. Processes of
 //! `tranche run` in shard mode: one coordinator, two shard replicas and a
 //! spare. Health of the `sweep` app's ConfigMaps is "exists", so
-//! kube-apiserver v1.20 alone serves (no controllers needed).
+//! kube-apiserver v1.20 alone serves (no controllers needed); the test of
+//! what the coordinator reports (forge statuses, `/api/status`) runs on
+//! the current release.
 
 mod support;
 
