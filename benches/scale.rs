@@ -16,8 +16,15 @@
 //! render cache the daemon shares across reads (snapshot from git, load +
 //! validate, render, and the copy handed to the caller).
 //!
+//! With `TRANCHE_SCALE_SHARDS=N`, also each of N shard replicas (and the
+//! coordinator) rendering only its own clusters, each in a child process
+//! for a peak memory of its own ([`shards`]).
+//!
 //! Run with `cargo bench --bench scale` (or
-//! `TRANCHE_SCALE_CLUSTERS=10000 cargo bench --bench scale`).
+//! `TRANCHE_SCALE_CLUSTERS=10000 TRANCHE_SCALE_SHARDS=4 cargo bench --bench scale`).
+
+#[path = "scale/shards.rs"]
+mod shards;
 
 use std::time::{Duration, Instant};
 use tranche::git::Snapshot;
@@ -30,6 +37,9 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(1000);
+    if let Ok(spec) = std::env::var(shards::CHILD) {
+        return shards::child(clusters, &spec);
+    }
     println!("scale: {clusters} clusters × {APPS} apps (Deployment + Service + ConfigMap each)");
     let snapshot = snapshot(clusters, &commit(1), "v1");
     println!(
@@ -95,6 +105,12 @@ fn main() {
     );
     drop((fleet, cache));
     daemon_path(clusters);
+    let sharded: Option<usize> = std::env::var("TRANCHE_SCALE_SHARDS")
+        .ok()
+        .and_then(|v| v.parse().ok());
+    if let Some(n) = sharded.filter(|n| *n > 0) {
+        shards::run(clusters, n);
+    }
 }
 
 /// The two commits in a git repository, read as the daemon reads them.

@@ -401,3 +401,85 @@ fn commit_snapshot(git: &git2::Repository, snapshot: &Snapshot) -> String {
         .expect("commit")
         .to_string()
 }
+
+/// `rendering` restricted to the clusters `keep` says yes to.
+fn restricted(
+    rendering: &tranche::render::Rendering,
+    keep: &dyn Fn(&str) -> bool,
+) -> tranche::render::Rendering {
+    let mut out = rendering.clone();
+    out.clusters.retain(|c, _| keep(c));
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// A shard's scoped rendering (fresh, and through a scoped cache over
+    /// a random sequence of commits) equals the full rendering restricted
+    /// to the shard's clusters whenever the full one renders, and finds no
+    /// error a full render does not.
+    #[test]
+    fn scoped_render_equals_the_full_render_restricted(
+        shards in 1..4usize,
+        changes in proptest::collection::vec(proptest::collection::vec(change(), 1..3), 1..10),
+    ) {
+        use tranche::render::{render_scoped, Scope};
+        use tranche::shard::shard_of;
+        let mut repo = Repo::new();
+        let mut caches: Vec<RenderCache> = (0..shards)
+            .map(|i| RenderCache::scoped(Scope::only(move |c| shard_of(c, shards) == i)))
+            .collect();
+        for (n, commit) in std::iter::once(Vec::new()).chain(changes).enumerate() {
+            for c in &commit {
+                repo.apply(c);
+            }
+            let Ok(fleet) = tranche::model::load::load(&repo.snapshot(n + 1)) else {
+                continue;
+            };
+            let inputs = RenderInputs {
+                failed: repo.failed.clone(),
+                ..RenderInputs::default()
+            };
+            let full = render_with(&fleet, &inputs);
+            for (i, cache) in caches.iter_mut().enumerate() {
+                let mine = move |c: &str| shard_of(c, shards) == i;
+                let scope = Scope::only(mine);
+                let fresh = render_scoped(&fleet, &inputs, &scope).map(|(r, _)| r);
+                let cached = cache.render_with(&fleet, &inputs).map(|(r, _)| r.clone());
+                prop_assert_eq!(&cached, &fresh, "shard {} commit {} after {:?}", i, n, commit);
+                match (&full, &fresh) {
+                    (Ok((all, _)), _) => {
+                        prop_assert_eq!(fresh.as_ref().ok(), Some(&restricted(all, &mine)));
+                    }
+                    (Err(all), Err(some)) => {
+                        for e in some {
+                            prop_assert!(all.contains(e), "{} not in the full render's errors", e);
+                        }
+                    }
+                    (Err(_), Ok(_)) => {}
+                }
+            }
+        }
+    }
+}
+
+/// A scope of no cluster renders nothing (a coordinator's reads), and
+/// the shards' scopes together hold the whole rendering.
+#[test]
+fn the_shards_scopes_partition_the_rendering() {
+    use tranche::render::{render_scoped, Scope};
+    use tranche::shard::shard_of;
+    let fleet = tranche::model::load::load(&Repo::new().snapshot(1)).expect("valid");
+    let inputs = RenderInputs::default();
+    let (full, _) = render_with(&fleet, &inputs).expect("renders");
+    let (none, _) = render_scoped(&fleet, &inputs, &Scope::none()).expect("renders");
+    assert!(none.clusters.is_empty());
+    let mut joined = BTreeMap::new();
+    for i in 0..3 {
+        let scope = Scope::only(move |c| shard_of(c, 3) == i);
+        let (part, _) = render_scoped(&fleet, &inputs, &scope).expect("renders");
+        joined.extend(part.clusters);
+    }
+    assert_eq!(joined, full.clusters);
+}

@@ -3,7 +3,9 @@
 //! workload clusters are split over two shards by `shard_of`. Processes of
 //! `tranche run` in shard mode: one coordinator, two shard replicas and a
 //! spare. Health of the `sweep` app's ConfigMaps is "exists", so
-//! kube-apiserver v1.20 alone serves (no controllers needed).
+//! kube-apiserver v1.20 alone serves (no controllers needed); the test of
+//! what the coordinator reports (forge statuses, `/api/status`) runs on
+//! the current release.
 
 mod support;
 
@@ -11,6 +13,7 @@ use serde_json::Value;
 use std::path::Path;
 use std::time::Duration;
 use support::daemon::{free_port, Daemon};
+use support::forge::{descriptions, final_status, ForgeStub};
 use support::two_commits::{two_commits, NS};
 use support::versions::K8s;
 use support::{eventually, TestFleet};
@@ -32,10 +35,11 @@ fn config(
     port: u16,
     id: &str,
     roles: &str,
+    extra: &str,
 ) -> String {
     let kc = fleet.kubeconfig_path().display();
     format!(
-        "repo:\n  path: {}\npollInterval: 1s\nstateDir: {}\nlisten: 127.0.0.1:{port}\nresyncInterval: 0s\n\
+        "repo:\n  path: {}\npollInterval: 1s\nstateDir: {}\nlisten: 127.0.0.1:{port}\nresyncInterval: 0s\n{extra}\
          clusters:\n  kubeconfig: {kc}\n  parallel: 8\n\
          leaderElection:\n  kubeconfig: {kc}\n  context: {MGMT}\n  namespace: {SYSTEM}\n  identity: {id}\n  \
          leaseDuration: 3s\n  renewInterval: 1s\n\
@@ -88,9 +92,21 @@ async fn start(
     id: &'static str,
     roles: &str,
 ) -> Replica {
+    start_with(fleet, dir, repo, id, roles, "").await
+}
+
+/// [`start`] with `extra` top-level config lines (ending in a newline).
+async fn start_with(
+    fleet: &TestFleet,
+    dir: &Path,
+    repo: &Path,
+    id: &'static str,
+    roles: &str,
+    extra: &str,
+) -> Replica {
     let port = free_port();
     let state = dir.join(format!("state-{id}"));
-    let text = config(fleet, repo, &state, port, id, roles);
+    let text = config(fleet, repo, &state, port, id, roles, extra);
     Replica {
         daemon: Daemon::start(dir, id, &text, port).await,
         id,
@@ -423,5 +439,141 @@ async fn a_standby_coordinator_carries_the_plan_on() {
     assert!(
         spans[0].1 < spans[1].0 && spans[1].1 < spans[2].0,
         "{spans:?}"
+    );
+}
+
+/// The coordinator reports a sharded rollout as the unsharded daemon
+/// does: `tranche/rollout` pending batch by batch, then success with the
+/// engine's description; `tranche/cluster/<name>`; and `/api/status`
+/// (last outcome, last good commit, what each cluster runs, each
+/// cluster's state). A later commit whose last batch fails ends `failure`,
+/// rolled back, and the view keeps the last good commit. On the current
+/// release (two workload clusters, one per shard).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_coordinator_posts_statuses_and_serves_the_status_view() {
+    if !K8s::Current.selected_for("the_coordinator_posts_statuses_and_serves_the_status_view") {
+        return;
+    }
+    let fleet = TestFleet::start_on(K8s::Current, &[MGMT, "w01", "w02"]).await;
+    fleet.create_namespace(MGMT, SYSTEM).await;
+    assert_ne!(shard_of("w01", 2), shard_of("w02", 2));
+    let forge = ForgeStub::start(false).await;
+    let commits = two_commits(&["w01", "w02"]);
+    let v2 = commits.v2.clone();
+    let dir = tempfile::tempdir().unwrap();
+    let repo = commits.repo.path();
+    let reporting = format!(
+        "forge:\n  provider: github\n  apiUrl: {}\n  repository: acme/fleet\n  \
+         tokenEnv: TRANCHE_TEST_FORGE_TOKEN\nperClusterStatuses: true\n",
+        forge.url
+    );
+    let both = "coordinator: true\n  shard: true";
+    let a = start_with(&fleet, dir.path(), repo, "both", both, &reporting).await;
+    let b = start(
+        &fleet,
+        dir.path(),
+        repo,
+        "shard-b",
+        "coordinator: false\n  shard: true",
+    )
+    .await;
+    let logs = || format!("both:\n{}\nshard-b:\n{}", a.daemon.log(), b.daemon.log());
+
+    let posted = final_status(&forge, &v2).await;
+    let (last, before) = posted.split_last().unwrap();
+    let lines = descriptions(&posted);
+    assert_eq!(last.state, "success", "{lines:?}\n{}", logs());
+    assert_eq!(last.description, "deployed to 2 cluster(s) in 2 batch(es)");
+    assert!(before.iter().all(|p| p.state == "pending"), "{lines:?}");
+    for step in ["batch 1/2 · 0/2 clusters", "batch 2/2 · 1/2 clusters"] {
+        assert!(
+            lines.iter().any(|l| l == &format!("pending: {step}")),
+            "{step}: {lines:?}"
+        );
+    }
+    for c in ["w01", "w02"] {
+        let per = forge.for_commit(&v2, &format!("tranche/cluster/{c}"));
+        assert_eq!(
+            per.last().map(|p| p.state.as_str()),
+            Some("success"),
+            "{c}: {:?}",
+            descriptions(&per)
+        );
+    }
+    let view = eventually(
+        "the view shows v2 deployed",
+        Duration::from_secs(30),
+        || async {
+            let v = a.daemon.json("/api/status").await;
+            (v["last"]["commit"] == v2.as_str()).then_some(v)
+        },
+    )
+    .await;
+    assert_eq!(view["role"], "leader", "{view}");
+    assert_eq!(view["last"]["state"], "deployed", "{view}");
+    assert_eq!(view["lastGood"], v2.as_str(), "{view}");
+    assert_eq!(view["head"], v2.as_str(), "{view}");
+    for c in ["w01", "w02"] {
+        assert_eq!(view["clusters"][c], v2.as_str(), "{view}");
+        assert_eq!(
+            view["lastRollout"]["clusters"][c]["state"], "healthy",
+            "{view}"
+        );
+    }
+    assert_eq!(view["history"][0]["outcome"], "succeeded", "{view}");
+    let role = b.daemon.json("/api/status").await["role"].clone();
+    assert!(role.as_str().unwrap_or("").starts_with("shard "), "{role}");
+    // The web view is served too.
+    let (code, page) = a.daemon.text("/").await;
+    assert_eq!(code, 200, "{page}");
+
+    // The next commit's last batch (w03) cannot be reached: rolled back.
+    commits.repo.write(
+        "clusters/w03.yaml",
+        "apiVersion: tranche.dev/v1alpha1\nkind: Cluster\nmetadata:\n  name: w03\n  labels: {env: test}\nspec:\n  context: nowhere\n",
+    );
+    commits.repo.write(
+        "apps/sweep/manifests/extra.yaml",
+        &format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: extra\n  namespace: {NS}\ndata:\n  v: \"3\"\n"),
+    );
+    let v3 = commits.repo.commit("w03 cannot be reached");
+    let posted = final_status(&forge, &v3).await;
+    let last = posted.last().unwrap();
+    assert_eq!(
+        last.state,
+        "failure",
+        "{:?}\n{}",
+        descriptions(&posted),
+        logs()
+    );
+    assert!(
+        last.description.starts_with("rolled back: w03 "),
+        "{}",
+        last.description
+    );
+    let view = eventually(
+        "the view shows v3 failed",
+        Duration::from_secs(30),
+        || async {
+            let v = a.daemon.json("/api/status").await;
+            (v["last"]["commit"] == v3.as_str()).then_some(v)
+        },
+    )
+    .await;
+    assert_eq!(view["last"]["state"], "failed", "{view}");
+    assert_eq!(view["lastGood"], v2.as_str(), "{view}");
+    assert_eq!(view["clusters"]["w01"], v2.as_str(), "{view}");
+    assert_eq!(
+        view["lastRollout"]["clusters"]["w03"]["state"], "failed",
+        "{view}"
+    );
+    assert_eq!(
+        view["lastRollout"]["clusters"]["w01"]["state"], "rolledBack",
+        "{view}"
+    );
+    let metrics = a.daemon.text("/metrics").await.1;
+    assert!(
+        metrics.contains("tranche_rollouts_total{outcome=\"rolled_back\"} 1"),
+        "{metrics}"
     );
 }

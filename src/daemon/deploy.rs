@@ -44,10 +44,7 @@ impl Daemon {
             self.reporter.clone(),
             self.metrics.clone(),
             self.live.clone(),
-            self.config
-                .public_url
-                .as_ref()
-                .map(|u| format!("{}/api/status", u.trim_end_matches('/'))),
+            super::status_url(&self.config),
             self.config.per_cluster_statuses,
         )
     }

@@ -122,22 +122,8 @@ pub async fn run(config: DaemonConfig) -> Result<(), DaemonError> {
         v.branch = config.repo.branch.clone();
         v.role = "starting".into();
     });
-    let reporter = match &config.forge {
-        Some(f) => {
-            let forge =
-                crate::report::forge::build(f).map_err(|e| DaemonError::Forge(e.to_string()))?;
-            Some(StatusReporter::spawn_observed(
-                forge,
-                RetryPolicy::default(),
-                Some(metrics.forge_status_observer()),
-            ))
-        }
-        None => None,
-    };
-    let webhook_secret = match &config.webhook {
-        Some(w) => Some(Arc::new(load_secret(w)?)),
-        None => None,
-    };
+    let reporter = status_reporter(&config, &metrics)?;
+    let webhook_secret = webhook_secret(&config)?;
     let inbox = Arc::new(crate::rollout::inbox::Inbox::default());
     let control = match &config.control {
         Some(c) => Some(control::Control {
@@ -281,6 +267,39 @@ pub async fn run(config: DaemonConfig) -> Result<(), DaemonError> {
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The forge's status reporter (`forge:`), counting deliveries in
+/// `metrics`; `None` without a forge.
+pub(crate) fn status_reporter(
+    config: &DaemonConfig,
+    metrics: &Arc<Metrics>,
+) -> Result<Option<StatusReporter>, DaemonError> {
+    let Some(f) = &config.forge else {
+        return Ok(None);
+    };
+    let forge = crate::report::forge::build(f).map_err(|e| DaemonError::Forge(e.to_string()))?;
+    Ok(Some(StatusReporter::spawn_observed(
+        forge,
+        RetryPolicy::default(),
+        Some(metrics.forge_status_observer()),
+    )))
+}
+
+/// The link posted with commit statuses (`publicUrl`'s `/api/status`).
+pub(crate) fn status_url(config: &DaemonConfig) -> Option<String> {
+    config
+        .public_url
+        .as_ref()
+        .map(|u| format!("{}/api/status", u.trim_end_matches('/')))
+}
+
+/// The webhook's secret (`webhook:`), if configured.
+pub(crate) fn webhook_secret(config: &DaemonConfig) -> Result<Option<Arc<Secret>>, DaemonError> {
+    match &config.webhook {
+        Some(w) => Ok(Some(Arc::new(load_secret(w)?))),
+        None => Ok(None),
+    }
 }
 
 fn load_secret(w: &config::WebhookConfig) -> Result<Secret, DaemonError> {

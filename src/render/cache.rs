@@ -23,7 +23,7 @@
 
 use super::capacity::app::{RenderInputs, WeightNote};
 use super::fleet::{placed, placed_knowing, prepare, render_app, render_placed};
-use super::{check, AppObjects, RenderError, Rendering};
+use super::{check, AppObjects, RenderError, Rendering, Scope};
 use crate::kinds::KindTable;
 use crate::model::{App, Cluster, Fleet, Policies};
 use crate::object::{set_metadata_entry, ANNOTATION_COMMIT};
@@ -37,6 +37,8 @@ type Placed = BTreeMap<String, BTreeSet<String>>;
 pub struct RenderCache {
     last: Option<Last>,
     rerendered: Vec<String>,
+    /// The clusters rendered (all by default).
+    scope: Scope,
 }
 
 /// One successful rendering with its inputs.
@@ -93,6 +95,14 @@ impl AppInputs {
 }
 
 impl RenderCache {
+    /// A cache rendering only the clusters of `scope` ([`super::render_scoped`]).
+    pub fn scoped(scope: Scope) -> RenderCache {
+        RenderCache {
+            scope,
+            ..RenderCache::default()
+        }
+    }
+
     /// Renders `fleet` (as [`super::render`] would), reusing the apps whose
     /// inputs are unchanged since the last successful call.
     pub fn render(&mut self, fleet: &Fleet) -> Result<&Rendering, Vec<RenderError>> {
@@ -108,7 +118,7 @@ impl RenderCache {
         inputs: &RenderInputs,
     ) -> Result<(&Rendering, &BTreeMap<String, WeightNote>), Vec<RenderError>> {
         if let Err(errors) = self.update(fleet, inputs) {
-            *self = RenderCache::default();
+            *self = RenderCache::scoped(self.scope.clone());
             return Err(errors);
         }
         self.last
@@ -134,7 +144,7 @@ impl RenderCache {
             }
             _ => {
                 let placed = placed(fleet)?;
-                let (rendering, notes) = render_placed(fleet, &placed, inputs)?;
+                let (rendering, notes) = render_placed(fleet, &placed, inputs, &self.scope)?;
                 self.rerendered = fleet.apps.keys().cloned().collect();
                 self.last = Some(Last {
                     rendering,
@@ -193,7 +203,7 @@ impl RenderCache {
         let prepared = prepare(
             fleet,
             &placed,
-            |name, _| changed.contains(name),
+            |name, set| changed.contains(name) && self.scope.touches(set),
             inputs,
             &mut errors,
         );

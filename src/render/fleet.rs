@@ -23,7 +23,7 @@ use crate::render::placement::placed_clusters_knowing;
 use crate::render::split::app_weights;
 use crate::render::spread::{source, spread_app, Shape, Spread};
 use crate::render::stamp::{policy_name, stamp};
-use crate::render::PolicyName;
+use crate::render::{PolicyName, Scope};
 use serde_json::Value;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -57,17 +57,35 @@ pub fn render_with(
     fleet: &Fleet,
     inputs: &RenderInputs,
 ) -> Result<(Rendering, BTreeMap<String, WeightNote>), Vec<RenderError>> {
-    render_placed(fleet, &placed(fleet)?, inputs)
+    render_scoped(fleet, inputs, &Scope::all())
 }
 
-/// [`render_with`], the apps' clusters being `placed`.
+/// [`render_with`] for the clusters of `scope` only: apps placed on none
+/// of them are not rendered, and the rendering holds only those clusters
+/// (equal to the full rendering restricted to them, when that renders).
+pub fn render_scoped(
+    fleet: &Fleet,
+    inputs: &RenderInputs,
+    scope: &Scope,
+) -> Result<(Rendering, BTreeMap<String, WeightNote>), Vec<RenderError>> {
+    render_placed(fleet, &placed(fleet)?, inputs, scope)
+}
+
+/// [`render_scoped`], the apps' clusters being `placed`.
 pub(super) fn render_placed(
     fleet: &Fleet,
     placed: &BTreeMap<String, BTreeSet<String>>,
     inputs: &RenderInputs,
+    scope: &Scope,
 ) -> Result<(Rendering, BTreeMap<String, WeightNote>), Vec<RenderError>> {
     let mut errors = Vec::new();
-    let apps = prepare(fleet, placed, |_, _| true, inputs, &mut errors);
+    let apps = prepare(
+        fleet,
+        placed,
+        |_, set| scope.touches(set),
+        inputs,
+        &mut errors,
+    );
     let notes = apps
         .iter()
         .filter_map(|a| a.note.clone().map(|n| (a.app.name.clone(), n)))
@@ -76,6 +94,7 @@ pub(super) fn render_placed(
     let clusters = fleet
         .clusters
         .values()
+        .filter(|c| scope.contains(&c.name))
         .map(|c| {
             let rendering = render_on(&apps, c, fleet, &mut errors);
             errors.extend(duplicates.check(&rendering));

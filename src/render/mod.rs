@@ -25,6 +25,7 @@ pub mod overriders;
 pub mod overrides;
 pub mod placement;
 pub mod pods;
+pub mod scope;
 pub mod split;
 pub mod spread;
 pub mod stamp;
@@ -33,9 +34,10 @@ pub(crate) mod testkit;
 
 pub use cache::RenderCache;
 pub use error::RenderError;
-pub use fleet::{render, render_cluster, render_failover, render_with, Failed};
+pub use fleet::{render, render_cluster, render_failover, render_scoped, render_with, Failed};
 pub use naming::PolicyName;
 pub use objects::AppObjects;
+pub use scope::Scope;
 
 use crate::object::ObjectRef;
 use serde_json::Value;
@@ -46,7 +48,8 @@ use std::collections::BTreeMap;
 pub struct Rendering {
     /// Commit rendered.
     pub commit: String,
-    /// Every cluster of the registry, including those no app is placed on.
+    /// Every cluster of the registry, including those no app is placed on
+    /// (of a [`Scope`]: those in scope).
     pub clusters: BTreeMap<String, ClusterRendering>,
 }
 

@@ -23,6 +23,14 @@ pub struct RevisionCache {
 pub type SharedRevisionCache = Arc<Mutex<RevisionCache>>;
 
 impl RevisionCache {
+    /// A cache rendering only the clusters of `scope`.
+    pub fn scoped(scope: crate::render::Scope) -> RevisionCache {
+        RevisionCache {
+            load: LoadCache::default(),
+            render: RenderCache::scoped(scope),
+        }
+    }
+
     /// Reads, validates and renders `rev` as [`Revision::read_with`]
     /// does, re-rendering only the apps whose inputs changed since the
     /// last read.

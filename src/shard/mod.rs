@@ -9,6 +9,9 @@
 //!   shard; spare replicas wait and take over an expired one.
 //! * [`coordinator`]: the holder of the leader Lease plans each commit's
 //!   batches and advances them.
+//! * [`narrate`]: the coordinator tells that progress as rollout events,
+//!   for the daemon's observer (forge statuses, metrics, the web view),
+//!   which [`report`] feeds.
 //! * [`worker`]: a shard's holder applies, gates and restores its clusters
 //!   (each task performed in `work`).
 //! * `run`: `tranche run` in shard mode ([`run()`]).
@@ -17,8 +20,10 @@ pub mod assign;
 pub mod claim;
 pub mod config;
 pub mod coordinator;
+pub mod narrate;
 pub mod objects;
 pub mod protocol;
+pub mod report;
 mod run;
 mod work;
 pub mod worker;

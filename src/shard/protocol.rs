@@ -5,7 +5,11 @@
 //! clusters). Whoever holds a Lease reads them and carries on, so a
 //! replica that replaces a dead one needs nothing else.
 //!
-//! Flow: the coordinator writes the plan; each shard applies the clusters
+//! Flow: the coordinator writes a plan in `planning`; each shard plans the
+//! clusters it owns against their live state and reports those with
+//! changes ([`must_plan`]); once every shard has, the coordinator batches
+//! only those clusters ([`changed_clusters`], [`BatchPlan::batched`]), as
+//! the unsharded planner does; each shard applies the clusters
 //! it owns in the current batch and gates them ([`shard_tasks`]); the
 //! coordinator moves to the next batch when every cluster of the batch is
 //! healthy, or orders a rollback when one failed ([`coordinate`]); the
@@ -14,12 +18,14 @@
 //! restored its clusters.
 
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Where a sharded rollout is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum PlanPhase {
+    /// Shards find which of their clusters have changes.
+    Planning,
     /// Batches go out one after the other.
     Rolling,
     /// A batch failed: shards restore the clusters they touched.
@@ -62,6 +68,24 @@ pub struct BatchPlan {
 }
 
 impl BatchPlan {
+    /// A new rollout of `commit`, to be planned by the shards.
+    pub fn planning(commit: &str, shards: usize) -> BatchPlan {
+        BatchPlan {
+            phase: PlanPhase::Planning,
+            ..BatchPlan::new(commit, shards, vec![])
+        }
+    }
+
+    /// The planned rollout: the clusters with changes in `batches` (none:
+    /// deployed at once).
+    pub fn batched(&self, batches: Vec<Vec<String>>) -> BatchPlan {
+        let next = BatchPlan::new(&self.commit, self.shards, batches);
+        BatchPlan {
+            generation: self.generation + 1,
+            ..next
+        }
+    }
+
     /// A new rollout of `commit` in `batches`.
     pub fn new(commit: &str, shards: usize, batches: Vec<Vec<String>>) -> BatchPlan {
         let phase = if batches.iter().all(Vec::is_empty) {
@@ -165,6 +189,9 @@ pub struct ShardStatus {
     pub seen: u64,
     /// Entries by cluster.
     pub clusters: BTreeMap<String, ClusterEntry>,
+    /// Once the shard has planned the commit: its clusters with changes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changed: Option<BTreeSet<String>>,
 }
 
 impl ShardStatus {
@@ -231,20 +258,60 @@ pub fn shard_tasks(plan: &BatchPlan, shard: usize, status: &ShardStatus) -> Vec<
                 })
             })
             .collect(),
-        PlanPhase::Deployed | PlanPhase::Failed => vec![],
+        PlanPhase::Planning | PlanPhase::Deployed | PlanPhase::Failed => vec![],
     }
+}
+
+/// Whether shard's holder must plan the commit now: plan every cluster of
+/// its registry that the shard owns against its live state, and report
+/// those with changes ([`ShardStatus::changed`]).
+pub fn must_plan(plan: &BatchPlan, status: &ShardStatus) -> bool {
+    plan.phase == PlanPhase::Planning
+        && (status.for_commit(&plan.commit).is_none() || status.changed.is_none())
+}
+
+/// Once every shard has planned the commit: the clusters with changes
+/// (each shard's own); `None` while one has not.
+pub fn changed_clusters(
+    plan: &BatchPlan,
+    statuses: &[Option<ShardStatus>],
+) -> Option<BTreeSet<String>> {
+    let mut out = BTreeSet::new();
+    for i in 0..plan.shards {
+        let s = statuses.get(i)?.as_ref()?;
+        s.for_commit(&plan.commit)?;
+        let mine = s.changed.as_ref()?;
+        out.extend(
+            mine.iter()
+                .filter(|c| super::shard_of(c, plan.shards) == i)
+                .cloned(),
+        );
+    }
+    Some(out)
+}
+
+/// `cluster`'s entry for the plan's commit in the status of the shard
+/// that owns it (`statuses` by shard; `None`: not written yet).
+pub fn entry_of<'a>(
+    plan: &BatchPlan,
+    statuses: &'a [Option<ShardStatus>],
+    cluster: &str,
+) -> Option<&'a ClusterEntry> {
+    let s = statuses
+        .get(super::shard_of(cluster, plan.shards))?
+        .as_ref()?;
+    s.for_commit(&plan.commit)?.get(cluster)
 }
 
 /// The coordinator's decision: the next plan, or `None` to wait. `status`
 /// holds the status of each shard (`None`: none written yet).
 pub fn coordinate(plan: &BatchPlan, statuses: &[Option<ShardStatus>]) -> Option<BatchPlan> {
-    let entry = |c: &String| {
-        let s = statuses.get(super::shard_of(c, plan.shards))?.as_ref()?;
-        s.for_commit(&plan.commit)?.get(c)
-    };
+    let entry = |c: &String| entry_of(plan, statuses, c);
     let mut next = plan.clone();
     next.generation += 1;
     match plan.phase {
+        // The coordinator batches the planned clusters ([`changed_clusters`]).
+        PlanPhase::Planning => None,
         PlanPhase::Rolling => {
             let failed = plan.all_up_to_current().find_map(|c| {
                 let e = entry(c)?;

@@ -180,3 +180,61 @@ fn an_empty_rollout_is_deployed_at_once() {
     assert_eq!(plan.phase, PlanPhase::Deployed);
     assert_eq!(coordinate(&plan, &[]), None);
 }
+
+#[test]
+fn shards_plan_once_per_commit_and_only_in_planning() {
+    let plan = BatchPlan::planning("v2", 2);
+    let fresh = ShardStatus::default();
+    assert!(must_plan(&plan, &fresh));
+    let planned = ShardStatus {
+        commit: "v2".into(),
+        changed: Some(BTreeSet::new()),
+        ..ShardStatus::default()
+    };
+    assert!(!must_plan(&plan, &planned));
+    // Planned for an older commit: plan again.
+    let mut newer = plan.clone();
+    newer.commit = "v3".into();
+    assert!(must_plan(&newer, &planned));
+    assert!(!must_plan(&plan10(), &fresh));
+    assert!(shard_tasks(&plan, 0, &fresh).is_empty());
+    assert_eq!(coordinate(&plan, &[None, None]), None);
+}
+
+#[test]
+fn only_the_clusters_with_changes_are_batched_once_every_shard_planned() {
+    let plan = BatchPlan::planning("v2", 2);
+    let all = names(10);
+    let reported = |changed: &[&String]| ShardStatus {
+        commit: "v2".into(),
+        seen: plan.generation,
+        changed: Some(changed.iter().map(|c| c.to_string()).collect()),
+        ..ShardStatus::default()
+    };
+    let of = |shard: usize| -> Vec<&String> {
+        all.iter()
+            .filter(|c| shard_of(c, 2) == shard)
+            .take(2)
+            .collect()
+    };
+    let first = Some(reported(&of(0)));
+    assert_eq!(changed_clusters(&plan, &[first.clone(), None]), None);
+    let stale = Some(ShardStatus {
+        commit: "v1".into(),
+        ..reported(&of(1))
+    });
+    assert_eq!(changed_clusters(&plan, &[first.clone(), stale]), None);
+    // A shard naming a cluster it does not own counts for nothing.
+    let mut second = of(1);
+    second.push(of(0)[0]);
+    let changed = changed_clusters(&plan, &[first, Some(reported(&second))]).unwrap();
+    let want: BTreeSet<String> = of(0).into_iter().chain(of(1)).cloned().collect();
+    assert_eq!(changed, want);
+    let next = plan.batched(vec![vec!["c1".into()], vec!["c2".into()]]);
+    assert_eq!(
+        (next.phase, next.batch, next.generation),
+        (PlanPhase::Rolling, 0, plan.generation + 1)
+    );
+    let none = plan.batched(vec![]);
+    assert_eq!(none.phase, PlanPhase::Deployed);
+}

@@ -70,6 +70,9 @@ impl Work<'_> {
     /// Plans, applies and gates `cluster` at the plan's commit.
     async fn apply(&self, cluster: &str, before: Before, resumed: bool) -> Option<ClusterEntry> {
         let rev = self.rev;
+        if !rendered(&rev.rendering, cluster) {
+            return Some(failed(Some(before), NOT_RENDERED));
+        }
         let names = [cluster.to_string()];
         let policies = &rev.fleet.policies;
         let plan = plan_clusters(self.connections, &names, &rev.rendering, policies, 1)
@@ -141,6 +144,13 @@ impl Work<'_> {
             Ok(target) => target,
             Err(why) => return Some(back(ClusterState::RollbackFailed, Some(why))),
         };
+        // Restoring "nothing" renders nothing: only a commit must hold it.
+        if to.is_some() && !rendered(&rendering, cluster) {
+            return Some(back(
+                ClusterState::RollbackFailed,
+                Some(NOT_RENDERED.into()),
+            ));
+        }
         let names = [cluster.to_string()];
         let plan = plan_clusters(self.connections, &names, &rendering, &policies, 1)
             .await
@@ -178,6 +188,17 @@ impl Work<'_> {
             GateEnd::Halted => None,
         }
     }
+}
+
+/// Why a cluster outside this replica's rendering is not written (its
+/// shard count differs from the coordinator's): planned against nothing,
+/// it would look empty and be pruned.
+const NOT_RENDERED: &str = "not rendered by this shard replica (check sharding.shards)";
+
+/// Whether `rendering` holds `cluster` (a scoped one holds only the
+/// shard's clusters).
+pub(super) fn rendered(rendering: &Rendering, cluster: &str) -> bool {
+    rendering.clusters.contains_key(cluster)
 }
 
 /// The cluster a task is about.

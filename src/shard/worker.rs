@@ -8,14 +8,16 @@
 //! the shard's own clusters and kept between passes.
 
 use super::objects::Objects;
-use super::protocol::{shard_tasks, ClusterEntry, ClusterState, ShardStatus, Task};
+use super::protocol::{
+    must_plan, shard_tasks, BatchPlan, ClusterEntry, ClusterState, ShardStatus, Task,
+};
 use super::work::{failed, read_before, task_cluster, Work};
 use crate::cluster::connect::{connect_watched, ClusterSource};
 use crate::cluster::ClusterApi;
-use crate::plan::compute::Connections;
+use crate::plan::compute::{plan_clusters, Connections};
 use crate::revision::{short, Revision, Revisions};
 use futures::StreamExt;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
@@ -93,6 +95,11 @@ impl ShardWorker {
             };
         }
         status.holder = self.identity.clone();
+        if must_plan(&plan, &status) {
+            return self
+                .plan(shard, status_name, status, &plan, revisions)
+                .await;
+        }
         let tasks = shard_tasks(&plan, shard, &status);
         if tasks.is_empty() {
             if status.seen < plan.generation {
@@ -181,6 +188,61 @@ impl ShardWorker {
         if halted {
             return Ok(Pass::Halted);
         }
+        status.seen = plan.generation;
+        self.objects.put_status(status_name, &status).await?;
+        Ok(Pass::Worked)
+    }
+
+    /// Plans the shard's clusters of the plan's commit against their live
+    /// state and reports those with changes: only they take part. A
+    /// commit that cannot be read here yet is tried again next pass.
+    async fn plan(
+        &mut self,
+        shard: usize,
+        status_name: &str,
+        mut status: ShardStatus,
+        plan: &BatchPlan,
+        revisions: &dyn Revisions,
+    ) -> Result<Pass, super::objects::ObjectError> {
+        let rev = match revisions.read(&plan.commit) {
+            Ok(rev) => rev,
+            Err(e) => {
+                tracing::warn!(shard, commit = %short(&plan.commit), error = %e.first_problem(),
+                    "cannot plan the commit yet");
+                return Ok(Pass::Idle);
+            }
+        };
+        let names: Vec<String> = rev
+            .fleet
+            .clusters
+            .keys()
+            .filter(|c| super::shard_of(c, plan.shards) == shard)
+            .cloned()
+            .collect();
+        // One this replica did not render takes part, to fail visibly
+        // (planned against nothing it would look empty).
+        let (names, unrendered): (Vec<String>, Vec<String>) = names
+            .into_iter()
+            .partition(|c| super::work::rendered(&rev.rendering, c));
+        let connections = self.connect(&names, &rev).await;
+        let policies = &rev.fleet.policies;
+        let plans = plan_clusters(
+            &connections,
+            &names,
+            &rev.rendering,
+            policies,
+            self.parallel,
+        );
+        let changed: BTreeSet<String> = plans
+            .await
+            .into_iter()
+            .filter(|p| !p.is_empty())
+            .map(|p| p.name)
+            .chain(unrendered)
+            .collect();
+        tracing::info!(shard, commit = %short(&plan.commit), clusters = names.len(),
+            changed = changed.len(), "planned");
+        status.changed = Some(changed);
         status.seen = plan.generation;
         self.objects.put_status(status_name, &status).await?;
         Ok(Pass::Worked)
