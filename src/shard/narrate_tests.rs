@@ -1,20 +1,8 @@
 use super::*;
 use crate::daemon::rollout_view::{ClusterState as ViewState, RolloutView, ViewPhase};
+use crate::shard::protocol::tests::{names, plan10};
 use crate::shard::protocol::{coordinate, ClusterEntry};
 use crate::shard::shard_of;
-
-fn names(n: usize) -> Vec<String> {
-    (1..=n).map(|i| format!("c{i}")).collect()
-}
-
-fn plan10() -> BatchPlan {
-    let c = names(10);
-    BatchPlan::new(
-        "v2",
-        2,
-        vec![c[..1].to_vec(), c[1..3].to_vec(), c[3..].to_vec()],
-    )
-}
 
 fn empty_statuses() -> Vec<Option<ShardStatus>> {
     vec![

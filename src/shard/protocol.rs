@@ -364,4 +364,4 @@ pub fn coordinate(plan: &BatchPlan, statuses: &[Option<ShardStatus>]) -> Option<
 
 #[cfg(test)]
 #[path = "protocol_tests.rs"]
-mod tests;
+pub(crate) mod tests;

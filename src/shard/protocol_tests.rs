@@ -1,11 +1,13 @@
 use super::*;
 use crate::shard::shard_of;
 
-fn names(n: usize) -> Vec<String> {
+/// Cluster names `c1` … `cn`.
+pub(crate) fn names(n: usize) -> Vec<String> {
     (1..=n).map(|i| format!("c{i}")).collect()
 }
 
-fn plan10() -> BatchPlan {
+/// A plan of `v2` over 10 clusters in 1:2:7 batches.
+pub(crate) fn plan10() -> BatchPlan {
     let c = names(10);
     BatchPlan::new(
         "v2",
