@@ -101,13 +101,13 @@ impl Rollout<'_> {
     ) -> StepResult {
         let policies = &rev.fleet.policies;
         let parallel = self.batch_parallel(&policies.rollout);
-        let (fresh, left) = fresh_plans(log.planned.take(), clusters);
-        let planned = plan_clusters(self.clusters, &left, &rev.rendering, policies, parallel).await;
-        let mut by_name: BTreeMap<String, ClusterPlan> = fresh
-            .into_iter()
-            .chain(planned)
-            .map(|p| (p.name.clone(), p))
+        let mut by_name = fresh_plans(log.planned.take());
+        let left: Vec<String> = (clusters.iter())
+            .filter(|c| !by_name.contains_key(*c))
+            .cloned()
             .collect();
+        let planned = plan_clusters(self.clusters, &left, &rev.rendering, policies, parallel).await;
+        by_name.extend(planned.into_iter().map(|p| (p.name.clone(), p)));
         let plans: Vec<ClusterPlan> = clusters.iter().filter_map(|c| by_name.remove(c)).collect();
         let mut prepared = Vec::new();
         for plan in &plans {
@@ -342,26 +342,15 @@ fn failure_of(r: &ClusterReport) -> Failure {
     }
 }
 
-/// The planning step's plans of `clusters` when they are fresh (made less
-/// than [`super::FRESH_PLANS`] ago), in `clusters`' order, and the clusters
-/// still to plan.
+/// The planning step's plans by cluster when they are fresh (made less
+/// than [`super::FRESH_PLANS`] ago); none otherwise.
 fn fresh_plans(
     planned: Option<(std::time::Instant, Vec<ClusterPlan>)>,
-    clusters: &[String],
-) -> (Vec<ClusterPlan>, Vec<String>) {
-    let mut fresh: BTreeMap<String, ClusterPlan> = match planned {
+) -> BTreeMap<String, ClusterPlan> {
+    match planned {
         Some((at, plans)) if at.elapsed() < super::FRESH_PLANS => {
             plans.into_iter().map(|p| (p.name.clone(), p)).collect()
         }
         _ => BTreeMap::new(),
-    };
-    let mut reused = Vec::new();
-    let mut left = Vec::new();
-    for name in clusters {
-        match fresh.remove(name) {
-            Some(plan) => reused.push(plan),
-            None => left.push(name.clone()),
-        }
     }
-    (reused, left)
 }

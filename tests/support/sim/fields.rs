@@ -305,25 +305,6 @@ pub fn record_update(old: Option<&Value>, new: &mut Value, manager: &str) {
     set_managers(new, &owners, &api_version, "");
 }
 
-/// RFC 7386 JSON merge patch.
-pub fn merge_patch(target: &mut Value, patch: &Value) {
-    let Some(patch) = patch.as_object() else {
-        *target = patch.clone();
-        return;
-    };
-    if !target.is_object() {
-        *target = Value::Object(Map::new());
-    }
-    let map = target.as_object_mut().expect("a map");
-    for (k, v) in patch {
-        if v.is_null() {
-            map.remove(k);
-        } else {
-            merge_patch(map.entry(k.clone()).or_insert(Value::Null), v);
-        }
-    }
-}
-
 /// A strategic merge patch, approximated: a merge patch in which lists of
 /// maps that all have a `name` are merged item by item on `name`.
 pub fn strategic_merge_patch(target: &mut Value, patch: &Value) {

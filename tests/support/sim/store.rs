@@ -330,9 +330,7 @@ impl Store {
                         prepare(&mut config, r, namespace, name);
                         fields::apply(Some(old), &config, manager, force).map_err(conflict)?
                     }
-                    Write::Merge(patch) => {
-                        patched(old, manager, |o| fields::merge_patch(o, &patch))
-                    }
+                    Write::Merge(patch) => patched(old, manager, |o| json_patch::merge(o, &patch)),
                     Write::Strategic(patch) => {
                         patched(old, manager, |o| fields::strategic_merge_patch(o, &patch))
                     }
