@@ -123,6 +123,20 @@ async fn holds_shard(r: &Replica) -> u64 {
     .await
 }
 
+/// Waits until replica `r`'s `/api/status` shows `commit` as the last
+/// rollout; that view.
+async fn status_after(r: &Replica, commit: &str) -> Value {
+    eventually(
+        &format!("{}'s view shows {commit}", r.id),
+        Duration::from_secs(30),
+        || async {
+            let v = r.daemon.json("/api/status").await;
+            (v["last"]["commit"] == commit).then_some(v)
+        },
+    )
+    .await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rollout_over_two_shards_goes_batch_by_batch_and_survives_a_dead_shard() {
     let mut names = vec![MGMT];
@@ -500,15 +514,7 @@ async fn the_coordinator_posts_statuses_and_serves_the_status_view() {
             descriptions(&per)
         );
     }
-    let view = eventually(
-        "the view shows v2 deployed",
-        Duration::from_secs(30),
-        || async {
-            let v = a.daemon.json("/api/status").await;
-            (v["last"]["commit"] == v2.as_str()).then_some(v)
-        },
-    )
-    .await;
+    let view = status_after(&a, &v2).await;
     assert_eq!(view["role"], "leader", "{view}");
     assert_eq!(view["last"]["state"], "deployed", "{view}");
     assert_eq!(view["lastGood"], v2.as_str(), "{view}");
@@ -551,15 +557,7 @@ async fn the_coordinator_posts_statuses_and_serves_the_status_view() {
         "{}",
         last.description
     );
-    let view = eventually(
-        "the view shows v3 failed",
-        Duration::from_secs(30),
-        || async {
-            let v = a.daemon.json("/api/status").await;
-            (v["last"]["commit"] == v3.as_str()).then_some(v)
-        },
-    )
-    .await;
+    let view = status_after(&a, &v3).await;
     assert_eq!(view["last"]["state"], "failed", "{view}");
     assert_eq!(view["lastGood"], v2.as_str(), "{view}");
     assert_eq!(view["clusters"]["w01"], v2.as_str(), "{view}");
